@@ -1,0 +1,68 @@
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import { JOB_STATUS_FILTER, type JobReader } from '@batchscribe/shared';
+import { tenantOf } from '../http/auth.js';
+import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
+import { ProblemError } from '../http/problem.js';
+import { parseOr400 } from '../http/validation.js';
+import { createJob, type CreateJobDeps } from './create-job.js';
+import { parseJsonIntake, parseTextIntake, type IntakeLimits } from './intake.js';
+
+export interface JobsRoutesDeps extends CreateJobDeps {
+  reader: JobReader;
+  limits: IntakeLimits;
+  maxBodyBytes: number;
+  pollMinMs: number;
+}
+
+const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
+
+export function jobIdParam(req: Request): string {
+  const id = req.params.id;
+  if (typeof id !== 'string' || !/^job_[0-9a-z]{26}$/.test(id)) throw new ProblemError('not-found', 'No such job.');
+  return id;
+}
+
+export function jobsRoutes(deps: JobsRoutesDeps): Router {
+  const router = Router();
+  const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'] });
+  const text = express.text({ limit: deps.maxBodyBytes, type: 'text/plain' });
+
+  router.post('/v1/jobs', json, text, async (req, res) => {
+    const intake = req.is(['application/json', 'application/*+json'])
+      ? parseJsonIntake(req.body, deps.limits)
+      : req.is('text/plain')
+        ? parseTextIntake(typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
+        : unsupported(req);
+    const job = await createJob(deps, tenantOf(req), intake);
+    req.log.info({ jobId: job.id, files: job.counts.total, batches: job.batches.total }, 'job created');
+    res
+      .status(202)
+      .location(`/v1/jobs/${job.id}`)
+      .set('retry-after', String(Math.max(1, Math.ceil(deps.pollMinMs / 1000))))
+      .json(job);
+  });
+
+  router.get('/v1/jobs', async (req, res) => {
+    const q = parseOr400(listQuery, req.query, 'The query');
+    const after = q.cursor === undefined ? null : decodeCursor(q.cursor, z.string().regex(/^job_[0-9a-z]{26}$/));
+    const page = await deps.reader.listJobs(tenantOf(req), { limit: q.limit, after, status: q.status ?? null });
+    res.json({ data: page.jobs, next_cursor: page.next === null ? null : encodeCursor(page.next) });
+  });
+
+  router.get('/v1/jobs/:id', async (req, res) => {
+    const job = await deps.reader.getJob(jobIdParam(req), tenantOf(req));
+    if (!job) throw new ProblemError('not-found', 'No such job.');
+    res.json(job);
+  });
+
+  return router;
+}
+
+function unsupported(req: Request): never {
+  const type = req.get('content-type');
+  throw new ProblemError(
+    'unsupported-media-type',
+    type ? `Content-Type ${type} is not accepted; send application/json or text/plain.` : 'Send a Content-Type: application/json or text/plain.',
+  );
+}

@@ -1,0 +1,52 @@
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { batchJobPayload, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
+import { pollBatch } from './pipeline/poll-batch.js';
+import { done, type PipelineDeps, type StepContext, type StepResult } from './pipeline/step.js';
+import { recoverSubmitting, submitBatch } from './pipeline/submit-batch.js';
+
+/** Runs the step the batch's intent record calls for; a replay finds the state moved on. */
+export async function runBatchStep(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
+  switch (rec.state) {
+    case 'queued':
+      return submitBatch(ctx, rec);
+    case 'submitting':
+      return recoverSubmitting(ctx, rec);
+    case 'submitted':
+      return pollBatch(ctx, rec);
+    case 'completed':
+    case 'failed':
+    case 'cancelled':
+      return done;
+  }
+}
+
+/**
+ * The BullMQ processor: parse, bind a logger, run one step, and turn "later" into a delayed
+ * job so a batch waiting on foxapi holds no worker slot (BullMQ's step-job pattern).
+ */
+export function createBatchProcessor(deps: PipelineDeps, logger: Logger, getWorker: () => Worker) {
+  return async (job: Job<BatchJobPayload>, token?: string): Promise<string> => {
+    const { jobId, batch } = batchJobPayload.parse(job.data);
+    let log = logger.child({ jobId, batch });
+    for (let hops = 0; hops < 3; hops++) {
+      const rec = await deps.store.get(jobId, batch);
+      if (!rec) return 'gone';
+      if (rec.taskId) log = log.child({ taskId: rec.taskId });
+      const result = await runBatchStep({ deps, log }, rec);
+      if (result.kind === 'done') return 'done';
+      if (result.kind === 'rate-limited') {
+        await getWorker().rateLimit(result.delayMs);
+        throw Worker.RateLimitError();
+      }
+      if (result.delayMs > 0) {
+        log.debug({ delayMs: result.delayMs, reason: result.reason }, 'batch waits');
+        await job.moveToDelayed(Date.now() + result.delayMs, token);
+        throw new DelayedError();
+      }
+      // delay 0: the state moved under us (another step ran); look again at once.
+    }
+    await job.moveToDelayed(Date.now() + 1_000, token);
+    throw new DelayedError();
+  };
+}

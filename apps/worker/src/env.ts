@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { fields, parseEnv } from '@batchscribe/shared';
+
+const schema = z
+  .object({
+    REDIS_URL: fields.REDIS_URL,
+    QUEUE_PREFIX: fields.QUEUE_PREFIX,
+    FOXAPI_BASE_URL: fields.FOXAPI_BASE_URL,
+    FOXAPI_API_KEY: z.string({ message: 'is required: the worker cannot call foxapi without it' }).min(1),
+    FOXAPI_MAX_RPS: z.coerce.number({ message: 'must be a number' }).positive({ message: 'must be greater than 0' }).max(10_000).default(10),
+    FOXAPI_MAX_INFLIGHT_TASKS: fields.int(50, 1, 100_000),
+    FOXAPI_TIMEOUT_MS: fields.FOXAPI_TIMEOUT_MS,
+    SUBMIT_RETRY_AMBIGUOUS: fields.bool(false),
+    POLL_MIN_MS: fields.int(2_000, 100),
+    POLL_MAX_MS: fields.int(60_000, 100),
+    TASK_TIMEOUT_MS: fields.int(50_400_000, 1_000),
+    WORKER_CONCURRENCY: fields.int(50, 1, 1_000),
+    /** BullMQ lock: how long a killed worker's batch waits before another worker takes it over. */
+    WORKER_LOCK_MS: fields.int(30_000, 1_000),
+    JOB_RETENTION_S: fields.JOB_RETENTION_S,
+    LOG_LEVEL: fields.LOG_LEVEL,
+  })
+  .superRefine((env, ctx) => {
+    if (env.POLL_MIN_MS > env.POLL_MAX_MS) {
+      ctx.addIssue({ code: 'custom', path: ['POLL_MIN_MS'], message: `must not exceed POLL_MAX_MS (${env.POLL_MAX_MS})` });
+    }
+  });
+
+export type WorkerEnv = z.infer<typeof schema>;
+
+export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerEnv> {
+  return parseEnv(schema, env);
+}
+
+/** BullMQ's limiter takes whole jobs per window: fractional rates widen the window instead. */
+export function limiterFor(maxRps: number): { max: number; duration: number } {
+  return maxRps >= 1 ? { max: Math.floor(maxRps), duration: 1_000 } : { max: 1, duration: Math.round(1_000 / maxRps) };
+}

@@ -1,0 +1,22 @@
+import type { BatchRecord, BatchState, ErrorInfo, FileRecord } from '@batchscribe/shared';
+import type { StepContext } from './step.js';
+
+/** Fails (or cancels) every file of a batch with one reason, from whatever open state it is in. */
+export async function finishAllFiles(
+  ctx: StepContext,
+  rec: BatchRecord,
+  expected: BatchState[],
+  next: 'failed' | 'cancelled',
+  error: ErrorInfo | null,
+): Promise<boolean> {
+  const files = await ctx.deps.store.readFiles(rec.jobId, rec.files);
+  const outcomes = files.map((record, i) => {
+    const updated: FileRecord = { ...record, s: next };
+    if (error) updated.e = error;
+    else delete updated.e;
+    return { index: rec.files[i]!, record: updated };
+  });
+  const moved = await ctx.deps.store.finish(rec.jobId, rec.batch, expected, next, outcomes, error ? { error_code: error.code } : {});
+  if (moved) ctx.log.info({ outcome: next, code: error?.code }, next === 'failed' ? 'batch failed' : 'batch cancelled');
+  return moved;
+}

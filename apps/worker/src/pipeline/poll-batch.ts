@@ -1,0 +1,54 @@
+import { interpretTask, isFoxapiError, type BatchRecord } from '@batchscribe/shared';
+import { upstreamBackoffMs } from './backoff.js';
+import { collectResults } from './collect-results.js';
+import { finishAllFiles } from './finish.js';
+import { nextPollDelay } from './poll-schedule.js';
+import { done, later, type StepContext, type StepResult } from './step.js';
+
+/** One look at an open task; decides when to look again or collects what it produced. */
+export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
+  const { deps, log } = ctx;
+  const taskId = rec.taskId!;
+  const submittedAt = rec.submittedAt ?? deps.clock();
+  if (deps.clock() - submittedAt > deps.config.taskTimeoutMs) {
+    await finishAllFiles(ctx, rec, ['submitted'], 'failed', {
+      code: 'upstream_timeout',
+      message: `foxapi task ${taskId} did not finish within ${Math.round(deps.config.taskTimeoutMs / 1000)} s.`,
+    });
+    return done;
+  }
+
+  let snapshot;
+  try {
+    snapshot = await deps.foxapi.getTask(taskId);
+  } catch (err) {
+    if (!isFoxapiError(err)) throw err;
+    if (err.kind === 'not_found') {
+      await finishAllFiles(ctx, rec, ['submitted'], 'failed', { code: 'upstream_task_lost', message: `foxapi no longer knows task ${taskId}.` });
+      return done;
+    }
+    const attempt = await deps.redis.hincrby(deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
+    const delayMs = upstreamBackoffMs(attempt, err.retryAfterMs, deps.random);
+    log.warn({ status: err.status, kind: err.kind, delayMs, err: err.message }, 'poll failed; backing off');
+    return err.kind === 'rate_limited' ? { kind: 'rate-limited', delayMs } : later(delayMs, `poll failed: ${err.kind}`);
+  }
+  await deps.store.incrementPolls(rec.jobId, rec.batch);
+
+  const files = await deps.store.readFiles(rec.jobId, rec.files);
+  const outcome = interpretTask(snapshot, files.map((f) => f.u));
+  switch (outcome.state) {
+    case 'running': {
+      const delayMs = nextPollDelay({ submittedAt, estimatedTimeS: rec.estimatedTimeS, now: deps.clock() }, deps.config);
+      log.debug({ status: snapshot.status, progress: outcome.progress, delayMs }, 'task still running');
+      return later(delayMs, 'task running');
+    }
+    case 'failed':
+      await finishAllFiles(ctx, rec, ['submitted'], 'failed', { code: outcome.code, message: outcome.message });
+      return done;
+    case 'cancelled':
+      await finishAllFiles(ctx, rec, ['submitted'], 'cancelled', null);
+      return done;
+    case 'completed':
+      return collectResults(ctx, rec, files, outcome.files, snapshot.raw);
+  }
+}

@@ -1,0 +1,41 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { BatchStore, FoxapiClient, KeyLayout } from '@batchscribe/shared';
+
+/** What a processing step asks of the BullMQ processor once it returns. */
+export type StepResult =
+  /** The batch reached a terminal state (or was already there). */
+  | { kind: 'done' }
+  /** Come back later without holding a worker slot (moveToDelayed). */
+  | { kind: 'later'; delayMs: number; reason: string }
+  /** foxapi said 429: pause the whole queue, for every worker, for this long. */
+  | { kind: 'rate-limited'; delayMs: number };
+
+export const done: StepResult = { kind: 'done' };
+export const later = (delayMs: number, reason: string): StepResult => ({ kind: 'later', delayMs: Math.max(0, Math.round(delayMs)), reason });
+
+export interface PipelineConfig {
+  maxInflightTasks: number;
+  submitRetryAmbiguous: boolean;
+  pollMinMs: number;
+  pollMaxMs: number;
+  taskTimeoutMs: number;
+  foxapiTimeoutMs: number;
+  /** How long a `submitting` claim stays valid: a submit still running after this is dead. */
+  submitLeaseMs: number;
+}
+
+export interface PipelineDeps {
+  redis: Redis;
+  keys: KeyLayout;
+  store: BatchStore;
+  foxapi: FoxapiClient;
+  config: PipelineConfig;
+  clock: () => number;
+  random?: () => number;
+}
+
+export interface StepContext {
+  deps: PipelineDeps;
+  log: Logger;
+}

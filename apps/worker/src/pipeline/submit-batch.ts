@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import {
+  isAmbiguousSubmitFailure,
+  isFoxapiError,
+  upstreamOptionsFromHash,
+  type BatchRecord,
+  type FoxapiError,
+  type Model,
+} from '@batchscribe/shared';
+import { upstreamBackoffMs } from './backoff.js';
+import { finishAllFiles } from './finish.js';
+import { firstPollDelay } from './poll-schedule.js';
+import { done, later, type StepContext, type StepResult } from './step.js';
+
+/** Why the submit step may not run now, if anything: a paused upstream or a job that stopped. */
+async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, string>): Promise<StepResult | null> {
+  if (job.status === 'cancelling' || job.status === 'cancelled') {
+    await finishAllFiles(ctx, rec, ['queued'], 'cancelled', null);
+    return done;
+  }
+  if (job.error) {
+    await finishAllFiles(ctx, rec, ['queued'], 'failed', JSON.parse(job.error) as { code: string; message: string });
+    return done;
+  }
+  const { redis, keys } = ctx.deps;
+  const pausedMs = await redis.pttl(keys.submitPause);
+  if (pausedMs > 0) return later(Math.min(pausedMs, 60_000) + 100, `submits paused: ${await redis.get(keys.submitPause)}`);
+  return null;
+}
+
+/**
+ * queued → submitting → submitted. The claim is taken atomically just before the request and
+ * the task id stored atomically right after, so a second processor can never send this batch
+ * again, and the only window left is a crash during the request itself (see recoverSubmitting).
+ */
+export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
+  const { deps, log } = ctx;
+  const job = await deps.redis.hgetall(deps.keys.job(rec.jobId));
+  if (!job.id) return done; // deleted
+  const blocked = await gate(ctx, rec, job);
+  if (blocked) return blocked;
+
+  const files = await deps.store.readFiles(rec.jobId, rec.files);
+  const token = randomUUID();
+  const claim = await deps.store.claimSubmit(rec.jobId, rec.batch, token, deps.clock() + deps.config.submitLeaseMs, deps.config.maxInflightTasks);
+  if (claim === 'full') return later(1_000 + (deps.random ?? Math.random)() * 1_000, 'in-flight task cap reached');
+  if (claim !== 'claimed') return later(0, `batch is already ${claim}`);
+
+  let taskId: string;
+  let estimatedTimeS: number | null;
+  try {
+    const task = await deps.foxapi.submit({
+      model: (job.model ?? 'paraformer-v2') as Model,
+      file_urls: files.map((f) => f.u),
+      ...upstreamOptionsFromHash(job),
+    });
+    taskId = task.taskId;
+    estimatedTimeS = task.estimatedTimeS;
+  } catch (err) {
+    return onSubmitError(ctx, rec, token, err);
+  }
+
+  const stored = await deps.store.recordSubmitted(
+    rec.jobId,
+    rec.batch,
+    token,
+    { task_id: taskId, submitted_at: deps.clock(), estimated_time_s: estimatedTimeS ?? '', polls: 0, backoffs: 0 },
+    files.map((record, i) => ({ index: rec.files[i]!, record: { ...record, s: 'submitted', t: taskId } })),
+  );
+  if (!stored) {
+    // Another attempt judged this submit dead and moved on; foxapi did create this task.
+    log.error({ taskId }, 'submit returned after its claim was lost: task is orphaned');
+    return done;
+  }
+  log.info({ taskId, estimatedTimeS, files: files.length }, 'batch submitted');
+  return later(firstPollDelay(estimatedTimeS, deps.config), 'first poll');
+}
+
+async function backoffAttempt(ctx: StepContext, rec: BatchRecord): Promise<number> {
+  return ctx.deps.redis.hincrby(ctx.deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
+}
+
+async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, err: unknown): Promise<StepResult> {
+  const { deps, log } = ctx;
+  const release = () => deps.store.releaseClaim(rec.jobId, rec.batch, token);
+  if (!isFoxapiError(err)) {
+    await release();
+    throw err;
+  }
+  const e: FoxapiError = err;
+  const logged = { status: e.status, kind: e.kind, code: e.upstreamCode, err: e.message };
+  switch (e.kind) {
+    case 'rate_limited': {
+      await release();
+      const delayMs = upstreamBackoffMs(await backoffAttempt(ctx, rec), e.retryAfterMs, deps.random);
+      log.warn({ ...logged, delayMs }, 'foxapi rate-limited the submit; all workers back off');
+      return { kind: 'rate-limited', delayMs };
+    }
+    case 'quota': {
+      await release();
+      await deps.redis.set(deps.keys.submitPause, 'upstream_insufficient_quota', 'PX', 60_000);
+      log.error(logged, 'foxapi balance is insufficient: submits paused; nothing is failed');
+      return later(60_000, 'upstream_insufficient_quota');
+    }
+    case 'auth': {
+      const error = { code: 'upstream_auth', message: 'foxapi rejected the API key (401); check FOXAPI_API_KEY.' };
+      await deps.redis.hset(deps.keys.job(rec.jobId), 'error', JSON.stringify(error));
+      await deps.redis.set(deps.keys.submitPause, 'upstream_auth', 'PX', 60_000);
+      await finishAllFiles(ctx, rec, ['submitting'], 'failed', error);
+      log.error(logged, 'foxapi rejected the API key: job failed, submits paused');
+      return done;
+    }
+    case 'invalid':
+    case 'not_found': {
+      const error = { code: e.upstreamCode ?? 'upstream_invalid_request', message: e.message };
+      await finishAllFiles(ctx, rec, ['submitting'], 'failed', error);
+      return done;
+    }
+    default:
+      break;
+  }
+  if (!isAmbiguousSubmitFailure(e)) {
+    // Certainly never reached foxapi (refused, DNS): safe to send again later.
+    await release();
+    return later(upstreamBackoffMs(await backoffAttempt(ctx, rec), e.retryAfterMs, deps.random), `submit not sent: ${e.kind}`);
+  }
+  return onAmbiguousSubmit(ctx, rec, token, e.message);
+}
+
+/** foxapi.md decision 3: a submit that may have created a task is resent only when allowed. */
+export async function onAmbiguousSubmit(ctx: StepContext, rec: BatchRecord, token: string, why: string): Promise<StepResult> {
+  const { deps, log } = ctx;
+  if (deps.config.submitRetryAmbiguous) {
+    await deps.store.releaseClaim(rec.jobId, rec.batch, token);
+    log.warn({ why }, 'ambiguous submit: resubmitting (SUBMIT_RETRY_AMBIGUOUS=true), a task may be paid twice');
+    return later(upstreamBackoffMs(await backoffAttempt(ctx, rec), null, deps.random), 'ambiguous submit, retrying');
+  }
+  log.warn({ why }, 'ambiguous submit: batch failed with upstream_submit_ambiguous; POST /retry sends it again');
+  await finishAllFiles(ctx, rec, ['submitting'], 'failed', {
+    code: 'upstream_submit_ambiguous',
+    message: `The submit may or may not have created a foxapi task (${why}); not resent to avoid paying twice.`,
+  });
+  return done;
+}
+
+/**
+ * A batch found `submitting`: another attempt holds the claim. While its lease runs it may
+ * still be talking to foxapi; after that it died mid-request, and whether foxapi created a
+ * task is unknowable — the one window decision 3 leaves open.
+ */
+export async function recoverSubmitting(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
+  const now = ctx.deps.clock();
+  if (rec.leaseUntil !== null && rec.leaseUntil > now) return later(rec.leaseUntil - now + 250, 'another attempt is submitting');
+  ctx.log.warn({ leaseUntil: rec.leaseUntil }, 'found a submit that died mid-request');
+  return onAmbiguousSubmit(ctx, rec, rec.claim ?? '', 'the worker submitting it stopped mid-request');
+}

@@ -1,0 +1,99 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { BatchStore, FoxapiClient, QUEUES, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import { createBatchProcessor } from './batch.processor.js';
+import { limiterFor, type WorkerEnv } from './env.js';
+import { sweepIntake } from './intake-sweeper.js';
+
+export interface WorkerRuntimeDeps {
+  env: Readonly<WorkerEnv>;
+  /** A worker-profile connection (maxRetriesPerRequest: null). */
+  redis: Redis;
+  keys: KeyLayout;
+  logger: Logger;
+  clock?: () => number;
+  /** Intervals, shortened by tests. */
+  heartbeatMs?: number;
+  sweepMs?: number;
+}
+
+export interface WorkerRuntime {
+  readonly id: string;
+  readonly worker: Worker<BatchJobPayload>;
+  /** Finishes the steps in progress, takes no new ones, releases every connection it made. */
+  close(): Promise<void>;
+}
+
+/** Builds and starts one worker process's graph: BullMQ worker, heartbeat, intake sweeper. */
+export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
+  const { env, redis, keys, logger } = deps;
+  const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const foxapi = new FoxapiClient({ baseUrl: env.FOXAPI_BASE_URL, apiKey: env.FOXAPI_API_KEY, timeoutMs: env.FOXAPI_TIMEOUT_MS, logger });
+  const store = new BatchStore(redis, keys, env.JOB_RETENTION_S);
+  const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
+  queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
+
+  const pipeline = {
+    redis,
+    keys,
+    store,
+    foxapi,
+    clock: deps.clock ?? Date.now,
+    config: {
+      maxInflightTasks: env.FOXAPI_MAX_INFLIGHT_TASKS,
+      submitRetryAmbiguous: env.SUBMIT_RETRY_AMBIGUOUS,
+      pollMinMs: env.POLL_MIN_MS,
+      pollMaxMs: env.POLL_MAX_MS,
+      taskTimeoutMs: env.TASK_TIMEOUT_MS,
+      foxapiTimeoutMs: env.FOXAPI_TIMEOUT_MS,
+      submitLeaseMs: env.FOXAPI_TIMEOUT_MS + 5_000,
+    },
+  };
+
+  let worker: Worker<BatchJobPayload> | undefined;
+  const processor = createBatchProcessor(pipeline, logger, () => worker!);
+  worker = new Worker<BatchJobPayload>(QUEUES.batches, processor, {
+    connection: redis,
+    prefix: keys.bullPrefix,
+    concurrency: env.WORKER_CONCURRENCY,
+    // Every step makes at most one foxapi API request, so a global job rate is a request rate.
+    limiter: limiterFor(env.FOXAPI_MAX_RPS),
+    lockDuration: env.WORKER_LOCK_MS,
+    stalledInterval: Math.max(1_000, Math.floor(env.WORKER_LOCK_MS / 2)),
+    // Steps are idempotent, so a batch whose worker died is simply taken over, however often.
+    maxStalledCount: 1_000,
+  });
+  worker.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'worker error'));
+  worker.on('failed', (job, err) =>
+    logger.error({ queue: QUEUES.batches, bullJobId: job?.id, jobId: job?.data.jobId, batch: job?.data.batch, attempt: job?.attemptsMade, err }, 'batch step failed'),
+  );
+
+  const beat = async () => {
+    const now = Date.now();
+    await redis.zadd(keys.workers, now, id);
+    await redis.zremrangebyscore(keys.workers, '-inf', now - 10 * 60_000);
+  };
+  const heartbeat = setInterval(() => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')), deps.heartbeatMs ?? 10_000);
+  const sweeper = setInterval(
+    () => void sweepIntake({ redis, keys, queue, logger }).catch((err: Error) => logger.warn({ err: err.message }, 'intake sweep failed')),
+    deps.sweepMs ?? 15_000,
+  );
+  await beat();
+  logger.info({ workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS }, 'worker started');
+
+  return {
+    id,
+    worker,
+    close: async () => {
+      clearInterval(heartbeat);
+      clearInterval(sweeper);
+      await worker!.close();
+      await queue.close();
+      await foxapi.close();
+      await redis.zrem(keys.workers, id).catch(() => undefined);
+    },
+  };
+}

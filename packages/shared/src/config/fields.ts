@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** Environment fields shared by the api and the worker (api.md, "Environment"). */
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'], { message: 'must be "true" or "false"' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true');
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` })
+    .default(fallback);
+
+const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+
+export const fields = {
+  bool,
+  int,
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
+    .default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, { message: 'must be 1-32 letters, digits, "-" or "_"' })
+    .default('bs'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BATCH_SIZE: int(100, 1, 100),
+  MAX_FILES_PER_JOB: int(100_000, 1, 1_000_000),
+  JOB_RETENTION_S: int(604_800, 60),
+  FOXAPI_BASE_URL: httpUrl.default('https://api.foxapi.cc'),
+  FOXAPI_TIMEOUT_MS: int(30_000, 100),
+  httpUrl,
+};
+
+/** `tenant:token,tenant:token` → token → tenant. */
+export const apiKeysField = z
+  .string()
+  .transform((raw, ctx) => {
+    const byToken = new Map<string, string>();
+    for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const sep = pair.indexOf(':');
+      const tenant = pair.slice(0, sep).trim();
+      const token = pair.slice(sep + 1).trim();
+      if (sep <= 0 || !token || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
+        ctx.addIssue({ code: 'custom', message: 'must be comma-separated tenant:token pairs (tenant: letters, digits, . _ -)' });
+        return z.NEVER;
+      }
+      if (byToken.has(token)) {
+        ctx.addIssue({ code: 'custom', message: 'a token appears twice' });
+        return z.NEVER;
+      }
+      byToken.set(token, tenant);
+    }
+    if (byToken.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must name at least one tenant:token pair' });
+      return z.NEVER;
+    }
+    return byToken;
+  });

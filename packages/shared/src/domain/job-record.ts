@@ -1,0 +1,88 @@
+import type { Counts, ErrorInfo, Job, JobStatus, Model, Priority, UpstreamOptions, WebhookState } from './job.js';
+
+/** Field names of the job HASH's counters: f_* for files, b_* for batches. */
+export const COUNT_NAMES = ['total', 'queued', 'submitted', 'completed', 'failed', 'cancelled'] as const;
+
+/** The job HASH as written at creation (all values strings, as Redis keeps them). */
+export interface NewJobRecord {
+  id: string;
+  tenant: string;
+  model: Model;
+  name: string | null;
+  metadata: Record<string, unknown> | null;
+  priority: Priority;
+  callbackUrl: string | null;
+  scheduleId: string | null;
+  options: UpstreamOptions;
+  createdAt: string;
+  files: number;
+  batches: number;
+}
+
+export function jobRecordFields(rec: NewJobRecord): Record<string, string> {
+  const fields: Record<string, string> = {
+    id: rec.id,
+    tenant: rec.tenant,
+    status: 'queued',
+    model: rec.model,
+    priority: rec.priority,
+    options: JSON.stringify(rec.options),
+    created_at: rec.createdAt,
+    updated_at: rec.createdAt,
+  };
+  if (rec.name !== null) fields.name = rec.name;
+  if (rec.metadata !== null) fields.metadata = JSON.stringify(rec.metadata);
+  if (rec.callbackUrl !== null) fields.callback_url = rec.callbackUrl;
+  if (rec.scheduleId !== null) fields.schedule_id = rec.scheduleId;
+  for (const name of COUNT_NAMES) {
+    fields[`f_${name}`] = String(name === 'total' || name === 'queued' ? rec.files : 0);
+    fields[`b_${name}`] = String(name === 'total' || name === 'queued' ? rec.batches : 0);
+  }
+  return fields;
+}
+
+function counts(hash: Record<string, string>, prefix: 'f' | 'b'): Counts {
+  const n = (name: string) => Number(hash[`${prefix}_${name}`] ?? 0);
+  return {
+    total: n('total'),
+    queued: n('queued'),
+    submitted: n('submitted'),
+    completed: n('completed'),
+    failed: n('failed'),
+    cancelled: n('cancelled'),
+  };
+}
+
+function json<T>(raw: string | undefined): T | null {
+  return raw === undefined || raw === '' ? null : (JSON.parse(raw) as T);
+}
+
+/** Builds the api.md Job from its HASH: O(1), the counts are maintained, never scanned. */
+export function jobFromHash(hash: Record<string, string>): Job {
+  const files = counts(hash, 'f');
+  const done = files.completed + files.failed + files.cancelled;
+  return {
+    id: hash.id ?? '',
+    object: 'transcription.job',
+    tenant: hash.tenant ?? '',
+    status: (hash.status ?? 'queued') as JobStatus,
+    model: (hash.model ?? 'paraformer-v2') as Model,
+    name: hash.name ?? null,
+    metadata: json<Record<string, unknown>>(hash.metadata),
+    priority: (hash.priority ?? 'bulk') as Priority,
+    callback_url: hash.callback_url ?? null,
+    schedule_id: hash.schedule_id ?? null,
+    created_at: hash.created_at ?? '',
+    updated_at: hash.updated_at ?? hash.created_at ?? '',
+    finished_at: hash.finished_at ?? null,
+    counts: files,
+    batches: counts(hash, 'b'),
+    progress: files.total === 0 ? 0 : Math.floor((done * 100) / files.total),
+    error: json<ErrorInfo>(hash.error),
+    webhook: json<WebhookState>(hash.webhook),
+  };
+}
+
+export function upstreamOptionsFromHash(hash: Record<string, string>): UpstreamOptions {
+  return json<UpstreamOptions>(hash.options) ?? {};
+}

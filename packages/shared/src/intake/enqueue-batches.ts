@@ -1,0 +1,20 @@
+import type { Queue } from 'bullmq';
+import { BATCH_JOB_OPTIONS, PRIORITY, batchQueueJobId, type BatchJobPayload } from '../queues.js';
+import type { Priority } from '../domain/job.js';
+
+/**
+ * Puts a job's batches on the batch queue. Job ids are deterministic, so calling this twice
+ * (the api after a crash, the intake sweeper) adds each batch once.
+ */
+export async function enqueueBatches(queue: Queue<BatchJobPayload>, jobId: string, batches: readonly number[], priority: Priority): Promise<void> {
+  const chunk = 1_000;
+  for (let i = 0; i < batches.length; i += chunk) {
+    await queue.addBulk(
+      batches.slice(i, i + chunk).map((batch) => ({
+        name: 'batch',
+        data: { jobId, batch },
+        opts: { ...BATCH_JOB_OPTIONS, jobId: batchQueueJobId(jobId, batch), priority: PRIORITY[priority] },
+      })),
+    );
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The Redis key layout. Every key of batchscribe (and BullMQ's, via `bullPrefix`) carries the
+ * hash tag `{QUEUE_PREFIX}`, so all of them hash to one slot and the multi-key scripts and
+ * MULTI blocks below are valid on a Redis Cluster.
+ */
+export interface KeyLayout {
+  /** Prefix handed to BullMQ queues and workers. */
+  readonly bullPrefix: string;
+  /** HASH: the job's fields and its aggregate counts (f_* files, b_* batches). */
+  job(jobId: string): string;
+  /** HASH: file index → JSON FileRecord. */
+  files(jobId: string): string;
+  /** HASH: file index → brotli-compressed raw upstream transcription JSON. */
+  transcripts(jobId: string): string;
+  /** HASH: one batch's intent record (state machine of the submit/poll cycle). */
+  batch(jobId: string, batch: number): string;
+  /** Common start of every key of one job, for deletion and expiry. */
+  jobKeyPrefix(jobId: string): string;
+  /** ZSET (all scores 0, ordered by member = time-sortable job id): a tenant's jobs. */
+  tenantJobs(tenant: string): string;
+  /** ZSET job id → created ms: jobs written but whose batches may not all be enqueued yet. */
+  readonly intakePending: string;
+  /** SET of batch keys with a foxapi task open (or being opened): FOXAPI_MAX_INFLIGHT_TASKS. */
+  readonly inflight: string;
+  /** STRING with TTL: why submits are paused (e.g. upstream_insufficient_quota). */
+  readonly submitPause: string;
+  /** ZSET worker id → last heartbeat ms. */
+  readonly workers: string;
+  /** Pub/sub channel announcing job changes (message = job id). */
+  readonly jobEvents: string;
+}
+
+export function createKeyLayout(queuePrefix: string): KeyLayout {
+  const tag = `{${queuePrefix}}`;
+  const jobKeyPrefix = (jobId: string) => `${tag}:job:${jobId}`;
+  return {
+    bullPrefix: tag,
+    job: jobKeyPrefix,
+    files: (jobId) => `${jobKeyPrefix(jobId)}:files`,
+    transcripts: (jobId) => `${jobKeyPrefix(jobId)}:tx`,
+    batch: (jobId, batch) => `${jobKeyPrefix(jobId)}:b:${batch}`,
+    jobKeyPrefix,
+    tenantJobs: (tenant) => `${tag}:tenant:${tenant}:jobs`,
+    intakePending: `${tag}:intake:pending`,
+    inflight: `${tag}:foxapi:inflight`,
+    submitPause: `${tag}:foxapi:pause`,
+    workers: `${tag}:workers`,
+    jobEvents: `${tag}:events`,
+  };
+}

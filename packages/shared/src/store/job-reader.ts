@@ -1,0 +1,100 @@
+import type { Redis } from 'ioredis';
+import type { KeyLayout } from '../redis/keys.js';
+import type { FileRecord, Job } from '../domain/job.js';
+import { jobFromHash } from '../domain/job-record.js';
+import { decompressJson } from './compression.js';
+
+export interface FilePage {
+  files: Array<{ index: number; record: FileRecord }>;
+  /** First index not yet looked at, or null when the end was reached. */
+  next: number | null;
+}
+
+/** Read-only queries over jobs, files and stored transcripts. */
+export class JobReader {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  /** The job if it exists and belongs to `tenant`; another tenant's job reads as missing. */
+  async getJob(jobId: string, tenant: string): Promise<Job | null> {
+    const hash = await this.redis.hgetall(this.keys.job(jobId));
+    if (!hash.id || hash.tenant !== tenant) return null;
+    return jobFromHash(hash);
+  }
+
+  /**
+   * A tenant's jobs, newest first. Job ids sort by creation time, so the index is a ZSET read
+   * by lex range; ids of jobs that expired are dropped from it as they are met.
+   */
+  async listJobs(tenant: string, opts: { limit: number; after: string | null; status: string | null }): Promise<{ jobs: Job[]; next: string | null }> {
+    const indexKey = this.keys.tenantJobs(tenant);
+    const jobs: Job[] = [];
+    let from = opts.after === null ? '+' : `(${opts.after}`;
+    let lastScanned: string | null = null;
+    // A status filter may skip many jobs: scan in pages, but bound the work of one request.
+    for (let round = 0; round < 20 && jobs.length < opts.limit; round++) {
+      const ids = await this.redis.zrange(indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, opts.limit);
+      if (ids.length === 0) return { jobs, next: null };
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hgetall(this.keys.job(id));
+      const hashes = (await pipeline.exec()) ?? [];
+      const gone: string[] = [];
+      for (const [i, id] of ids.entries()) {
+        const hash = hashes[i]?.[1] as Record<string, string> | undefined;
+        if (!hash?.id) {
+          gone.push(id);
+          continue;
+        }
+        const job = jobFromHash(hash);
+        if (opts.status === null || job.status === opts.status) jobs.push(job);
+        if (jobs.length === opts.limit) return { jobs, next: id };
+      }
+      if (gone.length > 0) await this.redis.zrem(indexKey, ...gone);
+      if (ids.length < opts.limit) return { jobs, next: null };
+      lastScanned = ids[ids.length - 1]!;
+      from = `(${lastScanned}`;
+    }
+    return { jobs, next: lastScanned };
+  }
+
+  /**
+   * Files from index `start` on, in index order: up to `limit` matching `status`, looking at
+   * no more than `scanBudget` files in one call so a sparse filter cannot pin the server.
+   */
+  async readFiles(jobId: string, total: number, opts: { start: number; limit: number; status: string | null; scanBudget?: number }): Promise<FilePage> {
+    const files: FilePage['files'] = [];
+    const budget = opts.scanBudget ?? 10_000;
+    let index = opts.start;
+    while (index < total && files.length < opts.limit && index - opts.start < budget) {
+      const chunk = Math.min(opts.status === null ? opts.limit - files.length : 1000, total - index);
+      const ids = Array.from({ length: chunk }, (_, k) => String(index + k));
+      const raw = await this.redis.hmget(this.keys.files(jobId), ...ids);
+      for (const [k, r] of raw.entries()) {
+        if (r === null) continue;
+        const record = JSON.parse(r) as FileRecord;
+        if (opts.status !== null && record.s !== opts.status) continue;
+        files.push({ index: index + k, record });
+        if (files.length === opts.limit) {
+          const nextIndex = index + k + 1;
+          return { files, next: nextIndex < total ? nextIndex : null };
+        }
+      }
+      index += chunk;
+    }
+    return { files, next: index < total ? index : null };
+  }
+
+  async readFile(jobId: string, index: number): Promise<FileRecord | null> {
+    const raw = await this.redis.hget(this.keys.files(jobId), String(index));
+    return raw === null ? null : (JSON.parse(raw) as FileRecord);
+  }
+
+  /** Raw upstream transcription JSON of each index (null where none is stored). */
+  async readRawTranscripts(jobId: string, indexes: number[]): Promise<Array<unknown | null>> {
+    if (indexes.length === 0) return [];
+    const raw = await this.redis.hmgetBuffer(this.keys.transcripts(jobId), ...indexes.map(String));
+    return Promise.all(raw.map((b) => (b === null ? null : decompressJson(b))));
+  }
+}

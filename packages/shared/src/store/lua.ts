@@ -1,0 +1,120 @@
+/**
+ * Lua scripts that move a batch's intent record and the job's aggregate counts in one atomic
+ * step, so the api.md invariant (counts other than total sum to total) holds at every
+ * instant, and a step replayed by a second processor finds the state already moved and does
+ * nothing. All keys share the job's hash tag, so they live in one cluster slot.
+ */
+
+/** Shared tail: once no batch is queued or open, decide the job's terminal status and expire it. */
+const settleJob = `
+local function settleJob(jobKey, now, retention, keyPrefix)
+  local q = tonumber(redis.call('HGET', jobKey, 'b_queued') or '0')
+  local s = tonumber(redis.call('HGET', jobKey, 'b_submitted') or '0')
+  if q > 0 or s > 0 then return end
+  local status = redis.call('HGET', jobKey, 'status')
+  if status == 'completed' or status == 'completed_with_errors' or status == 'failed' or status == 'cancelled' then return end
+  local total = tonumber(redis.call('HGET', jobKey, 'f_total') or '0')
+  local done = tonumber(redis.call('HGET', jobKey, 'f_completed') or '0')
+  local final
+  if status == 'cancelling' then final = 'cancelled'
+  elseif redis.call('HEXISTS', jobKey, 'error') == 1 then final = 'failed'
+  elseif done == total then final = 'completed'
+  elseif done == 0 then final = 'failed'
+  else final = 'completed_with_errors' end
+  redis.call('HSET', jobKey, 'status', final, 'finished_at', now, 'updated_at', now)
+  local batches = tonumber(redis.call('HGET', jobKey, 'b_total') or '0')
+  redis.call('EXPIRE', jobKey, retention)
+  redis.call('EXPIRE', keyPrefix .. ':files', retention)
+  redis.call('EXPIRE', keyPrefix .. ':tx', retention)
+  for b = 0, batches - 1 do redis.call('EXPIRE', keyPrefix .. ':b:' .. b, retention) end
+end
+`;
+
+/**
+ * claimSubmit: queued → submitting, if a foxapi task slot is free.
+ * KEYS: batch, inflight. ARGV: token, leaseUntilMs, maxInflight.
+ * Returns 'claimed', 'full', or the state the batch is already in.
+ */
+export const CLAIM_SUBMIT = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 'missing' end
+if state ~= 'queued' then return state end
+if redis.call('SISMEMBER', KEYS[2], KEYS[1]) == 0 and redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'full' end
+redis.call('HSET', KEYS[1], 'state', 'submitting', 'claim', ARGV[1], 'lease_until', ARGV[2])
+redis.call('SADD', KEYS[2], KEYS[1])
+return 'claimed'
+`;
+
+/**
+ * releaseClaim: submitting → queued, when the submit certainly created no task (429, refused).
+ * KEYS: batch, inflight. ARGV: token. Returns 1 if released.
+ */
+export const RELEASE_CLAIM = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'submitting' or redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'queued')
+redis.call('HDEL', KEYS[1], 'claim', 'lease_until')
+redis.call('SREM', KEYS[2], KEYS[1])
+return 1
+`;
+
+/**
+ * recordSubmitted: submitting → submitted with the task id, before the first poll.
+ * KEYS: job, batch, files. ARGV: token, nowIso, batchFieldsJson, then index/json pairs.
+ * Returns 1, or 0 if this attempt no longer owns the claim.
+ */
+export const RECORD_SUBMITTED = `
+if redis.call('HGET', KEYS[2], 'state') ~= 'submitting' or redis.call('HGET', KEYS[2], 'claim') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], 'state', 'submitted')
+local extra = cjson.decode(ARGV[3])
+for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
+local n = 0
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  n = n + 1
+end
+redis.call('HINCRBY', KEYS[1], 'f_queued', -n)
+redis.call('HINCRBY', KEYS[1], 'f_submitted', n)
+redis.call('HINCRBY', KEYS[1], 'b_queued', -1)
+redis.call('HINCRBY', KEYS[1], 'b_submitted', 1)
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'running') end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
+return 1
+`;
+
+/**
+ * finishBatch: any of the expected states → a terminal batch state, with every file's outcome.
+ * KEYS: job, batch, files, inflight.
+ * ARGV: expectedStatesCsv, newState, nowIso, retentionS, keyPrefix, batchFieldsJson, channel,
+ *       jobId, then index/json/status triples (status: completed|failed|cancelled).
+ * Returns 1, or 0 if the batch was not in an expected state (a replay: nothing changes).
+ */
+export const FINISH_BATCH = `${settleJob}
+local state = redis.call('HGET', KEYS[2], 'state')
+if not state then return -1 end
+local expected = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then expected = true end end
+if not expected then return 0 end
+local fileFrom = 'queued'
+local batchFrom = 'queued'
+if state == 'submitted' then fileFrom = 'submitted'; batchFrom = 'submitted' end
+redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
+redis.call('HDEL', KEYS[2], 'claim', 'lease_until')
+local extra = cjson.decode(ARGV[6])
+for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
+local moved = { completed = 0, failed = 0, cancelled = 0 }
+local n = 0
+for i = 9, #ARGV, 3 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  moved[ARGV[i + 2]] = moved[ARGV[i + 2]] + 1
+  n = n + 1
+end
+redis.call('HINCRBY', KEYS[1], 'f_' .. fileFrom, -n)
+for k, v in pairs(moved) do if v > 0 then redis.call('HINCRBY', KEYS[1], 'f_' .. k, v) end end
+redis.call('HINCRBY', KEYS[1], 'b_' .. batchFrom, -1)
+redis.call('HINCRBY', KEYS[1], 'b_' .. ARGV[2], 1)
+redis.call('SREM', KEYS[4], KEYS[2])
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+settleJob(KEYS[1], ARGV[3], ARGV[4], ARGV[5])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return 1
+`;

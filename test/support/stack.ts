@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
+import { QUEUES, createApiRedis, createKeyLayout, createWorkerRedis, type BatchJobPayload, type Job, type KeyLayout } from '@batchscribe/shared';
+import { loadApiEnv } from '../../apps/api/src/env.js';
+import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
+import { loadWorkerEnv } from '../../apps/worker/src/env.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../../apps/worker/src/runtime.js';
+import { waitFor } from './wait-for.js';
+
+export const TOKENS = { acme: 'tok-acme-123', globex: 'tok-globex-456' } as const;
+
+export interface StackOptions {
+  sim?: SimOptions;
+  apiEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+  /** Start without a worker (intake and validation tests). */
+  worker?: boolean;
+  logger?: Logger;
+}
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/**
+ * The whole service in one test process: foxapi simulator on a random port, the api on
+ * another, a worker runtime, all on the harness's real Redis under a fresh key prefix.
+ */
+export class Stack {
+  workers: WorkerRuntime[] = [];
+  private constructor(
+    readonly prefix: string,
+    readonly keys: KeyLayout,
+    readonly redis: Redis,
+    readonly sim: FoxapiSimulator,
+    readonly simUrl: string,
+    readonly apiUrl: string,
+    private readonly server: Server,
+    private readonly apiRedis: Redis,
+    private readonly queue: Queue<BatchJobPayload>,
+    private readonly workerEnv: Record<string, string>,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(opts: StackOptions = {}): Promise<Stack> {
+    const redisUrl = process.env.REDIS_URL;
+    if (!redisUrl) throw new Error('REDIS_URL is not set: the jest global setup provides it');
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const keys = createKeyLayout(prefix);
+    const logger = opts.logger ?? pino({ level: 'silent' });
+    const sim = createFoxapiSimulator({ taskDurationMs: 300, ...opts.sim });
+    const { url: simUrl } = await sim.listen(0);
+
+    const common = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    const apiEnv = loadApiEnv({
+      ...common,
+      API_KEYS: `acme:${TOKENS.acme},globex:${TOKENS.globex}`,
+      WEBHOOK_SECRET: 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=',
+      POLL_MIN_MS: '100',
+      ...opts.apiEnv,
+    });
+    const apiRedis = createApiRedis(redisUrl);
+    apiRedis.on('error', () => undefined);
+    await new Promise<void>((resolve) => (apiRedis.status === 'ready' ? resolve() : apiRedis.once('ready', () => resolve())));
+    const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: apiRedis, prefix: keys.bullPrefix });
+    const server = await startWebServer(createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger }), 0, '127.0.0.1');
+    const address = server.address();
+    const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const workerEnv = {
+      ...common,
+      FOXAPI_BASE_URL: simUrl,
+      FOXAPI_API_KEY: 'sk-sim',
+      FOXAPI_MAX_RPS: '200',
+      POLL_MIN_MS: '100',
+      POLL_MAX_MS: '1000',
+      FOXAPI_TIMEOUT_MS: '3000',
+      ...opts.workerEnv,
+    };
+    const stack = new Stack(prefix, keys, new Redis(redisUrl), sim, simUrl, apiUrl, server, apiRedis, queue, workerEnv, logger);
+    if (opts.worker !== false) await stack.startWorker();
+    return stack;
+  }
+
+  async startWorker(): Promise<WorkerRuntime> {
+    const env = loadWorkerEnv(this.workerEnv);
+    const redis = createWorkerRedis(env.REDIS_URL);
+    const runtime = await startWorkerRuntime({ env, redis, keys: this.keys, logger: this.logger, heartbeatMs: 1_000, sweepMs: 500 });
+    const close = runtime.close;
+    const wrapped: WorkerRuntime = { ...runtime, id: runtime.id, worker: runtime.worker, close: async () => { await close(); await redis.quit(); } };
+    this.workers.push(wrapped);
+    return wrapped;
+  }
+
+  async request<T = unknown>(method: string, path: string, opts: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? TOKENS.acme}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(this.apiUrl + path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    if (/json/.test(res.headers.get('content-type') ?? '') && !/ndjson/.test(res.headers.get('content-type') ?? '')) parsed = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  async submit(body: unknown, token?: string): Promise<Job> {
+    const res = await this.request<Job>('POST', '/v1/jobs', { body, ...(token ? { token } : {}) });
+    if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${res.text}`);
+    return res.body;
+  }
+
+  async waitForJob(id: string, done: (job: Job) => boolean = isTerminal, timeoutMs = 30_000): Promise<Job> {
+    return waitFor(async () => {
+      const res = await this.request<Job>('GET', `/v1/jobs/${id}`);
+      return res.status === 200 && done(res.body) ? res.body : undefined;
+    }, { timeoutMs, what: `job ${id}` });
+  }
+
+  /** Every key under this stack's prefix, sorted (to prove a request wrote nothing). */
+  async keysUnderPrefix(): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `{${this.prefix}}*`, 'COUNT', 1000);
+      found.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    return found.sort();
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.workers) await w.close();
+    await stopWebServer(this.server);
+    await this.queue.obliterate({ force: true }).catch(() => undefined);
+    await this.queue.close();
+    const keys = await this.keysUnderPrefix();
+    for (let i = 0; i < keys.length; i += 500) await this.redis.del(...keys.slice(i, i + 500));
+    await this.apiRedis.quit();
+    await this.redis.quit();
+    await this.sim.close();
+  }
+}
+
+export function isTerminal(job: Job): boolean {
+  return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(job.status);
+}
+
+/** api.md invariant: the counts other than total sum to total, for files and for batches. */
+export function countsAddUp(job: Job): boolean {
+  const sum = (c: Job['counts']) => c.queued + c.submitted + c.completed + c.failed + c.cancelled;
+  return sum(job.counts) === job.counts.total && sum(job.batches) === job.batches.total;
+}
+
+export function urls(n: number, tag = 'file'): string[] {
+  return Array.from({ length: n }, (_, i) => `https://media.example.com/${tag}-${i}.wav`);
+}
