@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Job } from '@batchscribe/shared';
+import { Stack, TOKENS, urls } from '../support/stack.js';
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: Array<{ path: string; message: string }>;
+}
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await Stack.start({ worker: false, apiEnv: { MAX_FILES_PER_JOB: '300', MAX_BODY_BYTES: '200000' } });
+});
+afterAll(async () => {
+  await stack.stop();
+});
+
+/** Sends a request that must be refused, and checks the refusal and that Redis is untouched. */
+async function expectRejected(
+  req: { method?: string; path?: string; body?: unknown; headers?: Record<string, string>; token?: string | null },
+  status: number,
+  type: string,
+): Promise<Problem> {
+  const before = await stack.keysUnderPrefix();
+  const res = await stack.request<Problem>(req.method ?? 'POST', req.path ?? '/v1/jobs', {
+    ...(req.body !== undefined ? { body: req.body } : {}),
+    ...(req.headers ? { headers: req.headers } : {}),
+    ...(req.token !== undefined ? { token: req.token } : {}),
+  });
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(res.headers.get('x-request-id')).toBeTruthy();
+  expect(res.body).toMatchObject({ status, type: `https://batchscribe.dev/problems/${type}` });
+  expect(res.body.title).toBeTruthy();
+  expect(res.body.detail).toBeTruthy();
+  expect(await stack.keysUnderPrefix()).toEqual(before);
+  return res.body;
+}
+
+const fieldPaths = (p: Problem) => (p.errors ?? []).map((e) => e.path);
+
+describe('bad input to POST /v1/jobs', () => {
+  it('when the JSON is malformed, then 400 malformed-request', async () => {
+    await expectRejected({ body: '{"file_urls": [' }, 400, 'malformed-request');
+  });
+
+  it('when the content type is neither JSON nor text, then 415', async () => {
+    const p = await expectRejected({ body: 'file_urls=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported-media-type');
+    expect(p.detail).toContain('application/x-www-form-urlencoded');
+  });
+
+  it('when the list is empty or missing, then 422 naming file_urls', async () => {
+    expect(fieldPaths(await expectRejected({ body: { file_urls: [] } }, 422, 'validation-error'))).toContain('file_urls');
+    expect(fieldPaths(await expectRejected({ body: { model: 'paraformer-v2' } }, 422, 'validation-error'))).toContain('file_urls');
+    expect(fieldPaths(await expectRejected({ body: '# only a comment\n\n', headers: { 'content-type': 'text/plain' } }, 422, 'validation-error'))).toContain('file_urls');
+  });
+
+  it('when a URL is not http(s), then 422 naming its index', async () => {
+    const p = await expectRejected({ body: { file_urls: ['https://a.example/x.wav', 'ftp://a.example/y.wav'] } }, 422, 'validation-error');
+    expect(fieldPaths(p)).toEqual(['file_urls.1']);
+  });
+
+  it('when a URL is longer than 2048 characters, then 422 naming its index', async () => {
+    const long = `https://a.example/${'x'.repeat(2100)}.wav`;
+    const p = await expectRejected({ body: { files: [{ url: 'https://a.example/ok.wav' }, { url: 'https://a.example/ok2.wav' }, { url: long }] } }, 422, 'validation-error');
+    expect(fieldPaths(p)).toEqual(['files.2.url']);
+  });
+
+  it('when a text/plain line is not a URL, then 422 naming its index and line', async () => {
+    const p = await expectRejected({ body: 'https://a.example/1.wav\n# c\n\nnot a url\n', headers: { 'content-type': 'text/plain' } }, 422, 'validation-error');
+    expect(p.errors?.[0]).toEqual({ path: 'file_urls.1', message: expect.stringContaining('line 4') });
+  });
+
+  it('when the model is unknown, then 422 naming model', async () => {
+    expect(fieldPaths(await expectRejected({ body: { model: 'whisper', file_urls: urls(1) } }, 422, 'validation-error'))).toEqual(['model']);
+  });
+
+  it('when language_hints are sent with paraformer-8k-v2, then 422', async () => {
+    const p = await expectRejected({ body: { model: 'paraformer-8k-v2', language_hints: ['zh'], file_urls: urls(1) } }, 422, 'validation-error');
+    expect(fieldPaths(p)).toEqual(['language_hints']);
+  });
+
+  it('when a language hint is unknown, then 422 naming it', async () => {
+    expect(fieldPaths(await expectRejected({ body: { language_hints: ['zh', 'xx'], file_urls: urls(1) } }, 422, 'validation-error'))).toEqual(['language_hints.1']);
+  });
+
+  it('when metadata is over 4 KiB, then 422', async () => {
+    expect(fieldPaths(await expectRejected({ body: { metadata: { blob: 'x'.repeat(5000) }, file_urls: urls(1) } }, 422, 'validation-error'))).toEqual(['metadata']);
+  });
+
+  it('when an unknown field is sent, then 422 rather than silently ignoring it', async () => {
+    await expectRejected({ body: { file_urls: urls(1), langauge_hints: ['zh'] } }, 422, 'validation-error');
+  });
+
+  it('when callback_url is not http(s), then 422', async () => {
+    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), callback_url: 'javascript:alert(1)' } }, 422, 'validation-error'))).toEqual(['callback_url']);
+  });
+
+  it('when there are more files than MAX_FILES_PER_JOB, then 413', async () => {
+    await expectRejected({ body: { file_urls: urls(301) } }, 413, 'payload-too-large');
+    await expectRejected({ body: urls(301).join('\n'), headers: { 'content-type': 'text/plain' } }, 413, 'payload-too-large');
+  });
+
+  it('when the body is over the byte limit, then 413', async () => {
+    await expectRejected({ body: { file_urls: urls(200), name: 'x'.repeat(250_000) } }, 413, 'payload-too-large');
+  });
+
+  it('when the token is missing or wrong, then 401', async () => {
+    await expectRejected({ body: { file_urls: urls(1) }, token: null }, 401, 'unauthorized');
+    await expectRejected({ body: { file_urls: urls(1) }, token: 'nope' }, 401, 'unauthorized');
+    await expectRejected({ method: 'GET', path: '/v1/jobs', token: 'nope' }, 401, 'unauthorized');
+  });
+});
+
+describe('reading jobs', () => {
+  it('when text/plain is posted with CRLF, comments and options as query, then one job holds the trimmed URLs', async () => {
+    const res = await stack.request<Job>('POST', '/v1/jobs?model=paraformer-v2&language_hints=zh,en&name=nightly', {
+      body: '# archive\r\n  https://a.example/1.wav  \r\n\r\nhttps://a.example/2.wav\r\n',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/v1/jobs/${res.body.id}`);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(res.body).toMatchObject({ object: 'transcription.job', tenant: 'acme', status: 'queued', name: 'nightly', counts: { total: 2, queued: 2 } });
+    const results = await stack.request<{ data: Array<{ file_url: string; status: string }> }>('GET', `/v1/jobs/${res.body.id}/results`);
+    expect(results.body.data.map((r) => r.file_url)).toEqual(['https://a.example/1.wav', 'https://a.example/2.wav']);
+    expect(results.body.data.every((r) => r.status === 'queued')).toBe(true);
+  });
+
+  it('when another tenant asks for a job, then it is a 404, never a 403', async () => {
+    const job = await stack.submit({ file_urls: urls(1) });
+    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}`, token: TOKENS.globex }, 404, 'not-found');
+    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/results`, token: TOKENS.globex }, 404, 'not-found');
+    const list = await stack.request<{ data: Job[] }>('GET', '/v1/jobs', { token: TOKENS.globex });
+    expect(list.body.data.find((j) => j.id === job.id)).toBeUndefined();
+  });
+
+  it('when a job or route does not exist, then 404 problem+json', async () => {
+    await expectRejected({ method: 'GET', path: '/v1/jobs/job_01jzzzzzzzzzzzzzzzzzzzzzzz' }, 404, 'not-found');
+    await expectRejected({ method: 'GET', path: '/v1/jobs/nonsense' }, 404, 'not-found');
+    await expectRejected({ method: 'GET', path: '/v2/nothing' }, 404, 'not-found');
+  });
+
+  it('when the cursor or limit is bad, then 400 malformed-request', async () => {
+    const job = await stack.submit({ file_urls: urls(3) });
+    await expectRejected({ method: 'GET', path: '/v1/jobs?cursor=garbage' }, 400, 'malformed-request');
+    await expectRejected({ method: 'GET', path: '/v1/jobs?limit=0' }, 400, 'malformed-request');
+    await expectRejected({ method: 'GET', path: '/v1/jobs?limit=101' }, 400, 'malformed-request');
+    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/results?limit=1001` }, 400, 'malformed-request');
+    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/results?cursor=${Buffer.from('{"v":"x"}').toString('base64url')}` }, 400, 'malformed-request');
+  });
+
+  it('when jobs are listed in pages, then they come newest first, each once, for the caller only', async () => {
+    const mine: string[] = [];
+    for (let i = 0; i < 5; i++) mine.push((await stack.submit({ file_urls: urls(1), name: `page-${i}` }, TOKENS.globex)).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = cursor ? `&cursor=${cursor}` : '';
+      const res = await stack.request<{ data: Job[]; next_cursor: string | null }>('GET', `/v1/jobs?limit=2${q}`, { token: TOKENS.globex });
+      expect(res.status).toBe(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.data.map((j) => j.id));
+      cursor = res.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...mine].reverse());
+    const filtered = await stack.request<{ data: Job[] }>('GET', '/v1/jobs?status=completed', { token: TOKENS.globex });
+    expect(filtered.body.data).toEqual([]);
+  });
+
+  it('when results are streamed as NDJSON, then every file comes once, in index order', async () => {
+    const job = await stack.submit({ file_urls: urls(250, 'nd') });
+    const res = await fetch(`${stack.apiUrl}/v1/jobs/${job.id}/results`, { headers: { authorization: `Bearer ${TOKENS.acme}`, accept: 'application/x-ndjson' } });
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { index: number; file_url: string });
+    expect(lines.map((l) => l.index)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(lines[249]?.file_url).toBe('https://media.example.com/nd-249.wav');
+  });
+
+  it('when a transcript is asked for before it exists, then 404', async () => {
+    const job = await stack.submit({ file_urls: urls(1) });
+    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/files/0/transcript` }, 404, 'not-found');
+    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/files/7/transcript` }, 404, 'not-found');
+    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/files/0/transcript?format=doc` }, 400, 'malformed-request');
+  });
+
+  it('when the caller sends X-Request-Id, then it is echoed', async () => {
+    const res = await stack.request('GET', '/healthz', { headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers.get('x-request-id')).toBe('abc-123');
+  });
+
+  it('when no worker has sent a heartbeat, then /readyz is 503 naming the reason', async () => {
+    const res = await stack.request<Problem>('GET', '/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.detail).toContain('worker');
+  });
+});
