@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@batchscribe/shared';
+import { loadApiEnv } from '../src/env.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadApiEnv(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('api configuration', () => {
+  it('when API_KEYS holds pairs, then tokens map to tenants', () => {
+    const env = loadApiEnv({ API_KEYS: 'acme:t1, globex:t2' });
+    expect([...(env.API_KEYS ?? [])]).toEqual([
+      ['t1', 'acme'],
+      ['t2', 'globex'],
+    ]);
+    expect(env.PORT).toBe(3000);
+    expect(env.HOST).toBe('0.0.0.0');
+  });
+
+  it('when API_KEYS is unset and auth is not disabled, then the api refuses to start', () => {
+    expect(problems({})).toEqual([expect.stringMatching(/^API_KEYS: is required/)]);
+    expect(loadApiEnv({ AUTH_DISABLED: 'true' }).API_KEYS).toBeUndefined();
+  });
+
+  it('when API_KEYS is malformed, then the problem names it', () => {
+    expect(problems({ API_KEYS: 'no-colon' })).toEqual([expect.stringMatching(/^API_KEYS: /)]);
+    expect(problems({ API_KEYS: 'a:t,b:t' })).toEqual([expect.stringMatching(/^API_KEYS: a token appears twice/)]);
+  });
+
+  it('when numbers and secrets are malformed, then each problem names its variable', () => {
+    const found = problems({ API_KEYS: 'a:t', PORT: '99999', BATCH_SIZE: '101', WEBHOOK_SECRET: 'plain', QUEUE_PREFIX: 'has space' });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['BATCH_SIZE', 'PORT', 'QUEUE_PREFIX', 'WEBHOOK_SECRET']);
+  });
+
+  it('when MAX_BODY_BYTES is not set, then it leaves room for MAX_FILES_PER_JOB URLs', () => {
+    expect(loadApiEnv({ AUTH_DISABLED: 'true', MAX_FILES_PER_JOB: '1000' }).MAX_BODY_BYTES).toBe(1000 * 512 + 1024 * 1024);
+  });
+});

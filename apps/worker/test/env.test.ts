@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@batchscribe/shared';
+import { loadWorkerEnv } from '../src/env.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadWorkerEnv(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('worker configuration', () => {
+  it('when only the API key is given, then every default of api.md applies', () => {
+    const env = loadWorkerEnv({ FOXAPI_API_KEY: 'sk-x' });
+    expect(env).toMatchObject({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: 'bs',
+      FOXAPI_BASE_URL: 'https://api.foxapi.cc',
+      FOXAPI_MAX_RPS: 10,
+      FOXAPI_MAX_INFLIGHT_TASKS: 50,
+      FOXAPI_TIMEOUT_MS: 30_000,
+      SUBMIT_RETRY_AMBIGUOUS: false,
+      POLL_MIN_MS: 2_000,
+      POLL_MAX_MS: 60_000,
+      TASK_TIMEOUT_MS: 50_400_000,
+      WORKER_CONCURRENCY: 50,
+      JOB_RETENTION_S: 604_800,
+    });
+  });
+
+  it('when FOXAPI_API_KEY is missing, then the problem names it', () => {
+    expect(problems({})).toEqual([expect.stringMatching(/^FOXAPI_API_KEY: /)]);
+  });
+
+  it('when values are malformed, then each problem names its variable', () => {
+    const found = problems({ FOXAPI_API_KEY: 'k', FOXAPI_MAX_RPS: 'fast', REDIS_URL: 'http://x', SUBMIT_RETRY_AMBIGUOUS: 'yes', WORKER_CONCURRENCY: '0' });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['FOXAPI_MAX_RPS', 'REDIS_URL', 'SUBMIT_RETRY_AMBIGUOUS', 'WORKER_CONCURRENCY']);
+  });
+
+  it('when POLL_MIN_MS exceeds POLL_MAX_MS, then the cross-field rule names POLL_MIN_MS', () => {
+    expect(problems({ FOXAPI_API_KEY: 'k', POLL_MIN_MS: '5000', POLL_MAX_MS: '1000' })).toEqual([expect.stringMatching(/^POLL_MIN_MS: must not exceed/)]);
+  });
+});
