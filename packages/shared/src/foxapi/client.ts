@@ -1,0 +1,229 @@
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { FoxapiError, fromTransportError, isFoxapiError } from './errors.js';
+import { errorForStatus, parseJson, readBodyText } from './http.js';
+import { submitResponseSchema, taskResponseSchema } from './schemas.js';
+import type {
+  FoxapiClientOptions,
+  FoxapiRequestEvent,
+  FoxapiRoute,
+  SubmitRequest,
+  SubmittedTask,
+  TaskSnapshot,
+} from './types.js';
+
+/** Idle sockets are kept this long; polls every few seconds then reuse one connection. */
+const KEEP_ALIVE_MS = 30_000;
+/** undici's default connect timeout; lowered to timeoutMs when that is shorter. */
+const MAX_CONNECT_TIMEOUT_MS = 10_000;
+/** Result URLs (OSS, CDN) may redirect; foxapi's own endpoints are never followed. */
+const MAX_DOWNLOAD_REDIRECTS = 5;
+
+interface Call {
+  route: FoxapiRoute;
+  method: 'GET' | 'POST';
+  url: string;
+  /** Only foxapi's own endpoints get the key: result URLs may point anywhere (foxapi.md B.4). */
+  authorized: boolean;
+  body?: string;
+  taskId?: string;
+}
+
+/**
+ * The one client of foxapi (style.md habit 5): submit a Paraformer task, read it, download its
+ * results. Answers are zod-parsed; every failure is a FoxapiError.
+ */
+export class FoxapiClient {
+  private readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly timeoutMs: number;
+  private readonly dispatcher: Dispatcher;
+  private readonly downloadDispatcher: Dispatcher;
+  private readonly ownedAgent: Agent | null;
+  private readonly logger: Logger | undefined;
+  private readonly onRequestEnd: ((event: FoxapiRequestEvent) => void) | undefined;
+
+  constructor(opts: FoxapiClientOptions) {
+    if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) {
+      throw new RangeError(`timeoutMs must be a positive number, got ${opts.timeoutMs}`);
+    }
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.apiKey = opts.apiKey;
+    this.timeoutMs = opts.timeoutMs;
+    this.logger = opts.logger;
+    this.onRequestEnd = opts.onRequestEnd;
+    if (opts.dispatcher) {
+      this.ownedAgent = null;
+      this.dispatcher = opts.dispatcher;
+    } else {
+      this.ownedAgent = new Agent({
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        connect: { timeout: Math.min(MAX_CONNECT_TIMEOUT_MS, opts.timeoutMs) },
+      });
+      this.dispatcher = this.ownedAgent;
+    }
+    this.downloadDispatcher = this.dispatcher.compose(
+      interceptors.redirect({ maxRedirections: MAX_DOWNLOAD_REDIRECTS }),
+    );
+  }
+
+  /** `POST /v1/audios/generations`. Before retrying a failure, see `isAmbiguousSubmitFailure`. */
+  async submit(req: SubmitRequest, signal?: AbortSignal): Promise<SubmittedTask> {
+    const { status, json: raw } = await this.exchange(
+      { route: 'submit', method: 'POST', url: `${this.baseUrl}/v1/audios/generations`, authorized: true, body: JSON.stringify(req) },
+      signal,
+    );
+    const parsed = submitResponseSchema.safeParse(raw);
+    if (!parsed.success) throw this.protocolError('submit', status, 'answer has no task id', parsed.error);
+    return {
+      taskId: parsed.data.id,
+      estimatedTimeS: parsed.data.task_info?.estimated_time ?? null,
+      canCancel: parsed.data.task_info?.can_cancel ?? null,
+      raw,
+    };
+  }
+
+  /** `GET /v1/tasks/{id}?sync_upstream=true`: foxapi refreshes from upstream before answering (foxapi.md A.2). */
+  async getTask(taskId: string, signal?: AbortSignal): Promise<TaskSnapshot> {
+    const url = `${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}?sync_upstream=true`;
+    const { status, json: raw } = await this.exchange({ route: 'get_task', method: 'GET', url, authorized: true, taskId }, signal);
+    const parsed = taskResponseSchema.safeParse(raw);
+    if (!parsed.success) throw this.protocolError('get_task', status, 'answer has no status', parsed.error);
+    const task = parsed.data;
+    const error = task.error
+      ? {
+          code: textOf(task.error.code) ?? 'upstream_task_failed',
+          message: textOf(task.error.message) ?? textOf(task.error.type) ?? 'upstream task failed',
+        }
+      : null;
+    return {
+      taskId: task.id ?? taskId,
+      status: task.status,
+      progress: task.progress ?? null,
+      results: task.results ?? task.output?.results ?? null,
+      error,
+      raw,
+    };
+  }
+
+  /**
+   * GETs a result URL (`transcription_url` or `url`) and parses its JSON. Sends no Authorization:
+   * the URL is pre-signed and may name any host (foxapi.md decision 6). Follows redirects.
+   */
+  async fetchJson(url: string, signal?: AbortSignal): Promise<unknown> {
+    const { json } = await this.exchange({ route: 'download', method: 'GET', url, authorized: false }, signal);
+    return json;
+  }
+
+  /** Closes the client's own agent; an injected dispatcher belongs to its owner and stays open. */
+  async close(): Promise<void> {
+    await this.ownedAgent?.close();
+  }
+
+  /** One request with the overall deadline; returns the status and parsed JSON of a 2xx answer. */
+  private async exchange(call: Call, signal: AbortSignal | undefined): Promise<{ status: number; json: unknown }> {
+    const started = performance.now();
+    try {
+      const answer = await this.send(call, signal);
+      this.report(call, answer.status, started, null);
+      return answer;
+    } catch (err) {
+      const error = isFoxapiError(err) ? err : fromTransportError(err, call.route);
+      this.report(call, error.status, started, error);
+      throw error;
+    }
+  }
+
+  /** A 2xx whose JSON lacks what we need. Logged here because `exchange` already reported success. */
+  private protocolError(route: FoxapiRoute, status: number, what: string, cause: unknown): FoxapiError {
+    this.logger?.warn({ route, status, kind: 'protocol' }, 'foxapi answer unreadable');
+    return new FoxapiError({ kind: 'protocol', message: `${route}: ${what}`, status, cause });
+  }
+
+  private async send(call: Call, signal: AbortSignal | undefined): Promise<{ status: number; json: unknown }> {
+    if (!isHttpUrl(call.url)) {
+      throw new FoxapiError({ kind: 'invalid', message: `${call.route}: not an http(s) URL`, maybeReachedServer: false });
+    }
+    if (signal?.aborted) {
+      throw new FoxapiError({ kind: 'network', message: `${call.route}: aborted before sending`, maybeReachedServer: false, cause: signal.reason });
+    }
+    // One controller carries both the overall deadline and the caller's abort, so the body read is bounded too.
+    const controller = new AbortController();
+    const deadline = new Error('deadline');
+    const timer = setTimeout(() => controller.abort(deadline), this.timeoutMs);
+    const forwardAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', forwardAbort, { once: true });
+    try {
+      const res = await request(call.url, {
+        method: call.method,
+        headers: this.headersFor(call),
+        body: call.body,
+        dispatcher: call.route === 'download' ? this.downloadDispatcher : this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: controller.signal,
+      });
+      const text = await readBodyText(res.body, res.headers['content-encoding'], call.route);
+      if (res.statusCode < 200 || res.statusCode > 299) {
+        throw errorForStatus(res.statusCode, res.headers, text, call.route);
+      }
+      const json = parseJson(text);
+      if (json === undefined) {
+        throw new FoxapiError({ kind: 'protocol', message: `${call.route}: HTTP ${res.statusCode} answer is not JSON`, status: res.statusCode });
+      }
+      return { status: res.statusCode, json };
+    } catch (err) {
+      if (isFoxapiError(err)) throw err;
+      if (controller.signal.aborted) {
+        const timedOut = controller.signal.reason === deadline;
+        throw new FoxapiError({
+          kind: timedOut ? 'timeout' : 'network',
+          message: `${call.route}: ${timedOut ? `no complete answer within ${this.timeoutMs} ms` : 'aborted by caller'}`,
+          cause: timedOut ? err : signal?.reason,
+        });
+      }
+      throw fromTransportError(err, call.route);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forwardAbort);
+    }
+  }
+
+  private headersFor(call: Call): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (call.authorized) headers.authorization = `Bearer ${this.apiKey}`;
+    return headers;
+  }
+
+  /** Logs only route, method, path, status, duration and task id: never the key, never a (signed) query string. */
+  private report(call: Call, status: number | null, started: number, error: FoxapiError | null): void {
+    const durationMs = Math.round(performance.now() - started);
+    const fields = { route: call.route, method: call.method, path: pathOf(call.url), status, durationMs, taskId: call.taskId };
+    if (error) this.logger?.warn({ ...fields, kind: error.kind, upstreamCode: error.upstreamCode }, 'foxapi request failed');
+    else this.logger?.debug(fields, 'foxapi request');
+    this.onRequestEnd?.({ route: call.route, method: call.method, status, durationMs, errorKind: error?.kind ?? null });
+  }
+}
+
+function textOf(value: string | number | null | undefined): string | null {
+  if (typeof value === 'number') return String(value);
+  return value ? value : null;
+}
+
+function isHttpUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '(invalid url)';
+  }
+}

@@ -1,0 +1,139 @@
+/** What went wrong with a foxapi call, coarse enough for a caller to pick a reaction. */
+export type FoxapiErrorKind =
+  | 'auth'
+  | 'quota'
+  | 'invalid'
+  | 'not_found'
+  | 'rate_limited'
+  | 'server'
+  | 'timeout'
+  | 'network'
+  | 'protocol';
+
+export interface FoxapiErrorInit {
+  kind: FoxapiErrorKind;
+  message: string;
+  status?: number | null;
+  upstreamCode?: string | null;
+  upstreamType?: string | null;
+  retryAfterMs?: number | null;
+  /** Defaults to true: unless we know the request never left, assume it may have been acted on. */
+  maybeReachedServer?: boolean;
+  cause?: unknown;
+}
+
+/**
+ * Every failure of the foxapi client. Check it with `isFoxapiError` (by `name`), not `instanceof`:
+ * two copies of this module across packages would make `instanceof` lie (style.md habit 3).
+ */
+export class FoxapiError extends Error {
+  override readonly name = 'FoxapiError';
+  readonly kind: FoxapiErrorKind;
+  /** HTTP status of the answer; null when there was none (timeout, network). */
+  readonly status: number | null;
+  /** `error.code` of foxapi's error body, when it sent one. */
+  readonly upstreamCode: string | null;
+  /** `error.type` of foxapi's error body, when it sent one. */
+  readonly upstreamType: string | null;
+  /** From a `Retry-After` header, when present and readable. */
+  readonly retryAfterMs: number | null;
+  /** False only when the request certainly never reached foxapi (connection refused, DNS, connect timeout). */
+  readonly maybeReachedServer: boolean;
+
+  constructor(init: FoxapiErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.status = init.status ?? null;
+    this.upstreamCode = init.upstreamCode ?? null;
+    this.upstreamType = init.upstreamType ?? null;
+    this.retryAfterMs = init.retryAfterMs ?? null;
+    this.maybeReachedServer = init.maybeReachedServer ?? true;
+  }
+}
+
+export function isFoxapiError(e: unknown): e is FoxapiError {
+  return e instanceof Error && e.name === 'FoxapiError' && typeof (e as { kind?: unknown }).kind === 'string';
+}
+
+/** Transient failures worth another attempt after a back-off (foxapi.md decision 4). */
+export function isRetryable(err: unknown): boolean {
+  if (!isFoxapiError(err)) return false;
+  return err.kind === 'rate_limited' || err.kind === 'server' || err.kind === 'timeout' || err.kind === 'network';
+}
+
+/**
+ * A submit failure after which a billed task may exist upstream (foxapi.md decision 3): foxapi has
+ * no idempotency key, so such a submit must not be repeated blindly. A 200 we could not read
+ * counts too: the task was created, we just lost its id.
+ */
+export function isAmbiguousSubmitFailure(err: unknown): boolean {
+  if (!isFoxapiError(err)) return false;
+  if (err.kind === 'protocol') return true;
+  const transient = err.kind === 'server' || err.kind === 'timeout' || err.kind === 'network';
+  return transient && err.maybeReachedServer;
+}
+
+/** HTTP status → kind. Only called for non-2xx statuses. */
+export function kindForStatus(status: number): FoxapiErrorKind {
+  switch (status) {
+    case 401:
+      return 'auth';
+    case 402:
+      return 'quota';
+    case 404:
+      return 'not_found';
+    case 429:
+      return 'rate_limited';
+    default:
+      if (status >= 500) return 'server';
+      // 400, 422 and every other 4xx: the request itself is wrong and repeating it will not help.
+      return 'invalid';
+  }
+}
+
+/**
+ * `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); null when absent or
+ * unreadable. A date in the past means "now" (0).
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | null {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined) return null;
+  const text = raw.trim();
+  if (text === '') return null;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form names a weekday and month; without letters, Date.parse would accept e.g. "-5" as a year.
+  if (!/[a-z]/i.test(text)) return null;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, at - now);
+}
+
+/** Error codes of failures that happen before a single byte reached the server. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+/** The error codes of `err` and its causes (undici wraps socket errors; Node wraps AggregateErrors). */
+function errorCodes(err: unknown, depth = 0): string[] {
+  if (depth > 4 || typeof err !== 'object' || err === null) return [];
+  const codes: string[] = [];
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') codes.push(code);
+  codes.push(...errorCodes((err as { cause?: unknown }).cause, depth + 1));
+  const inner = (err as { errors?: unknown }).errors;
+  if (Array.isArray(inner)) for (const e of inner) codes.push(...errorCodes(e, depth + 1));
+  return codes;
+}
+
+/** Turns a thrown transport error (not an HTTP answer) into a FoxapiError. */
+export function fromTransportError(err: unknown, context: string): FoxapiError {
+  const codes = errorCodes(err);
+  const neverSent = codes.some((c) => NEVER_SENT_CODES.has(c));
+  const timedOut = codes.some((c) => TIMEOUT_CODES.has(c));
+  const detail = err instanceof Error ? err.message : String(err);
+  return new FoxapiError({
+    kind: timedOut ? 'timeout' : 'network',
+    message: `${context}: ${timedOut ? 'timed out' : 'network error'} (${codes[0] ?? detail})`,
+    maybeReachedServer: !neverSent,
+    cause: err,
+  });
+}

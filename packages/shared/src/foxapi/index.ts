@@ -1,0 +1,29 @@
+export { FoxapiClient } from './client.js';
+export {
+  FoxapiError,
+  isFoxapiError,
+  isRetryable,
+  isAmbiguousSubmitFailure,
+  parseRetryAfter,
+  type FoxapiErrorKind,
+  type FoxapiErrorInit,
+} from './errors.js';
+export {
+  interpretTask,
+  interpretResults,
+  MISSING_RESULT,
+  UNPARSABLE_RESULT,
+  FILE_FAILED,
+  TASK_FAILED,
+  type FileOutcome,
+  type TaskOutcome,
+} from './task-results.js';
+export type {
+  FoxapiClientOptions,
+  FoxapiRequestEvent,
+  FoxapiRoute,
+  SubmitRequest,
+  SubmittedTask,
+  TaskSnapshot,
+  TaskStatus,
+} from './types.js';

@@ -1,0 +1,19 @@
+export {
+  normalizeTranscription,
+  UnparsableTranscriptError,
+  isUnparsableTranscriptError,
+  type Word,
+  type Sentence,
+  type Channel,
+  type Transcript,
+} from './normalize.js';
+export {
+  toPlainText,
+  toSrt,
+  toWebVtt,
+  renderTranscript,
+  isTranscriptFormat,
+  TRANSCRIPT_FORMATS,
+  TRANSCRIPT_CONTENT_TYPES,
+  type TranscriptFormat,
+} from './formats.js';

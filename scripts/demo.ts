@@ -1,0 +1,130 @@
+/**
+ * `pnpm demo`: the whole service on this machine, end to end. Gets a Redis, starts the foxapi
+ * simulator, the api and a worker, submits a sample job, shows its progress, prints one
+ * transcript, and exits 0 — or says plainly what is missing.
+ */
+import { createFoxapiSimulator } from '@batchscribe/foxapi-sim';
+import { Redis } from 'ioredis';
+import { freePort, redisServerAvailable, startLocalRedis, type LocalRedis } from './lib/local-redis.js';
+import { spawnTs, stopProcess } from './lib/processes.js';
+
+const TOKEN = 'demo-token';
+const FILES = 300;
+
+function say(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+async function getRedis(): Promise<{ url: string; local?: LocalRedis }> {
+  const given = process.env.REDIS_URL;
+  if (given) {
+    if (await redisAnswers(given)) return { url: given };
+    throw new Error(`REDIS_URL=${given} does not answer. Start that Redis, or unset REDIS_URL to let the demo start its own.`);
+  }
+  if (!redisServerAvailable()) {
+    throw new Error('No Redis: set REDIS_URL, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), or run `docker compose up redis`.');
+  }
+  const local = await startLocalRedis({ appendOnly: true });
+  return { url: local.url, local };
+}
+
+function bar(done: number, total: number, width = 30): string {
+  const filled = total === 0 ? 0 : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+async function main(): Promise<void> {
+  const redis = await getRedis();
+  say(`redis      ${redis.url}${redis.local ? ' (started for the demo, AOF on)' : ''}`);
+  const sim = createFoxapiSimulator({ taskDurationMs: { min: 2_000, max: 5_000 }, estimatedTimeNoise: 0.3, failRate: 0.01 });
+  const { url: simUrl } = await sim.listen(0);
+  say(`foxapi sim ${simUrl}`);
+
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const prefix = `demo${Date.now().toString(36)}`;
+  const common = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  const logs: string[] = [];
+  const keep = (line: string) => {
+    logs.push(line);
+    if (logs.length > 200) logs.shift();
+  };
+  const api = spawnTs('apps/api/src/main.ts', { ...common, PORT: String(apiPort), HOST: '127.0.0.1', API_KEYS: `demo:${TOKEN}` }, { onLine: keep });
+  const worker = spawnTs(
+    'apps/worker/src/main.ts',
+    { ...common, FOXAPI_BASE_URL: simUrl, FOXAPI_API_KEY: 'sk-sim', POLL_MIN_MS: '500', POLL_MAX_MS: '3000', FOXAPI_MAX_RPS: '20' },
+    { onLine: keep },
+  );
+  const children = [api, worker];
+  const cleanup = async () => {
+    await Promise.all(children.map((c) => stopProcess(c)));
+    await sim.close();
+    await redis.local?.stop();
+  };
+
+  try {
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    await waitUntil(async () => (await fetch(`${apiUrl}/readyz`)).ok, 30_000, 'the api and worker to become ready');
+    say(`api        ${apiUrl} (ready; worker heartbeat seen)`);
+
+    const fileUrls = Array.from({ length: FILES }, (_, i) => `https://media.example.com/meetings/2026-11-${String((i % 28) + 1).padStart(2, '0')}/room-${i}.m4a`);
+    const res = await fetch(`${apiUrl}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ name: 'demo archive', file_urls: fileUrls, language_hints: ['en'] }) });
+    if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
+    const created = (await res.json()) as { id: string; batches: { total: number } };
+    say(`submitted  ${created.id}: ${FILES} files in ${created.batches.total} batches\n`);
+
+    let job: { status: string; progress: number; counts: Record<string, number> } | undefined;
+    const started = Date.now();
+    for (;;) {
+      job = (await (await fetch(`${apiUrl}/v1/jobs/${created.id}`, { headers })).json()) as typeof job & object;
+      const c = job.counts;
+      const line = `${bar(c.completed! + c.failed! + c.cancelled!, c.total!)} ${String(job.progress).padStart(3)}%  ${job.status.padEnd(22)} queued ${c.queued} submitted ${c.submitted} completed ${c.completed} failed ${c.failed}`;
+      process.stdout.write(process.stdout.isTTY ? `\r${line}` : `${line}\n`);
+      if (['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(job.status)) break;
+      if (Date.now() - started > 120_000) throw new Error('the sample job did not finish within 2 minutes');
+      await new Promise((r) => setTimeout(r, process.stdout.isTTY ? 250 : 1_000));
+    }
+    say(`\n\njob ended ${job.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const results = (await (await fetch(`${apiUrl}/v1/jobs/${created.id}/results?status=completed&limit=1`, { headers })).json()) as { data: Array<{ index: number; file_url: string }> };
+    const first = results.data[0];
+    if (!first) throw new Error('no file was transcribed');
+    const srt = await (await fetch(`${apiUrl}/v1/jobs/${created.id}/files/${first.index}/transcript?format=srt`, { headers })).text();
+    say(`\ntranscript of file ${first.index} (${first.file_url}) as SRT:\n\n${srt}`);
+    say(`stats      foxapi submissions ${sim.stats().submissions}, polls ${sim.stats().polls}, duplicate submissions ${sim.stats().duplicateSubmissions}`);
+  } catch (err) {
+    process.stderr.write(`\ndemo failed: ${(err as Error).message}\nlast log lines:\n${logs.slice(-20).join('\n')}\n`);
+    await cleanup();
+    process.exit(1);
+  }
+  await cleanup();
+  say('demo done');
+}
+
+async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`demo failed: ${err.message}\n`);
+  process.exit(1);
+});
