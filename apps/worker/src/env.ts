@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fields, parseEnv } from '@batchscribe/shared';
+import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z
   .object({
@@ -19,6 +20,8 @@ const schema = z
     WORKER_LOCK_MS: fields.int(30_000, 1_000),
     JOB_RETENTION_S: fields.JOB_RETENTION_S,
     LOG_LEVEL: fields.LOG_LEVEL,
+    /** Test-only failpoint (see pipeline/crash-points.ts). */
+    BATCHSCRIBE_CRASH_AT: z.enum(CRASH_POINTS).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.POLL_MIN_MS > env.POLL_MAX_MS) {

@@ -7,6 +7,7 @@ import { BatchStore, FoxapiClient, QUEUES, type BatchJobPayload, type KeyLayout 
 import { createBatchProcessor } from './batch.processor.js';
 import { limiterFor, type WorkerEnv } from './env.js';
 import { sweepIntake } from './intake-sweeper.js';
+import { crashAt } from './pipeline/crash-points.js';
 
 export interface WorkerRuntimeDeps {
   env: Readonly<WorkerEnv>;
@@ -42,6 +43,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     store,
     foxapi,
     clock: deps.clock ?? Date.now,
+    crash: crashAt(env.BATCHSCRIBE_CRASH_AT),
     config: {
       maxInflightTasks: env.FOXAPI_MAX_INFLIGHT_TASKS,
       submitRetryAmbiguous: env.SUBMIT_RETRY_AMBIGUOUS,

@@ -31,6 +31,7 @@ async function collectOne(ctx: StepContext, outcome: FileOutcome): Promise<Colle
   } else {
     try {
       raw = await ctx.deps.foxapi.fetchJson(outcome.url);
+      ctx.deps.crash('mid-download');
     } catch (err) {
       if (isFoxapiError(err) && (err.kind === 'not_found' || err.kind === 'auth' || err.kind === 'invalid')) {
         return { status: 'failed', raw: undefined, error: { code: 'upstream_result_unavailable', message: `The transcript could not be downloaded (${err.status ?? err.kind}).` } };
@@ -98,7 +99,9 @@ export async function collectResults(
     if (c.error) record.e = c.error;
     return { index: rec.files[i]!, record };
   });
+  deps.crash('after-transcripts-stored');
   await deps.store.finish(rec.jobId, rec.batch, ['submitted'], 'completed', records);
+  deps.crash('after-batch-finished');
   const failed = collected.filter((c) => c.status === 'failed').length;
   log.info({ completed: collected.length - failed, failed }, 'batch completed');
   return done;

@@ -32,6 +32,7 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
     log.warn({ status: err.status, kind: err.kind, delayMs, err: err.message }, 'poll failed; backing off');
     return err.kind === 'rate_limited' ? { kind: 'rate-limited', delayMs } : later(delayMs, `poll failed: ${err.kind}`);
   }
+  deps.crash('after-poll-response');
   await deps.store.incrementPolls(rec.jobId, rec.batch);
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);

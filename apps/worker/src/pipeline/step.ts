@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BatchStore, FoxapiClient, KeyLayout } from '@batchscribe/shared';
+import type { Crash } from './crash-points.js';
 
 /** What a processing step asks of the BullMQ processor once it returns. */
 export type StepResult =
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   config: PipelineConfig;
   clock: () => number;
   random?: () => number;
+  /** Failpoints for the crash tests; a no-op in production. */
+  crash: Crash;
 }
 
 export interface StepContext {

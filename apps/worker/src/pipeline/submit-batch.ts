@@ -41,6 +41,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   if (blocked) return blocked;
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);
+  deps.crash('before-claim');
   const token = randomUUID();
   const claim = await deps.store.claimSubmit(rec.jobId, rec.batch, token, deps.clock() + deps.config.submitLeaseMs, deps.config.maxInflightTasks);
   if (claim === 'full') return later(1_000 + (deps.random ?? Math.random)() * 1_000, 'in-flight task cap reached');
@@ -59,6 +60,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   } catch (err) {
     return onSubmitError(ctx, rec, token, err);
   }
+  deps.crash('after-submit-response');
 
   const stored = await deps.store.recordSubmitted(
     rec.jobId,
@@ -72,6 +74,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
     log.error({ taskId }, 'submit returned after its claim was lost: task is orphaned');
     return done;
   }
+  deps.crash('after-submit-recorded');
   log.info({ taskId, estimatedTimeS, files: files.length }, 'batch submitted');
   return later(firstPollDelay(estimatedTimeS, deps.config), 'first poll');
 }
