@@ -10,6 +10,7 @@ import type { ApiEnv } from './env.js';
 import { bearerAuth } from './http/auth.js';
 import { ProblemError, problemHandler } from './http/problem.js';
 import { healthRoutes } from './health.routes.js';
+import { JobActions } from './jobs/job-actions.js';
 import { jobsRoutes } from './jobs/jobs.routes.js';
 import { resultsRoutes } from './jobs/results.routes.js';
 
@@ -51,6 +52,7 @@ export function createApp(deps: ApiDeps): Express {
       queue: deps.queue,
       batchSize: deps.env.BATCH_SIZE,
       reader,
+      actions: new JobActions({ redis: deps.redis, keys: deps.keys, queue: deps.queue, batchSize: deps.env.BATCH_SIZE, retentionS: deps.env.JOB_RETENTION_S }),
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
       pollMinMs: deps.env.POLL_MIN_MS,
       limits: {

@@ -9,6 +9,7 @@ export * from './domain/requests.js';
 export * from './store/batch-store.js';
 export * from './store/job-reader.js';
 export * from './store/compression.js';
+export { SETTLE_JOB_LUA } from './store/lua.js';
 export * from './intake/enqueue-batches.js';
 export * from './logger.js';
 export * from './foxapi/index.js';

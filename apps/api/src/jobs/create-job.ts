@@ -41,7 +41,13 @@ export function chunkIndexes(total: number, size: number): number[][] {
  * pending set until the enqueue is done, so if this process dies in between, the worker's
  * intake sweeper enqueues what is missing.
  */
-export async function createJob(deps: CreateJobDeps, tenant: string, req: JobRequest, extra: { scheduleId?: string } = {}): Promise<Job> {
+export interface CreateJobExtra {
+  scheduleId?: string;
+  /** Written in the same MULTI as the job, so a replay can never see a key without its job. */
+  idempotency?: { key: string; value: (jobId: string) => string };
+}
+
+export async function createJob(deps: CreateJobDeps, tenant: string, req: JobRequest, extra: CreateJobExtra = {}): Promise<Job> {
   const now = (deps.clock ?? (() => new Date()))();
   const id = newJobId(now.getTime());
   const batches = chunkIndexes(req.files.length, deps.batchSize);
@@ -75,6 +81,7 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
   }
   multi.zadd(deps.keys.tenantJobs(tenant), 0, id);
   multi.zadd(deps.keys.intakePending, now.getTime(), id);
+  if (extra.idempotency) multi.set(extra.idempotency.key, extra.idempotency.value(id), 'KEEPTTL');
   const result = await multi.exec();
   const failed = result?.find(([err]) => err);
   if (!result || failed) throw failed?.[0] ?? new Error('job write was aborted');

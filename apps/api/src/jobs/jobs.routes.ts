@@ -1,15 +1,18 @@
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { JOB_STATUS_FILTER, type JobReader } from '@batchscribe/shared';
+import { JOB_STATUS_FILTER, type Job, type JobReader } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { ProblemError } from '../http/problem.js';
 import { parseOr400 } from '../http/validation.js';
 import { createJob, type CreateJobDeps } from './create-job.js';
-import { parseJsonIntake, parseTextIntake, type IntakeLimits } from './intake.js';
+import { claimIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
+import { parseJsonIntake, parseTextIntake, type IntakeLimits, type JobRequest } from './intake.js';
+import { JobActions } from './job-actions.js';
 
 export interface JobsRoutesDeps extends CreateJobDeps {
   reader: JobReader;
+  actions: JobActions;
   limits: IntakeLimits;
   maxBodyBytes: number;
   pollMinMs: number;
@@ -34,13 +37,55 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
       : req.is('text/plain')
         ? parseTextIntake(typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
         : unsupported(req);
-    const job = await createJob(deps, tenantOf(req), intake);
+    const tenant = tenantOf(req);
+    const key = req.get('idempotency-key');
+    if (key === undefined) return sendCreated(res, await createJob(deps, tenant, intake), req);
+    const claim = await claimIdempotencyKey(deps.redis, deps.keys, tenant, key, JSON.stringify(intake satisfies JobRequest));
+    if (claim.kind === 'replay') {
+      const job = await deps.reader.getJob(claim.jobId, tenant);
+      if (!job) throw new ProblemError('conflict', 'The job this Idempotency-Key created no longer exists (deleted or expired); use a new key.');
+      res.status(200).location(`/v1/jobs/${job.id}`).set('idempotent-replayed', 'true').json(job);
+      return;
+    }
+    try {
+      sendCreated(res, await createJob(deps, tenant, intake, { idempotency: claim }), req);
+    } catch (err) {
+      await releaseIdempotencyKey(deps.redis, claim.key).catch(() => undefined);
+      throw err;
+    }
+  });
+
+  function sendCreated(res: Response, job: Job, req: Request): void {
     req.log.info({ jobId: job.id, files: job.counts.total, batches: job.batches.total }, 'job created');
     res
       .status(202)
       .location(`/v1/jobs/${job.id}`)
       .set('retry-after', String(Math.max(1, Math.ceil(deps.pollMinMs / 1000))))
       .json(job);
+  }
+
+  const readAfter = async (req: Request, res: Response, status: number) => {
+    const job = await deps.reader.getJob(jobIdParam(req), tenantOf(req));
+    if (!job) throw new ProblemError('not-found', 'No such job.');
+    res.status(status).json(job);
+  };
+
+  router.post('/v1/jobs/:id/cancel', async (req, res) => {
+    await deps.actions.cancel(jobIdParam(req), tenantOf(req));
+    req.log.info({ jobId: req.params.id }, 'job cancel accepted');
+    await readAfter(req, res, 202);
+  });
+
+  router.post('/v1/jobs/:id/retry', async (req, res) => {
+    const batches = await deps.actions.retry(jobIdParam(req), tenantOf(req));
+    req.log.info({ jobId: req.params.id, batches }, 'job retry accepted');
+    await readAfter(req, res, 202);
+  });
+
+  router.delete('/v1/jobs/:id', async (req, res) => {
+    await deps.actions.delete(jobIdParam(req), tenantOf(req));
+    req.log.info({ jobId: req.params.id }, 'job deleted');
+    res.status(204).end();
   });
 
   router.get('/v1/jobs', async (req, res) => {

@@ -80,7 +80,19 @@ export function jobFromHash(hash: Record<string, string>): Job {
     progress: files.total === 0 ? 0 : Math.floor((done * 100) / files.total),
     error: json<ErrorInfo>(hash.error),
     webhook: json<WebhookState>(hash.webhook),
+    waiting_reason: null,
   };
+}
+
+const PAUSE_MESSAGES: Record<string, string> = {
+  upstream_insufficient_quota: 'foxapi reports an insufficient balance (402): submits are paused until it is topped up; nothing is failed.',
+  upstream_auth: 'foxapi rejected the API key (401): submits are paused until the key is fixed.',
+};
+
+/** The reason a job's queued files wait, when submits are paused and the job still has some. */
+export function waitingReason(job: Job, pause: string | null): ErrorInfo | null {
+  if (pause === null || job.counts.queued === 0 || job.finished_at !== null) return null;
+  return { code: pause, message: PAUSE_MESSAGES[pause] ?? `Submits to foxapi are paused (${pause}).` };
 }
 
 export function upstreamOptionsFromHash(hash: Record<string, string>): UpstreamOptions {

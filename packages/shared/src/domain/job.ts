@@ -74,6 +74,8 @@ export interface Job {
   progress: number;
   error: ErrorInfo | null;
   webhook: WebhookState | null;
+  /** Why queued files are not going out right now (submits paused upstream), else null. */
+  waiting_reason: ErrorInfo | null;
 }
 
 /** api.md "FileResult". */

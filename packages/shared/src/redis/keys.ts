@@ -28,6 +28,8 @@ export interface KeyLayout {
   readonly workers: string;
   /** Pub/sub channel announcing job changes (message = job id). */
   readonly jobEvents: string;
+  /** STRING with 24 h TTL: an Idempotency-Key of a tenant (by its SHA-256) → body hash and job id. */
+  idempotency(tenant: string, keyHash: string): string;
 }
 
 export function createKeyLayout(queuePrefix: string): KeyLayout {
@@ -46,5 +48,6 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     submitPause: `${tag}:foxapi:pause`,
     workers: `${tag}:workers`,
     jobEvents: `${tag}:events`,
+    idempotency: (tenant, keyHash) => `${tag}:idem:${tenant}:${keyHash}`,
   };
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { FileRecord, Job } from '../domain/job.js';
-import { jobFromHash } from '../domain/job-record.js';
+import { jobFromHash, waitingReason } from '../domain/job-record.js';
 import { decompressJson } from './compression.js';
 
 export interface FilePage {
@@ -19,9 +19,14 @@ export class JobReader {
 
   /** The job if it exists and belongs to `tenant`; another tenant's job reads as missing. */
   async getJob(jobId: string, tenant: string): Promise<Job | null> {
-    const hash = await this.redis.hgetall(this.keys.job(jobId));
+    const [[, hash], [, pause]] = (await this.redis.multi().hgetall(this.keys.job(jobId)).get(this.keys.submitPause).exec()) as [
+      [unknown, Record<string, string>],
+      [unknown, string | null],
+    ];
     if (!hash.id || hash.tenant !== tenant) return null;
-    return jobFromHash(hash);
+    const job = jobFromHash(hash);
+    job.waiting_reason = waitingReason(job, pause);
+    return job;
   }
 
   /**

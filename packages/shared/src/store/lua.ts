@@ -6,7 +6,7 @@
  */
 
 /** Shared tail: once no batch is queued or open, decide the job's terminal status and expire it. */
-const settleJob = `
+export const SETTLE_JOB_LUA = `
 local function settleJob(jobKey, now, retention, keyPrefix)
   local q = tonumber(redis.call('HGET', jobKey, 'b_queued') or '0')
   local s = tonumber(redis.call('HGET', jobKey, 'b_submitted') or '0')
@@ -88,7 +88,7 @@ return 1
  *       jobId, then index/json/status triples (status: completed|failed|cancelled).
  * Returns 1, or 0 if the batch was not in an expected state (a replay: nothing changes).
  */
-export const FINISH_BATCH = `${settleJob}
+export const FINISH_BATCH = `${SETTLE_JOB_LUA}
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return -1 end
 local expected = false

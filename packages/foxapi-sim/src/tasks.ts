@@ -1,0 +1,138 @@
+import type { ResultShape } from './config.js';
+import { SeededRandom } from './random.js';
+
+export type Model = 'paraformer-v2' | 'paraformer-8k-v2';
+export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed';
+
+/** What the task ends as; decided at submit from the marker substrings in its file URLs. */
+export type TaskOutcome = 'completes' | 'fails' | 'never-ends';
+
+export interface SimTask {
+  readonly id: string;
+  readonly model: Model;
+  readonly fileUrls: readonly string[];
+  /** Input indexes whose file fails (`sim-fail` marker or the `failRate` draw). */
+  readonly failedFiles: ReadonlySet<number>;
+  readonly outcome: TaskOutcome;
+  /** Result shape in force at submit; a task's results never change shape between polls. */
+  readonly shape: ResultShape;
+  readonly createdAt: number;
+  readonly durationMs: number;
+  readonly estimatedTimeS: number;
+  readonly creditsReserved: number;
+  polls: number;
+  /** Clock time of the first poll answered with a terminal status. */
+  detectedAt: number | null;
+}
+
+export interface TaskState {
+  status: TaskStatus;
+  progress: number;
+}
+
+export interface NewTask {
+  model: Model;
+  fileUrls: readonly string[];
+  /** Number of audio tracks requested per file; each is billed (foxapi.md A.1). */
+  channels: number;
+}
+
+export interface TaskSettings {
+  durationMs: { min: number; max: number };
+  estimatedTimeNoise: number;
+  failRate: number;
+  shape: ResultShape;
+}
+
+/** Share of the duration a task spends `pending` before it turns `processing`. */
+const PENDING_SHARE = 0.1;
+
+export class TaskStore {
+  private readonly tasks = new Map<string, SimTask>();
+  private random: SeededRandom;
+
+  constructor(seed: number) {
+    this.random = new SeededRandom(seed);
+  }
+
+  create(input: NewTask, settings: TaskSettings, now: number): SimTask {
+    const durationMs = this.random.int(settings.durationMs.min, settings.durationMs.max);
+    const task: SimTask = {
+      id: this.newId(now),
+      model: input.model,
+      fileUrls: [...input.fileUrls],
+      failedFiles: this.drawFailedFiles(input.fileUrls, settings.failRate),
+      outcome: outcomeFor(input.fileUrls),
+      shape: settings.shape,
+      createdAt: now,
+      durationMs,
+      estimatedTimeS: this.estimate(durationMs, settings.estimatedTimeNoise),
+      creditsReserved: input.fileUrls.length * input.channels,
+      polls: 0,
+      detectedAt: null,
+    };
+    this.tasks.set(task.id, task);
+    return task;
+  }
+
+  get(id: string): SimTask | undefined {
+    return this.tasks.get(id);
+  }
+
+  all(): IterableIterator<SimTask> {
+    return this.tasks.values();
+  }
+
+  clear(): void {
+    this.tasks.clear();
+  }
+
+  /** Restarts the RNG, so a run after a reset replays the same ids and draws. */
+  reseed(seed: number): void {
+    this.random = new SeededRandom(seed);
+  }
+
+  private newId(now: number): string {
+    const unixS = Math.floor(now / 1000);
+    for (;;) {
+      const id = `task-unified-${unixS}-${this.random.alphanumeric(8)}`;
+      if (!this.tasks.has(id)) return id;
+    }
+  }
+
+  private drawFailedFiles(fileUrls: readonly string[], failRate: number): ReadonlySet<number> {
+    const failed = new Set<number>();
+    fileUrls.forEach((url, index) => {
+      // Always draw, so one file's marker does not shift the draws of the files after it.
+      const unlucky = failRate > 0 && this.random.next() < failRate;
+      if (unlucky || url.includes('sim-fail')) failed.add(index);
+    });
+    return failed;
+  }
+
+  private estimate(durationMs: number, noise: number): number {
+    const factor = noise === 0 ? 1 : 1 + noise * (2 * this.random.next() - 1);
+    return Math.max(1, Math.round((durationMs / 1000) * factor));
+  }
+}
+
+/** Status and progress of `task` at clock time `now`. */
+export function taskStateAt(task: SimTask, now: number): TaskState {
+  const elapsed = Math.max(0, now - task.createdAt);
+  if (task.outcome !== 'never-ends' && elapsed >= task.durationMs) {
+    return { status: task.outcome === 'fails' ? 'failed' : 'completed', progress: 100 };
+  }
+  if (elapsed < task.durationMs * PENDING_SHARE) return { status: 'pending', progress: 0 };
+  const share = task.durationMs === 0 ? 1 : elapsed / task.durationMs;
+  return { status: 'processing', progress: Math.min(99, Math.max(1, Math.floor(share * 100))) };
+}
+
+export function isTerminal(status: TaskStatus): boolean {
+  return status === 'completed' || status === 'failed';
+}
+
+function outcomeFor(fileUrls: readonly string[]): TaskOutcome {
+  if (fileUrls.some((url) => url.includes('sim-never'))) return 'never-ends';
+  if (fileUrls.some((url) => url.includes('sim-task-fail'))) return 'fails';
+  return 'completes';
+}
