@@ -28,6 +28,8 @@ export interface KeyLayout {
   readonly workers: string;
   /** Pub/sub channel announcing job changes (message = job id). */
   readonly jobEvents: string;
+  /** ZSET job id → 0: jobs that ended with a callback_url whose webhook is not yet queued (outbox). */
+  readonly webhookOutbox: string;
   /** STRING with 24 h TTL: an Idempotency-Key of a tenant (by its SHA-256) → body hash and job id. */
   idempotency(tenant: string, keyHash: string): string;
 }
@@ -48,6 +50,7 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     submitPause: `${tag}:foxapi:pause`,
     workers: `${tag}:workers`,
     jobEvents: `${tag}:events`,
+    webhookOutbox: `${tag}:outbox:webhooks`,
     idempotency: (tenant, keyHash) => `${tag}:idem:${tenant}:${keyHash}`,
   };
 }

@@ -22,6 +22,13 @@ local function settleJob(jobKey, now, retention, keyPrefix)
   elseif done == 0 then final = 'failed'
   else final = 'completed_with_errors' end
   redis.call('HSET', jobKey, 'status', final, 'finished_at', now, 'updated_at', now)
+  -- Transactional outbox: the webhook is due in the same step that ends the job, so it can
+  -- be neither lost nor sent for a job that did not end. A worker loop moves it to the queue.
+  if redis.call('HEXISTS', jobKey, 'callback_url') == 1 then
+    redis.call('HSET', jobKey, 'webhook', cjson.encode({ status = 'pending', attempts = 0, last_error = cjson.null }))
+    local tag = string.match(keyPrefix, '^(.-):job:')
+    redis.call('ZADD', tag .. ':outbox:webhooks', 0, redis.call('HGET', jobKey, 'id'))
+  end
   local batches = tonumber(redis.call('HGET', jobKey, 'b_total') or '0')
   redis.call('EXPIRE', jobKey, retention)
   redis.call('EXPIRE', keyPrefix .. ':files', retention)
