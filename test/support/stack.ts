@@ -4,8 +4,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
-import { QUEUES, createApiRedis, createKeyLayout, createWorkerRedis, type BatchJobPayload, type Job, type KeyLayout } from '@batchscribe/shared';
+import { QUEUES, createApiRedis, createKeyLayout, createWorkerRedis, type BatchJobPayload, type Job, type KeyLayout, type ScheduleFirePayload } from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
+import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { loadWorkerEnv } from '../../apps/worker/src/env.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../apps/worker/src/runtime.js';
@@ -47,6 +48,8 @@ export class Stack {
     private readonly queue: Queue<BatchJobPayload>,
     private readonly workerEnv: Record<string, string>,
     private readonly logger: Logger,
+    /** Schedules' queue and the SSE hub with its own subscriber connection, as main.ts builds them. */
+    private readonly workflows: { schedulesQueue: Queue<ScheduleFirePayload>; jobEvents: JobEventsHub; subscriber: Redis },
   ) {}
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
@@ -70,7 +73,11 @@ export class Stack {
     apiRedis.on('error', () => undefined);
     await new Promise<void>((resolve) => (apiRedis.status === 'ready' ? resolve() : apiRedis.once('ready', () => resolve())));
     const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: apiRedis, prefix: keys.bullPrefix });
-    const server = await startWebServer(createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger }), 0, '127.0.0.1');
+    const schedulesQueue = new Queue<ScheduleFirePayload>(QUEUES.schedules, { connection: apiRedis, prefix: keys.bullPrefix });
+    const subscriber = new Redis(redisUrl);
+    const jobEvents = new JobEventsHub(subscriber, keys.jobEvents, logger);
+    await jobEvents.start();
+    const server = await startWebServer(createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger, schedulesQueue, jobEvents }), 0, '127.0.0.1');
     const address = server.address();
     const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     const workerEnv = {
@@ -83,7 +90,7 @@ export class Stack {
       FOXAPI_TIMEOUT_MS: '3000',
       ...opts.workerEnv,
     };
-    const stack = new Stack(prefix, keys, new Redis(redisUrl), sim, simUrl, apiUrl, server, apiRedis, queue, workerEnv, logger);
+    const stack = new Stack(prefix, keys, new Redis(redisUrl), sim, simUrl, apiUrl, server, apiRedis, queue, workerEnv, logger, { schedulesQueue, jobEvents, subscriber });
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -91,7 +98,7 @@ export class Stack {
   async startWorker(): Promise<WorkerRuntime> {
     const env = loadWorkerEnv(this.workerEnv);
     const redis = createWorkerRedis(env.REDIS_URL);
-    const runtime = await startWorkerRuntime({ env, redis, keys: this.keys, logger: this.logger, heartbeatMs: 1_000, sweepMs: 500 });
+    const runtime = await startWorkerRuntime({ env, redis, keys: this.keys, logger: this.logger, heartbeatMs: 1_000, sweepMs: 500, webhookOutboxMs: 100 });
     const close = runtime.close;
     const wrapped: WorkerRuntime = { ...runtime, id: runtime.id, worker: runtime.worker, close: async () => { await close(); await redis.quit(); } };
     this.workers.push(wrapped);
@@ -140,7 +147,10 @@ export class Stack {
 
   async stop(): Promise<void> {
     for (const w of this.workers) await w.close();
+    await this.workflows.jobEvents.close();
     await stopWebServer(this.server);
+    await this.workflows.schedulesQueue.close();
+    await this.workflows.subscriber.quit();
     await this.queue.obliterate({ force: true }).catch(() => undefined);
     await this.queue.close();
     const keys = await this.keysUnderPrefix();

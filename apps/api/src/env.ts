@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeysField, fields, parseEnv } from '@batchscribe/shared';
+import { apiKeysField, fields, parseEnv, whenValid } from '@batchscribe/shared';
 
 const schema = z
   .object({
@@ -10,24 +10,31 @@ const schema = z
     API_KEYS: apiKeysField.optional(),
     AUTH_DISABLED: fields.bool(false),
     ADMIN_TOKEN: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
+    /** The dashboard shows queues without retry, clean or remove buttons unless this is false. */
+    ADMIN_READ_ONLY: fields.bool(true),
     BATCH_SIZE: fields.BATCH_SIZE,
     MAX_FILES_PER_JOB: fields.MAX_FILES_PER_JOB,
     /** Largest request body; by default room for MAX_FILES_PER_JOB URLs of ~500 bytes each. */
     MAX_BODY_BYTES: fields.int(0, 0),
     JOB_RETENTION_S: fields.JOB_RETENTION_S,
-    WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, { message: 'must look like whsec_<base64>' }).optional(),
+    WEBHOOK_SECRET: fields.WEBHOOK_SECRET,
     CALLBACK_HOSTS: z
       .string()
       .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
       .optional(),
     POLL_MIN_MS: fields.int(2_000, 100),
     LOG_LEVEL: fields.LOG_LEVEL,
+    /** `POST /v1/schedules/{id}/run` fetches the manifest in the api: same limits as the worker's fires. */
+    MANIFEST_MAX_BYTES: fields.MANIFEST_MAX_BYTES,
+    MANIFEST_TIMEOUT_MS: fields.MANIFEST_TIMEOUT_MS,
+    /** Comment heartbeat on `GET /v1/jobs/{id}/events` streams. */
+    SSE_HEARTBEAT_MS: fields.int(15_000, 100),
   })
   .superRefine((env, ctx) => {
     if (!env.API_KEYS && !env.AUTH_DISABLED) {
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required (or set AUTH_DISABLED=true for a local sandbox)' });
     }
-  })
+  }, whenValid('API_KEYS', 'AUTH_DISABLED'))
   .transform((env) => ({
     ...env,
     MAX_BODY_BYTES: env.MAX_BODY_BYTES > 0 ? env.MAX_BODY_BYTES : env.MAX_FILES_PER_JOB * 512 + 1024 * 1024,

@@ -4,10 +4,14 @@ import {
   createApiRedis,
   createKeyLayout,
   createLogger,
+  createMetricsRegistry,
+  createWorkerRedis,
   exitOnConfigError,
   type BatchJobPayload,
+  type ScheduleFirePayload,
 } from '@batchscribe/shared';
 import { loadApiEnv, type ApiEnv } from './env.js';
+import { JobEventsHub } from './events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from './server.js';
 
 function loadEnvOrExit(): Readonly<ApiEnv> {
@@ -28,8 +32,21 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
+  const schedulesQueue = new Queue<ScheduleFirePayload>(QUEUES.schedules, { connection: redis, prefix: keys.bullPrefix });
+  schedulesQueue.on('error', (err) => logger.error({ queue: QUEUES.schedules, err }, 'queue error'));
+  // SSE streams share one subscriber. It must queue SUBSCRIBE while offline and reconnect
+  // forever, which is the worker connection profile, not the api's fail-fast one.
+  const subscriber = createWorkerRedis(env.REDIS_URL);
+  subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber error'));
+  const jobEvents = new JobEventsHub(subscriber, keys.jobEvents, logger);
+  // Not awaited: with Redis down the api still starts (and answers 503s); SUBSCRIBE runs on connect.
+  jobEvents.start().catch((err: Error) => logger.error({ err }, 'job events hub could not subscribe'));
+  // Only watched from here (the worker delivers): for the dashboard and the queue gauges.
+  const webhooksQueue = new Queue(QUEUES.webhooks, { connection: redis, prefix: keys.bullPrefix });
+  webhooksQueue.on('error', (err) => logger.error({ queue: QUEUES.webhooks, err }, 'queue error'));
+  const metrics = createMetricsRegistry();
 
-  const app = createApp({ env, redis, keys, queue, logger });
+  const app = createApp({ env, redis, keys, queue, logger, schedulesQueue, jobEvents, metrics, observedQueues: [webhooksQueue] });
   const server = await startWebServer(app, env.PORT, env.HOST);
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT, host: env.HOST }, 'api listening');
@@ -44,8 +61,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     deadline.unref();
+    // Open event streams would hold the server open: end them (clients reconnect elsewhere).
+    await jobEvents.close();
     await stopWebServer(server);
+    await schedulesQueue.close();
+    await webhooksQueue.close();
     await queue.close();
+    await subscriber.quit().catch(() => subscriber.disconnect());
     await redis.quit().catch(() => redis.disconnect());
     logger.info('api stopped');
     process.exit(0);

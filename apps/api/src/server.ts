@@ -5,7 +5,8 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { JobReader, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import type { Registry } from 'prom-client';
+import { JobReader, ManifestFetcher, ScheduleStore, createMetricsRegistry, type BatchJobPayload, type KeyLayout, type ScheduleFirePayload } from '@batchscribe/shared';
 import type { ApiEnv } from './env.js';
 import { bearerAuth } from './http/auth.js';
 import { ProblemError, problemHandler } from './http/problem.js';
@@ -13,6 +14,13 @@ import { healthRoutes } from './health.routes.js';
 import { JobActions } from './jobs/job-actions.js';
 import { jobsRoutes } from './jobs/jobs.routes.js';
 import { resultsRoutes } from './jobs/results.routes.js';
+import { jobEventsRoutes } from './events/job-events.routes.js';
+import type { JobEventsHub } from './events/job-events.hub.js';
+import { ScheduleActions } from './schedules/schedule-actions.js';
+import { schedulesRoutes } from './schedules/schedules.routes.js';
+import { webhooksRoutes } from './webhooks/webhooks.routes.js';
+import { httpMetrics } from './metrics/http-metrics.js';
+import { operationsRoutes } from './operations.routes.js';
 
 export interface ApiDeps {
   env: Readonly<ApiEnv>;
@@ -20,6 +28,16 @@ export interface ApiDeps {
   keys: KeyLayout;
   queue: Queue<BatchJobPayload>;
   logger: Logger;
+  /** The queue the schedules' BullMQ job schedulers live on; without it /v1/schedules is not served. */
+  schedulesQueue?: Queue<ScheduleFirePayload>;
+  /** Live job changes (one Redis subscriber per process); without it /v1/jobs/{id}/events is not served. */
+  jobEvents?: JobEventsHub;
+  /** Fetches schedule manifests for `run`; default: undici with MANIFEST_MAX_BYTES and MANIFEST_TIMEOUT_MS. */
+  manifests?: ManifestFetcher;
+  /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
+  metrics?: Registry;
+  /** Queues only watched here (webhooks): shown on /admin/queues and in the queue gauges. */
+  observedQueues?: Queue[];
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -41,8 +59,12 @@ export function createApp(deps: ApiDeps): Express {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
+  const metrics = deps.metrics ?? createMetricsRegistry();
+  app.use(httpMetrics(metrics));
 
   app.use(healthRoutes({ redis: deps.redis, keys: deps.keys }));
+  const queues = [deps.queue, ...(deps.schedulesQueue ? [deps.schedulesQueue] : []), ...(deps.observedQueues ?? [])];
+  app.use(operationsRoutes({ env: deps.env, redis: deps.redis, keys: deps.keys, metrics, queues }));
   const reader = new JobReader(deps.redis, deps.keys);
   app.use('/v1', bearerAuth(deps.env.API_KEYS));
   app.use(
@@ -63,9 +85,28 @@ export function createApp(deps: ApiDeps): Express {
     }),
   );
   app.use(resultsRoutes({ reader }));
+  app.use(webhooksRoutes({ redis: deps.redis, keys: deps.keys, reader }));
+  if (deps.jobEvents) app.use(jobEventsRoutes({ reader, hub: deps.jobEvents, stream: { heartbeatMs: deps.env.SSE_HEARTBEAT_MS } }));
+  if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue)));
   app.use((req, _res, next) => next(new ProblemError('not-found', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler({ logger: deps.logger, redisReady: () => deps.redis.status === 'ready' }));
   return app;
+}
+
+function scheduleRoutesDeps(deps: ApiDeps, queue: Queue<ScheduleFirePayload>) {
+  const { env, redis, keys } = deps;
+  const limits = { maxFiles: env.MAX_FILES_PER_JOB, webhookSecretSet: env.WEBHOOK_SECRET !== undefined, callbackHosts: env.CALLBACK_HOSTS };
+  const store = new ScheduleStore(redis, keys);
+  const manifests = deps.manifests ?? new ManifestFetcher({ maxBytes: env.MANIFEST_MAX_BYTES, timeoutMs: env.MANIFEST_TIMEOUT_MS, maxFiles: env.MAX_FILES_PER_JOB });
+  const fire = {
+    redis,
+    keys,
+    schedules: store,
+    jobs: { redis, keys, queue: deps.queue, batchSize: env.BATCH_SIZE },
+    manifests,
+    claimStaleMs: env.MANIFEST_TIMEOUT_MS + 60_000,
+  };
+  return { actions: new ScheduleActions({ store, queue, fire }), limits, maxBodyBytes: env.MAX_BODY_BYTES };
 }
 
 export async function startWebServer(app: Express, port: number, host: string): Promise<Server> {

@@ -1,6 +1,7 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { batchJobPayload, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
+import { PARK_SAFETY_MS, type Parking } from './parking.js';
 import { pollBatch } from './pipeline/poll-batch.js';
 import { done, type PipelineDeps, type StepContext, type StepResult } from './pipeline/step.js';
 import { recoverSubmitting, submitBatch } from './pipeline/submit-batch.js';
@@ -25,19 +26,26 @@ export async function runBatchStep(ctx: StepContext, rec: BatchRecord): Promise<
  * The BullMQ processor: parse, bind a logger, run one step, and turn "later" into a delayed
  * job so a batch waiting on foxapi holds no worker slot (BullMQ's step-job pattern).
  */
-export function createBatchProcessor(deps: PipelineDeps, logger: Logger, getWorker: () => Worker) {
+export function createBatchProcessor(deps: PipelineDeps, logger: Logger, parking: Parking) {
   return async (job: Job<BatchJobPayload>, token?: string): Promise<string> => {
     const { jobId, batch } = batchJobPayload.parse(job.data);
     let log = logger.child({ jobId, batch });
+    // A batch woken by its safety timer (or already past the submit) is no longer parked.
+    await parking.unpark(job.id!);
     for (let hops = 0; hops < 3; hops++) {
       const rec = await deps.store.get(jobId, batch);
       if (!rec) return 'gone';
       if (rec.taskId) log = log.child({ taskId: rec.taskId });
       const result = await runBatchStep({ deps, log }, rec);
-      if (result.kind === 'done') return 'done';
-      if (result.kind === 'rate-limited') {
-        await getWorker().rateLimit(result.delayMs);
-        throw Worker.RateLimitError();
+      if (result.kind === 'done') {
+        // The batch may have freed a foxapi task slot: let a parked batch have it.
+        await parking.wake(1);
+        return 'done';
+      }
+      if (result.kind === 'parked') {
+        await parking.park(job.id!);
+        await job.moveToDelayed(Date.now() + PARK_SAFETY_MS, token);
+        throw new DelayedError();
       }
       if (result.delayMs > 0) {
         log.debug({ delayMs: result.delayMs, reason: result.reason }, 'batch waits');

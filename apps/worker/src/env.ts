@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fields, parseEnv } from '@batchscribe/shared';
+import { fields, parseEnv, whenValid } from '@batchscribe/shared';
 import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z
@@ -20,6 +20,21 @@ const schema = z
     WORKER_LOCK_MS: fields.int(30_000, 1_000),
     JOB_RETENTION_S: fields.JOB_RETENTION_S,
     LOG_LEVEL: fields.LOG_LEVEL,
+    /** `GET /metrics` of this worker (Prometheus); 0 = not served. */
+    WORKER_METRICS_PORT: fields.int(9464, 0, 65_535),
+    /** Schedule fires create jobs here, so they chunk and cap files as the api's intake does. */
+    BATCH_SIZE: fields.BATCH_SIZE,
+    MAX_FILES_PER_JOB: fields.MAX_FILES_PER_JOB,
+    MANIFEST_MAX_BYTES: fields.MANIFEST_MAX_BYTES,
+    MANIFEST_TIMEOUT_MS: fields.MANIFEST_TIMEOUT_MS,
+    /** Needed only to deliver webhooks; without it deliveries fail (and retry) with a reason saying so. */
+    WEBHOOK_SECRET: fields.WEBHOOK_SECRET,
+    /** Delivery attempts per webhook; with the default back-off, 12 span about 7-15 hours. */
+    WEBHOOK_MAX_ATTEMPTS: fields.int(12, 1, 100),
+    /** First retry waits about this long; each later one doubles it (with jitter, capped at 6 h). */
+    WEBHOOK_BACKOFF_BASE_MS: fields.int(30_000, 10),
+    WEBHOOK_TIMEOUT_MS: fields.int(10_000, 100),
+    WEBHOOK_CONCURRENCY: fields.int(10, 1, 1_000),
     /** Test-only failpoint (see pipeline/crash-points.ts). */
     BATCHSCRIBE_CRASH_AT: z.enum(CRASH_POINTS).optional(),
   })
@@ -27,15 +42,10 @@ const schema = z
     if (env.POLL_MIN_MS > env.POLL_MAX_MS) {
       ctx.addIssue({ code: 'custom', path: ['POLL_MIN_MS'], message: `must not exceed POLL_MAX_MS (${env.POLL_MAX_MS})` });
     }
-  });
+  }, whenValid('POLL_MIN_MS', 'POLL_MAX_MS'));
 
 export type WorkerEnv = z.infer<typeof schema>;
 
 export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerEnv> {
   return parseEnv(schema, env);
-}
-
-/** BullMQ's limiter takes whole jobs per window: fractional rates widen the window instead. */
-export function limiterFor(maxRps: number): { max: number; duration: number } {
-  return maxRps >= 1 ? { max: Math.floor(maxRps), duration: 1_000 } : { max: 1, duration: Math.round(1_000 / maxRps) };
 }

@@ -1,5 +1,8 @@
-import { createKeyLayout, createLogger, createWorkerRedis, exitOnConfigError } from '@batchscribe/shared';
+import { createKeyLayout, createLogger, createMetricsRegistry, createWorkerRedis, exitOnConfigError } from '@batchscribe/shared';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { loadWorkerEnv, type WorkerEnv } from './env.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { warnIfRedisForgets } from './persistence-check.js';
 import { startWorkerRuntime } from './runtime.js';
 
@@ -19,7 +22,8 @@ async function main(): Promise<void> {
   const redis = createWorkerRedis(env.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await warnIfRedisForgets(redis, logger).catch((err: Error) => logger.warn({ err: err.message }, 'could not read Redis persistence settings'));
-  const runtime = await startWorkerRuntime({ env, redis, keys, logger });
+  const runtime = await startWorkerRuntime({ env, redis, keys, logger, metricsRegistry: createMetricsRegistry() });
+  const metricsServer = await serveMetrics(runtime.metrics.registry, env.WORKER_METRICS_PORT, logger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -32,12 +36,29 @@ async function main(): Promise<void> {
     }, env.FOXAPI_TIMEOUT_MS + 15_000);
     deadline.unref();
     await runtime.close();
+    await metricsServer?.close();
     await redis.quit().catch(() => redis.disconnect());
     logger.info('worker stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * WORKER_METRICS_PORT=0 turns the endpoint off. A port already taken (a second worker on the
+ * same host) costs the metrics, not the worker: it logs and carries on.
+ */
+async function serveMetrics(registry: Registry, port: number, logger: Logger): Promise<MetricsServer | null> {
+  if (port === 0) return null;
+  try {
+    const server = await startMetricsServer(registry, port);
+    logger.info({ port: server.port }, 'worker metrics at GET /metrics');
+    return server;
+  } catch (err) {
+    logger.error({ port, err: (err as Error).message }, 'worker metrics not served: cannot listen on WORKER_METRICS_PORT');
+    return null;
+  }
 }
 
 void main();

@@ -3,11 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BatchStore, FoxapiClient, QUEUES, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import type { Registry } from 'prom-client';
+import { FoxapiClient, QUEUES, createMetricsRegistry, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
 import { createBatchProcessor } from './batch.processor.js';
-import { limiterFor, type WorkerEnv } from './env.js';
+import type { WorkerEnv } from './env.js';
+import { Parking } from './parking.js';
 import { sweepIntake } from './intake-sweeper.js';
+import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
+import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { crashAt } from './pipeline/crash-points.js';
+import { startScheduleFires } from './schedules/schedule-fires.js';
+import { startWebhookDelivery } from './webhooks/webhook-delivery.js';
 
 export interface WorkerRuntimeDeps {
   env: Readonly<WorkerEnv>;
@@ -19,11 +25,16 @@ export interface WorkerRuntimeDeps {
   /** Intervals, shortened by tests. */
   heartbeatMs?: number;
   sweepMs?: number;
+  webhookOutboxMs?: number;
+  /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
+  metricsRegistry?: Registry;
 }
 
 export interface WorkerRuntime {
   readonly id: string;
   readonly worker: Worker<BatchJobPayload>;
+  /** This runtime's counters; `metrics.registry` is what the worker's /metrics serves. */
+  readonly metrics: WorkerMetrics;
   /** Finishes the steps in progress, takes no new ones, releases every connection it made. */
   close(): Promise<void>;
 }
@@ -32,8 +43,15 @@ export interface WorkerRuntime {
 export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
   const { env, redis, keys, logger } = deps;
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const foxapi = new FoxapiClient({ baseUrl: env.FOXAPI_BASE_URL, apiKey: env.FOXAPI_API_KEY, timeoutMs: env.FOXAPI_TIMEOUT_MS, logger });
-  const store = new BatchStore(redis, keys, env.JOB_RETENTION_S);
+  const metrics = new WorkerMetrics(deps.metricsRegistry ?? createMetricsRegistry());
+  const foxapi = new FoxapiClient({
+    baseUrl: env.FOXAPI_BASE_URL,
+    apiKey: env.FOXAPI_API_KEY,
+    timeoutMs: env.FOXAPI_TIMEOUT_MS,
+    logger,
+    onRequestEnd: metrics.foxapiRequestEnded,
+  });
+  const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S);
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
 
@@ -44,6 +62,8 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     foxapi,
     clock: deps.clock ?? Date.now,
     crash: crashAt(env.BATCHSCRIBE_CRASH_AT),
+    limiter: new MeteredRateLimiter(metrics, redis, { tat: keys.rateTat, backoffUntil: keys.rateBackoff }, env.FOXAPI_MAX_RPS),
+    metrics,
     config: {
       maxInflightTasks: env.FOXAPI_MAX_INFLIGHT_TASKS,
       submitRetryAmbiguous: env.SUBMIT_RETRY_AMBIGUOUS,
@@ -55,14 +75,11 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   };
 
-  let worker: Worker<BatchJobPayload> | undefined;
-  const processor = createBatchProcessor(pipeline, logger, () => worker!);
-  worker = new Worker<BatchJobPayload>(QUEUES.batches, processor, {
+  const processor = createBatchProcessor(pipeline, logger, new Parking(redis, keys, queue));
+  const worker = new Worker<BatchJobPayload>(QUEUES.batches, processor, {
     connection: redis,
     prefix: keys.bullPrefix,
     concurrency: env.WORKER_CONCURRENCY,
-    // Every step makes at most one foxapi API request, so a global job rate is a request rate.
-    limiter: limiterFor(env.FOXAPI_MAX_RPS),
     lockDuration: env.WORKER_LOCK_MS,
     stalledInterval: Math.max(1_000, Math.floor(env.WORKER_LOCK_MS / 2)),
     // Steps are idempotent, so a batch whose worker died is simply taken over, however often.
@@ -83,16 +100,35 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     () => void sweepIntake({ redis, keys, queue, logger }).catch((err: Error) => logger.warn({ err: err.message }, 'intake sweep failed')),
     deps.sweepMs ?? 15_000,
   );
+  const webhooks = startWebhookDelivery(
+    { redis, keys, logger },
+    {
+      secret: env.WEBHOOK_SECRET,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: env.WEBHOOK_BACKOFF_BASE_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+      outboxMs: deps.webhookOutboxMs ?? 1_000,
+    },
+  );
+  const scheduleFires = startScheduleFires(
+    { redis, keys, logger, batches: queue },
+    { batchSize: env.BATCH_SIZE, maxFiles: env.MAX_FILES_PER_JOB, manifestMaxBytes: env.MANIFEST_MAX_BYTES, manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS },
+  );
   await beat();
   logger.info({ workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS }, 'worker started');
 
   return {
     id,
     worker,
+    metrics,
     close: async () => {
       clearInterval(heartbeat);
       clearInterval(sweeper);
-      await worker!.close();
+      // Fires enqueue batches: they stop before the batch queue closes.
+      await scheduleFires.close();
+      await webhooks.close();
+      await worker.close();
       await queue.close();
       await foxapi.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { firstPollDelay, nextPollDelay } from '../src/pipeline/poll-schedule.js';
 import { upstreamBackoffMs } from '../src/pipeline/backoff.js';
-import { limiterFor } from '../src/env.js';
 
 const bounds = { pollMinMs: 2_000, pollMaxMs: 60_000 };
 
@@ -41,12 +40,5 @@ describe('upstream back-off (foxapi.md decision 4)', () => {
     expect(upstreamBackoffMs(2, null, () => 1)).toBe(20_000);
     expect(upstreamBackoffMs(20, null, () => 1)).toBe(60_000);
     expect(upstreamBackoffMs(20, null, () => 0)).toBe(30_000);
-  });
-});
-
-describe('global request limiter', () => {
-  it('when the rate is whole, then it is that many jobs a second; when fractional below 1, the window widens', () => {
-    expect(limiterFor(10)).toEqual({ max: 10, duration: 1_000 });
-    expect(limiterFor(0.5)).toEqual({ max: 1, duration: 2_000 });
   });
 });

@@ -3,6 +3,8 @@ import { z } from 'zod';
 /** Queue names shared by producer (api) and consumer (worker). */
 export const QUEUES = {
   batches: 'batches',
+  webhooks: 'webhooks',
+  schedules: 'schedules',
 } as const;
 
 /**
@@ -34,4 +36,55 @@ export const BATCH_JOB_OPTIONS = {
   backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
   removeOnComplete: { age: 3_600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3_600, count: 10_000 },
+} as const;
+
+/**
+ * One webhook delivery of one terminal state of a job. `finishedAt` and `round` say which
+ * ending and which (re)delivery this is: a job retried and finished again, or redelivered,
+ * makes the older delivery stale, and its processor stops instead of sending.
+ */
+export const webhookJobPayload = z.object({
+  jobId: z.string(),
+  finishedAt: z.string(),
+  round: z.number().int().min(0),
+});
+export type WebhookJobPayload = z.infer<typeof webhookJobPayload>;
+
+/** Deterministic, so the outbox moving one ending twice queues one delivery (BullMQ forbids ':'). */
+export function webhookQueueJobId(p: WebhookJobPayload): string {
+  return `${p.jobId}-wh-${Date.parse(p.finishedAt)}-r${p.round}`;
+}
+
+/** Name of the worker's custom back-off strategy for webhook deliveries. */
+export const WEBHOOK_BACKOFF = 'webhook';
+
+/**
+ * Webhook deliveries retry on any non-2xx or timeout with exponential back-off and jitter
+ * (the worker's WEBHOOK_BACKOFF strategy), over hours with the default WEBHOOK_MAX_ATTEMPTS.
+ * Completed records stay a day so a repeated enqueue of the same id stays a no-op.
+ */
+export function webhookJobOptions(maxAttempts: number) {
+  return {
+    attempts: maxAttempts,
+    backoff: { type: WEBHOOK_BACKOFF },
+    removeOnComplete: { age: 24 * 3_600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3_600, count: 10_000 },
+  };
+}
+
+/** One fire of a schedule (the BullMQ job scheduler's template data; id = schedule id). */
+export const scheduleFirePayload = z.object({
+  scheduleId: z.string(),
+});
+export type ScheduleFirePayload = z.infer<typeof scheduleFirePayload>;
+
+/**
+ * A fire only fails on unexpected errors (Redis): a manifest that cannot be fetched is a
+ * recorded outcome, not a retry. A retried fire is safe: its job is keyed by the fire time.
+ */
+export const SCHEDULE_FIRE_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
+  removeOnComplete: { age: 24 * 3_600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3_600, count: 1_000 },
 } as const;

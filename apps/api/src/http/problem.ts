@@ -31,6 +31,9 @@ const TITLES: Record<ProblemType, [status: number, title: string]> = {
   internal: [500, 'Internal server error'],
 };
 
+/** Every problem type with its status and title, for the OpenAPI document. */
+export const PROBLEM_CATALOG: Readonly<Record<ProblemType, readonly [status: number, title: string]>> = TITLES;
+
 export interface FieldError {
   path: string;
   message: string;

@@ -1,17 +1,9 @@
-import { createJobBody, createJobQuery, fileUrl, type Model, type Priority, type UpstreamOptions } from '@batchscribe/shared';
+import { createJobBody, createJobQuery, fileUrl, type JobRequest, type UpstreamOptions } from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import { parseOr422 } from '../http/validation.js';
 
-/** A validated request for a new job, whichever way it arrived. */
-export interface JobRequest {
-  files: Array<{ url: string; ref?: string }>;
-  model: Model;
-  options: UpstreamOptions;
-  name: string | null;
-  metadata: Record<string, unknown> | null;
-  callbackUrl: string | null;
-  priority: Priority | null;
-}
+/** A validated request for a new job, whichever way it arrived (defined in shared: schedule fires make them too). */
+export type { JobRequest };
 
 export interface IntakeLimits {
   maxFiles: number;
@@ -23,7 +15,8 @@ function tooMany(count: number, limits: IntakeLimits): never {
   throw new ProblemError('payload-too-large', `The job has ${count} files; at most ${limits.maxFiles} are accepted per job.`);
 }
 
-function checkCallback(url: string | undefined, limits: IntakeLimits, path: string): void {
+/** callback_url needs a WEBHOOK_SECRET to sign with, and a host in CALLBACK_HOSTS when that is set; schedules check their `job.callback_url` with it too. */
+export function checkCallback(url: string | undefined, limits: IntakeLimits, path: string): void {
   if (url === undefined) return;
   const errors: FieldError[] = [];
   if (!limits.webhookSecretSet) errors.push({ path, message: 'cannot be used: this server has no WEBHOOK_SECRET to sign webhooks' });

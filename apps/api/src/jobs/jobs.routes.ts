@@ -18,7 +18,7 @@ export interface JobsRoutesDeps extends CreateJobDeps {
   pollMinMs: number;
 }
 
-const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
+export const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
 
 export function jobIdParam(req: Request): string {
   const id = req.params.id;

@@ -18,8 +18,8 @@ import { ProblemError } from '../http/problem.js';
 import { parseOr400 } from '../http/validation.js';
 import { jobIdParam } from './jobs.routes.js';
 
-const resultsQuery = pageQuery(1000, 100).extend({ status: z.enum(FILE_STATUSES).optional() });
-const transcriptQuery = z.object({ format: z.enum(['json', 'txt', 'srt', 'vtt', 'raw']).default('json') });
+export const resultsQuery = pageQuery(1000, 100).extend({ status: z.enum(FILE_STATUSES).optional() });
+export const transcriptQuery = z.object({ format: z.enum(['json', 'txt', 'srt', 'vtt', 'raw']).default('json') });
 const NDJSON_CHUNK = 500;
 
 function normalizeOrNull(raw: unknown): Transcript | null {

@@ -18,6 +18,8 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
     return done;
   }
 
+  const wait = await deps.limiter.acquire();
+  if (wait > 0) return later(wait, 'request budget');
   let snapshot;
   try {
     snapshot = await deps.foxapi.getTask(taskId);
@@ -30,7 +32,8 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
     const attempt = await deps.redis.hincrby(deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
     const delayMs = upstreamBackoffMs(attempt, err.retryAfterMs, deps.random);
     log.warn({ status: err.status, kind: err.kind, delayMs, err: err.message }, 'poll failed; backing off');
-    return err.kind === 'rate_limited' ? { kind: 'rate-limited', delayMs } : later(delayMs, `poll failed: ${err.kind}`);
+    if (err.kind === 'rate_limited') await deps.limiter.backOff(delayMs);
+    return later(delayMs, `poll failed: ${err.kind}`);
   }
   deps.crash('after-poll-response');
   await deps.store.incrementPolls(rec.jobId, rec.batch);

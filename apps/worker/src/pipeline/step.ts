@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { BatchStore, FoxapiClient, KeyLayout } from '@batchscribe/shared';
+import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout } from '@batchscribe/shared';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Crash } from './crash-points.js';
 
 /** What a processing step asks of the BullMQ processor once it returns. */
@@ -9,10 +10,11 @@ export type StepResult =
   | { kind: 'done' }
   /** Come back later without holding a worker slot (moveToDelayed). */
   | { kind: 'later'; delayMs: number; reason: string }
-  /** foxapi said 429: pause the whole queue, for every worker, for this long. */
-  | { kind: 'rate-limited'; delayMs: number };
+  /** Every foxapi task slot is taken: wait, parked, until a batch ends and frees one. */
+  | { kind: 'parked' };
 
 export const done: StepResult = { kind: 'done' };
+export const parked: StepResult = { kind: 'parked' };
 export const later = (delayMs: number, reason: string): StepResult => ({ kind: 'later', delayMs: Math.max(0, Math.round(delayMs)), reason });
 
 export interface PipelineConfig {
@@ -31,11 +33,15 @@ export interface PipelineDeps {
   keys: KeyLayout;
   store: BatchStore;
   foxapi: FoxapiClient;
+  /** FOXAPI_MAX_RPS across all workers, and the shared back-off after a 429. */
+  limiter: GlobalRateLimiter;
   config: PipelineConfig;
   clock: () => number;
   random?: () => number;
   /** Failpoints for the crash tests; a no-op in production. */
   crash: Crash;
+  /** Counts what the decorated store and limiter cannot see (ambiguous submits). */
+  metrics: Pick<WorkerMetrics, 'ambiguousSubmit'>;
 }
 
 export interface StepContext {

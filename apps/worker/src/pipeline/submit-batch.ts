@@ -10,7 +10,7 @@ import {
 import { upstreamBackoffMs } from './backoff.js';
 import { finishAllFiles } from './finish.js';
 import { firstPollDelay } from './poll-schedule.js';
-import { done, later, type StepContext, type StepResult } from './step.js';
+import { done, later, parked, type StepContext, type StepResult } from './step.js';
 
 /** Why the submit step may not run now, if anything: a paused upstream or a job that stopped. */
 async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, string>): Promise<StepResult | null> {
@@ -41,10 +41,13 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   if (blocked) return blocked;
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);
+  // Book the request before claiming, so a claim is never held while waiting for budget.
+  const wait = await deps.limiter.acquire();
+  if (wait > 0) return later(wait, 'request budget');
   deps.crash('before-claim');
   const token = randomUUID();
   const claim = await deps.store.claimSubmit(rec.jobId, rec.batch, token, deps.clock() + deps.config.submitLeaseMs, deps.config.maxInflightTasks);
-  if (claim === 'full') return later(1_000 + (deps.random ?? Math.random)() * 1_000, 'in-flight task cap reached');
+  if (claim === 'full') return parked;
   if (claim !== 'claimed') return later(0, `batch is already ${claim}`);
 
   let taskId: string;
@@ -96,8 +99,9 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
     case 'rate_limited': {
       await release();
       const delayMs = upstreamBackoffMs(await backoffAttempt(ctx, rec), e.retryAfterMs, deps.random);
+      await deps.limiter.backOff(delayMs);
       log.warn({ ...logged, delayMs }, 'foxapi rate-limited the submit; all workers back off');
-      return { kind: 'rate-limited', delayMs };
+      return later(delayMs, 'rate limited');
     }
     case 'quota': {
       await release();
@@ -133,6 +137,7 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
 /** foxapi.md decision 3: a submit that may have created a task is resent only when allowed. */
 export async function onAmbiguousSubmit(ctx: StepContext, rec: BatchRecord, token: string, why: string): Promise<StepResult> {
   const { deps, log } = ctx;
+  deps.metrics.ambiguousSubmit(deps.config.submitRetryAmbiguous ? 'resubmitted' : 'failed');
   if (deps.config.submitRetryAmbiguous) {
     await deps.store.releaseClaim(rec.jobId, rec.batch, token);
     log.warn({ why }, 'ambiguous submit: resubmitting (SUBMIT_RETRY_AMBIGUOUS=true), a task may be paid twice');

@@ -35,6 +35,11 @@ export const fields = {
   JOB_RETENTION_S: int(604_800, 60),
   FOXAPI_BASE_URL: httpUrl.default('https://api.foxapi.cc'),
   FOXAPI_TIMEOUT_MS: int(30_000, 100),
+  /** Standard Webhooks signing key: the api checks it exists, the worker signs with it. */
+  WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, { message: 'must look like whsec_<base64>' }).optional(),
+  /** A schedule's manifest: largest size read (50 MiB) and whole-fetch time limit. */
+  MANIFEST_MAX_BYTES: int(50 * 1024 * 1024, 1_024),
+  MANIFEST_TIMEOUT_MS: int(30_000, 100),
   httpUrl,
 };
 

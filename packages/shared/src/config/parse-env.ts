@@ -34,3 +34,12 @@ export function exitOnConfigError(err: unknown, app: string): never {
   }
   throw err;
 }
+
+/**
+ * Options for a cross-field `superRefine` of an env schema: zod skips such a rule once any
+ * field has failed, so a bad PORT would hide a missing API_KEYS until the next start. This
+ * runs it whenever the fields it reads are themselves valid, so every problem shows at once.
+ */
+export function whenValid(...variables: string[]): { when: (payload: z.core.ParsePayload) => boolean } {
+  return { when: (payload) => !payload.issues.some((issue) => variables.includes(String(issue.path?.[0]))) };
+}

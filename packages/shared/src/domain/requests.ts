@@ -37,7 +37,8 @@ export const jobOptionsShape = {
   priority: z.enum(['interactive', 'bulk']).optional(),
 };
 
-function checkHints(body: { model: string; language_hints?: unknown }, ctx: z.RefinementCtx): void {
+/** language_hints only with paraformer-v2; shared by job and schedule requests. */
+export function checkHints(body: { model: string; language_hints?: unknown }, ctx: z.RefinementCtx): void {
   if (body.model === 'paraformer-8k-v2' && body.language_hints !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['language_hints'], message: 'is only supported by paraformer-v2' });
   }

@@ -24,6 +24,12 @@ export interface KeyLayout {
   readonly inflight: string;
   /** STRING with TTL: why submits are paused (e.g. upstream_insufficient_quota). */
   readonly submitPause: string;
+  /** STRING: GCRA theoretical arrival time of the next foxapi request (µs, Redis clock). */
+  readonly rateTat: string;
+  /** STRING: until when (µs) every worker holds foxapi requests after a 429. */
+  readonly rateBackoff: string;
+  /** ZSET BullMQ job id → ms: batches waiting for a free foxapi task slot. */
+  readonly parked: string;
   /** ZSET worker id → last heartbeat ms. */
   readonly workers: string;
   /** Pub/sub channel announcing job changes (message = job id). */
@@ -32,6 +38,12 @@ export interface KeyLayout {
   readonly webhookOutbox: string;
   /** STRING with 24 h TTL: an Idempotency-Key of a tenant (by its SHA-256) → body hash and job id. */
   idempotency(tenant: string, keyHash: string): string;
+  /** HASH: one schedule (its request, tenant and last run). */
+  schedule(scheduleId: string): string;
+  /** ZSET (all scores 0, ordered by member = time-sortable schedule id): a tenant's schedules. */
+  tenantSchedules(tenant: string): string;
+  /** STRING with TTL: one fire of a schedule → the job it made, so a fire processed twice makes one job. */
+  scheduleFire(scheduleId: string, fireId: string): string;
 }
 
 export function createKeyLayout(queuePrefix: string): KeyLayout {
@@ -48,9 +60,15 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     intakePending: `${tag}:intake:pending`,
     inflight: `${tag}:foxapi:inflight`,
     submitPause: `${tag}:foxapi:pause`,
+    rateTat: `${tag}:foxapi:rate:tat`,
+    rateBackoff: `${tag}:foxapi:rate:backoff`,
+    parked: `${tag}:foxapi:parked`,
     workers: `${tag}:workers`,
     jobEvents: `${tag}:events`,
     webhookOutbox: `${tag}:outbox:webhooks`,
     idempotency: (tenant, keyHash) => `${tag}:idem:${tenant}:${keyHash}`,
+    schedule: (scheduleId) => `${tag}:schedule:${scheduleId}`,
+    tenantSchedules: (tenant) => `${tag}:tenant:${tenant}:schedules`,
+    scheduleFire: (scheduleId, fireId) => `${tag}:schedule:${scheduleId}:fire:${fireId}`,
   };
 }

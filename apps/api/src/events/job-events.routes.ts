@@ -1,0 +1,20 @@
+import { Router } from 'express';
+import type { JobReader } from '@batchscribe/shared';
+import { tenantOf } from '../http/auth.js';
+import { ProblemError } from '../http/problem.js';
+import { jobIdParam } from '../jobs/jobs.routes.js';
+import { streamJobEvents, type JobEventStreamOptions } from './job-event-stream.js';
+import type { JobEventsHub } from './job-events.hub.js';
+
+/** `GET /v1/jobs/{id}/events`: Server-Sent Events of one job, until it ends. */
+export function jobEventsRoutes(deps: { reader: JobReader; hub: JobEventsHub; stream?: JobEventStreamOptions }): Router {
+  const router = Router();
+  router.get('/v1/jobs/:id/events', async (req, res) => {
+    const jobId = jobIdParam(req);
+    const tenant = tenantOf(req);
+    // Checked before any byte is sent, so another tenant's job is a plain 404 problem.
+    if (!(await deps.reader.getJob(jobId, tenant))) throw new ProblemError('not-found', 'No such job.');
+    streamJobEvents(res, { jobId, tenant, reader: deps.reader, hub: deps.hub, log: req.log }, deps.stream);
+  });
+  return router;
+}

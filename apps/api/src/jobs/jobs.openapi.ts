@@ -1,0 +1,174 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import {
+  JOB_ID_PATTERN,
+  createJobBody,
+  createJobQuery,
+  fileResultPageSchema,
+  fileResultSchema,
+  jobPageSchema,
+  jobSchema,
+  transcriptSchema,
+} from '@batchscribe/shared';
+import { jsonContent, registerV1Path, response } from '../openapi/common.js';
+import { listQuery } from './jobs.routes.js';
+import { resultsQuery, transcriptQuery } from './results.routes.js';
+
+/*
+ * The jobs and results routes in the OpenAPI document. Request schemas are the very ones the
+ * routes validate with (createJobBody, listQuery, …), so the document cannot promise what the
+ * code rejects.
+ */
+
+const TAG = 'Jobs';
+const jobParams = z.object({ id: z.string().regex(JOB_ID_PATTERN).meta({ description: 'The job id.', example: 'job_01jc9x3k6m2v8q4r7t5w0y1z2a' }) });
+const LOCATION = { description: 'The job: `/v1/jobs/{id}`.', schema: { type: 'string' } };
+const jobAnswer = (description: string) => response(description, jsonContent(jobSchema));
+
+const submitHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .max(255)
+    .optional()
+    .meta({ description: 'The same key from the same tenant with the same body returns the first job (200); with another body, 422 idempotency-conflict.' }),
+});
+
+const CREATE_JOB_DESCRIPTION = [
+  'Exactly one of `file_urls` (1..MAX_FILES_PER_JOB http(s) URLs, at most 2048 characters each) or `files` (`{url, ref}`, `ref` is your own id, echoed in results).',
+  '`language_hints` only with paraformer-v2. `metadata` is at most 4 KiB of JSON, returned as given.',
+  '`callback_url` needs the server to have WEBHOOK_SECRET, and a host in CALLBACK_HOSTS when that is set.',
+  '`priority` defaults to interactive for a job of one batch, else bulk.',
+].join(' ');
+
+const textQuery = createJobQuery.meta({ description: 'Job options for a text/plain body.' });
+
+export function registerJobPaths(registry: OpenAPIRegistry): void {
+  registerV1Path(registry, {
+    method: 'post',
+    path: '/v1/jobs',
+    tags: [TAG],
+    operationId: 'createJob',
+    summary: 'Submit a job',
+    description:
+      'JSON body, or `text/plain` with one URL per line (blank lines and `#` comments skipped) and the options as query parameters (those apply to text/plain only; `language_hints` comma-separated). Each URL\'s position is its `index`.',
+    request: {
+      headers: submitHeaders,
+      query: textQuery,
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: createJobBody.meta({ id: 'CreateJobRequest', description: CREATE_JOB_DESCRIPTION }) },
+          'text/plain': { schema: z.string().meta({ example: 'https://media.example.com/a.wav\nhttps://media.example.com/b.wav\n' }) },
+        },
+      },
+    },
+    responses: {
+      202: response('Accepted: the job and all its batches are stored.', jsonContent(jobSchema), {
+        Location: LOCATION,
+        'Retry-After': { description: 'Seconds until a sensible first poll.', schema: { type: 'integer', minimum: 1 } },
+      }),
+      200: response('Replay of an earlier request with the same Idempotency-Key and body.', jsonContent(jobSchema), {
+        Location: LOCATION,
+        'Idempotent-Replayed': { description: 'Always `true`.', schema: { type: 'string', enum: ['true'] } },
+      }),
+    },
+    problems: ['malformed-request', 'payload-too-large', 'unsupported-media-type', 'validation-error', 'idempotency-conflict', 'conflict'],
+  });
+
+  registerV1Path(registry, {
+    method: 'get',
+    path: '/v1/jobs',
+    tags: [TAG],
+    operationId: 'listJobs',
+    summary: "List the caller's jobs, newest first",
+    request: { query: listQuery },
+    responses: { 200: response('A page of jobs.', jsonContent(jobPageSchema)) },
+    problems: ['malformed-request'],
+  });
+
+  registerV1Path(registry, {
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    tags: [TAG],
+    operationId: 'getJob',
+    summary: 'Read a job (O(1) in its size)',
+    request: { params: jobParams },
+    responses: { 200: jobAnswer('The job.') },
+    problems: ['not-found'],
+  });
+
+  registerV1Path(registry, {
+    method: 'post',
+    path: '/v1/jobs/{id}/cancel',
+    tags: [TAG],
+    operationId: 'cancelJob',
+    summary: 'Cancel a job',
+    description: 'Queued batches are cancelled at once; open foxapi tasks are left to finish and their transcripts kept. Cancelling a cancelled job is a no-op.',
+    request: { params: jobParams },
+    responses: { 202: jobAnswer('The cancel is accepted.') },
+    problems: ['not-found', 'conflict'],
+  });
+
+  registerV1Path(registry, {
+    method: 'post',
+    path: '/v1/jobs/{id}/retry',
+    tags: [TAG],
+    operationId: 'retryJob',
+    summary: 'Send the failed files of a finished job again',
+    request: { params: jobParams },
+    responses: { 202: jobAnswer('The failed files are queued again, in new batches.') },
+    problems: ['not-found', 'conflict'],
+  });
+
+  registerV1Path(registry, {
+    method: 'delete',
+    path: '/v1/jobs/{id}',
+    tags: [TAG],
+    operationId: 'deleteJob',
+    summary: 'Delete a finished job and everything stored for it',
+    request: { params: jobParams },
+    responses: { 204: response('Deleted.') },
+    problems: ['not-found', 'conflict'],
+  });
+}
+
+export function registerResultPaths(registry: OpenAPIRegistry): void {
+  registerV1Path(registry, {
+    method: 'get',
+    path: '/v1/jobs/{id}/results',
+    tags: [TAG],
+    operationId: 'listResults',
+    summary: "A job's file results in index order",
+    description: 'With `Accept: application/x-ndjson`, streams every FileResult (one JSON object per line) in constant memory; `limit` is then ignored.',
+    request: { params: jobParams, query: resultsQuery },
+    responses: {
+      200: response('A page of file results, or the NDJSON stream.', {
+        'application/json': { schema: fileResultPageSchema },
+        'application/x-ndjson': { schema: fileResultSchema },
+      }),
+    },
+    problems: ['not-found', 'malformed-request'],
+  });
+
+  registerV1Path(registry, {
+    method: 'get',
+    path: '/v1/jobs/{id}/files/{index}/transcript',
+    tags: [TAG],
+    operationId: 'getTranscript',
+    summary: "One file's transcript",
+    description: '`raw` is the upstream transcription JSON as received.',
+    request: {
+      params: jobParams.extend({ index: z.number().int().min(0).meta({ description: 'The file index (its position in the submitted list).' }) }),
+      query: transcriptQuery,
+    },
+    responses: {
+      200: response('The transcript in the asked format.', {
+        'application/json': { schema: z.union([transcriptSchema, z.record(z.string(), z.unknown()).meta({ description: '`format=raw`' })]) },
+        'text/plain': { schema: z.string().meta({ description: '`format=txt`' }) },
+        'application/x-subrip': { schema: z.string().meta({ description: '`format=srt`' }) },
+        'text/vtt': { schema: z.string().meta({ description: '`format=vtt`' }) },
+      }),
+    },
+    problems: ['not-found', 'malformed-request'],
+  });
+}

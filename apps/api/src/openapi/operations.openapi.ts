@@ -1,0 +1,55 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { jsonContent, problemSchemaFor, PROBLEM_CONTENT_TYPE, response } from './common.js';
+
+/** The unauthenticated operations routes: probes, metrics and this document itself. */
+
+const TAG = 'Operations';
+const checksSchema = z.strictObject({
+  redis: z.string(),
+  maxmemory_policy: z.string(),
+  workers: z.string(),
+});
+
+export function registerOperationPaths(registry: OpenAPIRegistry): void {
+  registry.registerPath({
+    method: 'get',
+    path: '/healthz',
+    tags: [TAG],
+    operationId: 'healthz',
+    summary: 'Liveness: the process answers',
+    responses: { 200: response('Alive.', jsonContent(z.strictObject({ status: z.literal('ok') }))) },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/readyz',
+    tags: [TAG],
+    operationId: 'readyz',
+    summary: 'Readiness: Redis answers, never evicts, and a worker sent a heartbeat recently',
+    responses: {
+      200: response('Ready.', jsonContent(z.strictObject({ status: z.literal('ready'), checks: checksSchema }))),
+      503: response('`unavailable`: not ready; `detail` and `checks` say why.', {
+        [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaFor(['unavailable'], { checks: checksSchema }) },
+      }),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    tags: [TAG],
+    operationId: 'metrics',
+    summary: 'Prometheus metrics of this API process and of the queues',
+    responses: { 200: response('Prometheus text exposition format 0.0.4.', { 'text/plain': { schema: z.string() } }) },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    tags: [TAG],
+    operationId: 'openapi',
+    summary: 'This document (OpenAPI 3.1); rendered at /docs',
+    responses: { 200: response('The OpenAPI document.', jsonContent(z.record(z.string(), z.unknown()))) },
+  });
+}

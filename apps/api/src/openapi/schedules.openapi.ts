@@ -1,0 +1,71 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { jobSchema, schedulePageSchema, scheduleSchema } from '@batchscribe/shared';
+import { createScheduleBody } from '../schedules/schedule-intake.js';
+import { listQuery } from '../schedules/schedules.routes.js';
+import { jsonContent, registerV1Path, response } from './common.js';
+
+/** The schedules routes (api.md "Schedules"), from the schemas the routes validate with. */
+
+const TAG = 'Schedules';
+const params = z.object({ id: z.string().regex(/^sch_[0-9a-z]{26}$/).meta({ description: 'The schedule id.' }) });
+const LOCATION = { description: 'The created resource.', schema: { type: 'string' } };
+
+export function registerSchedulePaths(registry: OpenAPIRegistry): void {
+  registerV1Path(registry, {
+    method: 'post',
+    path: '/v1/schedules',
+    tags: [TAG],
+    operationId: 'createSchedule',
+    summary: 'Create a schedule',
+    description:
+      'At each fire the manifest (text, one URL a line, or a JSON array) is fetched and becomes a job named after the schedule (or `job.name`) with its `schedule_id`. A fire that happens twice makes one job. Exactly one of `manifest_url` or `file_urls`.',
+    request: { body: { required: true, content: jsonContent(createScheduleBody.meta({ id: 'CreateScheduleRequest' })) } },
+    responses: { 201: response('Created.', jsonContent(scheduleSchema), { Location: LOCATION }) },
+    problems: ['malformed-request', 'unsupported-media-type', 'validation-error', 'payload-too-large'],
+  });
+
+  registerV1Path(registry, {
+    method: 'get',
+    path: '/v1/schedules',
+    tags: [TAG],
+    operationId: 'listSchedules',
+    summary: "List the caller's schedules",
+    request: { query: listQuery },
+    responses: { 200: response('A page of schedules.', jsonContent(schedulePageSchema)) },
+    problems: ['malformed-request'],
+  });
+
+  registerV1Path(registry, {
+    method: 'get',
+    path: '/v1/schedules/{id}',
+    tags: [TAG],
+    operationId: 'getSchedule',
+    summary: 'Read a schedule',
+    request: { params },
+    responses: { 200: response('The schedule.', jsonContent(scheduleSchema)) },
+    problems: ['not-found'],
+  });
+
+  registerV1Path(registry, {
+    method: 'delete',
+    path: '/v1/schedules/{id}',
+    tags: [TAG],
+    operationId: 'deleteSchedule',
+    summary: 'Delete a schedule (jobs it made are kept)',
+    request: { params },
+    responses: { 204: response('Deleted.') },
+    problems: ['not-found'],
+  });
+
+  registerV1Path(registry, {
+    method: 'post',
+    path: '/v1/schedules/{id}/run',
+    tags: [TAG],
+    operationId: 'runSchedule',
+    summary: 'Fire a schedule now',
+    request: { params },
+    responses: { 202: response('The job the fire made.', jsonContent(jobSchema), { Location: { description: 'The job.', schema: { type: 'string' } } }) },
+    problems: ['not-found', 'validation-error', 'payload-too-large'],
+  });
+}

@@ -1,0 +1,33 @@
+import type { Queue } from 'bullmq';
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { KeyLayout } from '@batchscribe/shared';
+import { dashboardRoutes } from './admin/dashboard.routes.js';
+import type { ApiEnv } from './env.js';
+import { registerQueueMetrics } from './metrics/queue-metrics.js';
+import { metricsRoutes } from './metrics/metrics.routes.js';
+import { buildOpenApiDocument } from './openapi/document.js';
+import { openapiRoutes } from './openapi/openapi.routes.js';
+
+export interface OperationsDeps {
+  env: Readonly<ApiEnv>;
+  redis: Redis;
+  keys: KeyLayout;
+  metrics: Registry;
+  /** Queues for the dashboard and the queue gauges. */
+  queues: readonly Queue[];
+}
+
+/** What operators use next to the API: /metrics, /openapi.json, /docs and the dashboard. */
+export function operationsRoutes(deps: OperationsDeps): Router {
+  const router = Router();
+  registerQueueMetrics(deps.metrics, { queues: deps.queues, redis: deps.redis, keys: deps.keys });
+  router.use(metricsRoutes(deps.metrics));
+  router.use(openapiRoutes(buildOpenApiDocument()));
+  // Unset ADMIN_TOKEN: not mounted at all, so /admin/queues is an ordinary 404.
+  if (deps.env.ADMIN_TOKEN) {
+    router.use(dashboardRoutes({ token: deps.env.ADMIN_TOKEN, queues: deps.queues, readOnly: deps.env.ADMIN_READ_ONLY }));
+  }
+  return router;
+}

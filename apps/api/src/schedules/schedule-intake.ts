@@ -1,0 +1,96 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { fileUrl, scheduleJobOptions, type ScheduleJobOptions } from '@batchscribe/shared';
+import { checkCallback, type IntakeLimits } from '../jobs/intake.js';
+import { ProblemError } from '../http/problem.js';
+import { parseOr422 } from '../http/validation.js';
+
+/** A validated `POST /v1/schedules` body. */
+export interface ScheduleRequest {
+  name: string;
+  cron: string;
+  timezone: string;
+  manifestUrl: string | null;
+  fileUrls: string[] | null;
+  job: ScheduleJobOptions;
+}
+
+/** api.md: 5 fields, or 6 with seconds first. cron-parser alone also takes 4 fields and `@daily`. */
+function cronProblem(cron: string): string | null {
+  const count = cron.trim().split(/\s+/).length;
+  if (count !== 5 && count !== 6) return `must have 5 fields (minute hour day month weekday), or 6 with seconds first; it has ${count}`;
+  try {
+    CronExpressionParser.parse(cron, { tz: 'UTC' }).next();
+    return null;
+  } catch (err) {
+    return `is not a valid cron expression: ${(err as Error).message}`;
+  }
+}
+
+/** IANA names only (Europe/Berlin, UTC): what Intl accepts is what the scheduler can use. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `POST /v1/schedules` body (exported for the OpenAPI registry). */
+export const createScheduleBody = z
+  .strictObject({
+    name: z.string({ message: 'is required' }).min(1).max(256),
+    cron: z
+      .string({ message: 'is required' })
+      .max(256)
+      .superRefine((cron, ctx) => {
+        const problem = cronProblem(cron);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    timezone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin or UTC' })
+      .default('UTC'),
+    manifest_url: fileUrl.optional(),
+    file_urls: z.array(fileUrl).min(1, { message: 'must hold at least one URL' }).optional(),
+    job: scheduleJobOptions.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.manifest_url === undefined && body.file_urls === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['manifest_url'], message: 'is required (or give file_urls)' });
+    }
+    if (body.manifest_url !== undefined && body.file_urls !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['file_urls'], message: 'cannot be given together with manifest_url' });
+    }
+    // Intl and the scheduler's date library may disagree on an exotic zone name: ask the one that fires.
+    if (cronProblem(body.cron) === null && isTimeZone(body.timezone)) {
+      try {
+        CronExpressionParser.parse(body.cron, { tz: body.timezone }).next();
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is not a time zone the scheduler can use' });
+      }
+    }
+  });
+
+export function parseScheduleRequest(body: unknown, limits: IntakeLimits): ScheduleRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ProblemError('validation-error', 'The body must be a JSON object.', [{ path: '(body)', message: 'must be an object' }]);
+  }
+  const list = (body as { file_urls?: unknown }).file_urls;
+  if (Array.isArray(list) && list.length > limits.maxFiles) {
+    throw new ProblemError('payload-too-large', `The schedule lists ${list.length} files; at most ${limits.maxFiles} are accepted per job.`);
+  }
+  const parsed = parseOr422(createScheduleBody, body, 'The schedule');
+  const job = parsed.job ?? scheduleJobOptions.parse({});
+  checkCallback(job.callback_url, limits, 'job.callback_url');
+  return {
+    name: parsed.name,
+    cron: parsed.cron.trim().replace(/\s+/g, ' '),
+    timezone: parsed.timezone,
+    manifestUrl: parsed.manifest_url ?? null,
+    fileUrls: parsed.file_urls ?? null,
+    job,
+  };
+}

@@ -1,0 +1,122 @@
+import type { z } from 'zod';
+import type { Connection } from '../config.js';
+import { CliError } from '../errors.js';
+import { httpErrorFrom } from './http-error.js';
+import { jobPageSchema, jobSchema, resultPageSchema, type Job, type JobPage, type ResultPage } from './schemas.js';
+
+export type TranscriptFormat = 'json' | 'txt' | 'srt' | 'vtt';
+
+export interface ApiClientOptions extends Connection {
+  fetch: typeof fetch;
+  /** Per request, for everything but streams. Default 60 s. */
+  timeoutMs?: number;
+}
+
+interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Streams (SSE, NDJSON) have no overall deadline; the caller may pass its own signal. */
+  stream?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The batchscribe HTTP API (api.md) as the CLI uses it: every non-2xx becomes an HttpError. */
+export class ApiClient {
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: ApiClientOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+  }
+
+  async submit(body: Record<string, unknown>, idempotencyKey?: string): Promise<{ job: Job; replayed: boolean }> {
+    const res = await this.request('POST', '/v1/jobs', { body, headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {} });
+    return { job: await this.parse(res, jobSchema), replayed: res.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  async getJob(id: string): Promise<Job> {
+    return this.parse(await this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`), jobSchema);
+  }
+
+  async listJobs(query: { status?: string; limit?: number; cursor?: string }): Promise<JobPage> {
+    return this.parse(await this.request('GET', '/v1/jobs', { query }), jobPageSchema);
+  }
+
+  async listResults(id: string, query: { status?: string; limit?: number; cursor?: string }): Promise<ResultPage> {
+    return this.parse(await this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/results`, { query }), resultPageSchema);
+  }
+
+  /** Every FileResult as NDJSON, streamed by the server in constant memory. */
+  async openResultsNdjson(id: string): Promise<Response> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/results`, { headers: { accept: 'application/x-ndjson' }, stream: true });
+  }
+
+  async transcript(id: string, index: number, format: TranscriptFormat): Promise<string> {
+    const res = await this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/files/${index}/transcript`, { query: { format } });
+    return res.text();
+  }
+
+  async cancel(id: string): Promise<Job> {
+    return this.parse(await this.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`), jobSchema);
+  }
+
+  async retry(id: string): Promise<Job> {
+    return this.parse(await this.request('POST', `/v1/jobs/${encodeURIComponent(id)}/retry`), jobSchema);
+  }
+
+  /** The job's Server-Sent Events; the raw response, so the watcher can decide what a failure means. */
+  async openEvents(id: string, signal: AbortSignal): Promise<Response> {
+    return this.send('GET', `/v1/jobs/${encodeURIComponent(id)}/events`, { headers: { accept: 'text/event-stream' }, stream: true, signal });
+  }
+
+  private async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const res = await this.send(method, path, options);
+    if (!res.ok) throw await httpErrorFrom(res);
+    return res;
+  }
+
+  private async send(method: string, path: string, options: RequestOptions): Promise<Response> {
+    const url = new URL(this.opts.baseUrl + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'batchscribe-cli', ...options.headers };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+    const signal = options.signal ?? (options.stream ? undefined : AbortSignal.timeout(this.timeoutMs));
+    try {
+      return await this.opts.fetch(url, { method, headers, body, signal });
+    } catch (err) {
+      throw this.networkError(err, signal);
+    }
+  }
+
+  private networkError(err: unknown, signal: AbortSignal | undefined): CliError {
+    if (signal?.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError') {
+      return new CliError(`no answer from ${this.opts.baseUrl} within ${Math.round(this.timeoutMs / 1000)}s`, undefined, true);
+    }
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (err as Error).message;
+    return new CliError(`cannot reach ${this.opts.baseUrl}: ${reason} (check BATCHSCRIBE_URL or --url)`, undefined, true);
+  }
+
+  private async parse<S extends z.ZodType>(res: Response, schema: S): Promise<z.infer<S>> {
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new CliError(`unexpected answer from ${this.opts.baseUrl}: not JSON (is BATCHSCRIBE_URL the batchscribe API?)`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new CliError(`unexpected answer from ${this.opts.baseUrl}: ${issue?.path.join('.') || '(body)'} ${issue?.message ?? 'is invalid'}`);
+    }
+    return parsed.data;
+  }
+}

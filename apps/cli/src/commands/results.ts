@@ -1,0 +1,167 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { TranscriptFormat } from '../api/client.js';
+import { HttpError } from '../api/http-error.js';
+import { fileResultSchema, type FileResult, type Job } from '../api/schemas.js';
+import { CliError, describeFsError } from '../errors.js';
+import { exitCodeForResults, isTerminalStatus, type ExitCode } from '../exit-codes.js';
+import { missingFileLine } from '../job-format.js';
+import { OutputNamer, writeFileAtomic } from '../output-files.js';
+import type { CommandContext } from './context.js';
+
+export const RESULT_FORMATS = ['ndjson', 'txt', 'srt', 'vtt', 'json'] as const;
+export type ResultFormat = (typeof RESULT_FORMATS)[number];
+
+export interface ResultsOptions {
+  format: ResultFormat;
+  out: string;
+}
+
+/** Results pages carry transcripts, so they are kept smaller than the API's 1000 maximum. */
+const PAGE_SIZE = 200;
+/** Transcript downloads in flight at once. */
+const CONCURRENCY = 8;
+/** Inputs without a transcript that the summary names one by one. */
+const SHOWN_MISSING = 20;
+
+/**
+ * Inputs without a transcript: all counted; those that failed or were cancelled kept (the
+ * first few) to be named in the summary; those merely not finished yet only counted.
+ */
+class MissingFiles {
+  count = 0;
+  pending = 0;
+  failed = 0;
+  readonly shown: FileResult[] = [];
+
+  add(file: FileResult): void {
+    this.count++;
+    if (file.status === 'queued' || file.status === 'submitted') {
+      this.pending++;
+      return;
+    }
+    this.failed++;
+    if (this.shown.length < SHOWN_MISSING) this.shown.push(file);
+  }
+}
+
+interface Outcome {
+  /** Inputs whose transcript is now in DIR. */
+  transcribed: number;
+  missing: MissingFiles;
+  wrote: string;
+}
+
+/**
+ * Downloads a job's results into DIR: `results.ndjson` for `ndjson`, else one file per input
+ * named by its ref (or index). 0 when every input has a transcript in DIR, 2 when some have
+ * none (listed on stderr), 1 on an error.
+ */
+export async function resultsCommand(ctx: CommandContext, id: string, opts: ResultsOptions): Promise<ExitCode> {
+  const job = await ctx.client.getJob(id);
+  const dir = resolve(ctx.io.cwd, opts.out);
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw new CliError(`cannot create ${opts.out}: ${describeFsError(err)}`);
+  });
+  const outcome = opts.format === 'ndjson' ? await writeNdjson(ctx, job, dir) : await writeTranscripts(ctx, job, dir, opts.format);
+  ctx.io.stdout.write(`${outcome.wrote} to ${opts.out}\n`);
+  if (outcome.missing.count > 0) ctx.io.stderr.write(missingSummary(job, outcome.missing));
+  return exitCodeForResults(job.counts.total, outcome.transcribed);
+}
+
+async function writeTranscripts(ctx: CommandContext, job: Job, dir: string, format: TranscriptFormat): Promise<Outcome> {
+  // Every input takes its name in index order, with or without a transcript: names then
+  // depend on the job's inputs alone and stay the same when results are fetched again.
+  const namer = new OutputNamer(format);
+  const missing = new MissingFiles();
+  let transcribed = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.client.listResults(job.id, { limit: PAGE_SIZE, cursor });
+    const ready: Array<{ file: FileResult; name: string }> = [];
+    for (const file of page.data) {
+      const name = namer.nameFor(file.index, file.ref);
+      if (file.status === 'completed') ready.push({ file, name });
+      else missing.add(file);
+    }
+    await forEachLimited(ready, CONCURRENCY, async ({ file, name }) => {
+      let body: string;
+      try {
+        body = await ctx.client.transcript(job.id, file.index, format);
+      } catch (err) {
+        // Completed but unreadable now (expired meanwhile): report it with the others.
+        if (err instanceof HttpError && err.status === 404) return missing.add({ ...file, error: { code: 'not_found', message: err.detail } });
+        throw err;
+      }
+      await writeFileAtomic(join(dir, name), body).catch((err: unknown) => {
+        throw new CliError(`cannot write ${join(dir, name)}: ${describeFsError(err)}`);
+      });
+      transcribed++;
+    });
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return { transcribed, missing, wrote: `wrote ${transcribed} ${format} file${transcribed === 1 ? '' : 's'}` };
+}
+
+/** Streams the NDJSON answer to `results.ndjson` as it arrives, noting each line's status on the way. */
+async function writeNdjson(ctx: CommandContext, job: Job, dir: string): Promise<Outcome> {
+  const res = await ctx.client.openResultsNdjson(job.id);
+  const path = join(dir, 'results.ndjson');
+  const out = createWriteStream(`${path}.part`);
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  failed.catch(() => undefined);
+  const missing = new MissingFiles();
+  let transcribed = 0;
+  let lines = 0;
+  const onLine = (line: string) => {
+    if (line.trim() === '') return;
+    lines++;
+    const parsed = fileResultSchema.safeParse(JSON.parse(line));
+    if (!parsed.success) throw new CliError(`unexpected answer from the results stream at line ${lines}`);
+    if (parsed.data.status === 'completed') transcribed++;
+    else missing.add(parsed.data);
+  };
+  try {
+    let pending = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body ?? []) {
+      if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
+      pending += decoder.decode(chunk, { stream: true });
+      const complete = pending.split('\n');
+      pending = complete.pop() ?? '';
+      complete.forEach(onLine);
+    }
+    onLine(pending + decoder.decode());
+    out.end();
+    await Promise.race([once(out, 'finish'), failed]);
+    await rename(`${path}.part`, path);
+  } catch (err) {
+    out.destroy();
+    if (err instanceof CliError) throw err;
+    if (err instanceof SyntaxError) throw new CliError('unexpected answer from the results stream: a line is not JSON');
+    if ((err as NodeJS.ErrnoException).code) throw new CliError(`cannot write ${path}: ${describeFsError(err)}`);
+    throw new CliError(`the results stream broke off after ${lines} files: ${(err as Error).message}`, undefined, true);
+  }
+  return { transcribed, missing, wrote: `wrote results.ndjson (${lines} file${lines === 1 ? '' : 's'}, ${transcribed} transcribed)` };
+}
+
+function missingSummary(job: Job, missing: MissingFiles): string {
+  const state = isTerminalStatus(job.status) ? `job ${job.id} is ${job.status}` : `job ${job.id} is still ${job.status}; fetch again when it ends`;
+  const lines = [`${missing.count} of ${job.counts.total} files have no transcript (${state})${missing.failed > 0 ? ':' : ''}`, ...missing.shown.map(missingFileLine)];
+  if (missing.failed > missing.shown.length) lines.push(`  … and ${missing.failed - missing.shown.length} more (all of them: results ${job.id} --format ndjson)`);
+  if (missing.failed > 0 && missing.pending > 0) lines.push(`  and ${missing.pending} not finished yet`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await run(item);
+    }
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,197 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:net';
+import { Stack, TOKENS } from '../../../test/support/stack.js';
+import { runCli } from '../src/index.js';
+import { runCliProcess, type CliRun } from './cli-process.js';
+import { memoryIo } from './fake-api.js';
+
+// The real CLI, as a child process, against the whole service in this process: api, worker,
+// foxapi simulator and the harness's Redis. Files whose URL contains `sim-fail` always fail.
+
+const SRT_CUE = /^\d+\n\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}\n.+/;
+const JOB_ID = /^job_[0-9a-z]{26}$/;
+
+let stack: Stack;
+let dir: string;
+const bs = (args: string[], opts: { token?: string; stdin?: string; url?: string } = {}): Promise<CliRun> =>
+  runCliProcess(args, { env: { BATCHSCRIBE_URL: opts.url ?? stack.apiUrl, BATCHSCRIBE_TOKEN: opts.token ?? TOKENS.acme }, stdin: opts.stdin });
+const media = (name: string) => `https://media.example.com/${name}.wav`;
+
+/** stderr is exactly one `batchscribe: …` line. */
+function expectOneErrorLine(run: CliRun, pattern: RegExp): void {
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(/^batchscribe: [^\n]+\n$/);
+  expect(run.stderr).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+}
+
+beforeAll(async () => {
+  stack = await Stack.start();
+  dir = await mkdtemp(join(tmpdir(), 'bs-cli-int-'));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('batchscribe CLI against a running api + worker + simulator', () => {
+  let doneId: string;
+  let failedId: string;
+
+  it('when a CSV with refs is submitted with --wait, then it shows progress, prints the job id and exits 0', async () => {
+    const csv = ['url,ref', `${media('standup')},standup-2026-11-02`, `"${media('review')}","team/review, Q4"`, `${media('dup-a')},dup`, `${media('dup-b')},dup`, ''].join('\r\n');
+    await writeFile(join(dir, 'meetings.csv'), csv);
+    const run = await bs(['submit', join(dir, 'meetings.csv'), '--wait', '--name', 'archive', '--lang', 'zh,en']);
+    expect(run.stderr).toMatch(/submitted job_\w+: 4 files/);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(JOB_ID);
+    expect(run.stderr).toMatch(/completed: 4 of 4 files transcribed\n$/);
+    doneId = run.stdout.trim();
+    const job = await stack.request<{ name: string; counts: { completed: number } }>('GET', `/v1/jobs/${doneId}`);
+    expect(job.body).toMatchObject({ name: 'archive', counts: { completed: 4 } });
+  });
+
+  it('when results are fetched as srt, then DIR has one valid SRT file per input named by its ref', async () => {
+    const run = await bs(['results', doneId, '--format', 'srt', '--out', join(dir, 'srt-out')]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(`wrote 4 srt files to ${join(dir, 'srt-out')}\n`);
+    const names = (await readdir(join(dir, 'srt-out'))).sort();
+    expect(names).toEqual(['dup-2.srt', 'dup.srt', 'standup-2026-11-02.srt', 'team_review, Q4.srt']);
+    for (const name of names) expect(await readFile(join(dir, 'srt-out', name), 'utf8')).toMatch(SRT_CUE);
+  });
+
+  it('when results are fetched as ndjson, then results.ndjson holds one FileResult per input with its ref', async () => {
+    const run = await bs(['results', doneId, '--format', 'ndjson', '--out', join(dir, 'nd-out')]);
+    expect(run.code).toBe(0);
+    const lines = (await readFile(join(dir, 'nd-out', 'results.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { ref: string; status: string });
+    expect(lines.map((l) => l.ref)).toEqual(['standup-2026-11-02', 'team/review, Q4', 'dup', 'dup']);
+    expect(lines.every((l) => l.status === 'completed')).toBe(true);
+  });
+
+  it('when status is asked of a completed job, then it exits 0; --json gives the Job', async () => {
+    const run = await bs(['status', doneId, '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: doneId, status: 'completed' });
+    const human = await bs(['status', doneId]);
+    expect(human.stdout).toContain('status:    completed');
+  });
+
+  it('when a file fails (sim-fail), then submit --wait exits 2 and says how the job ended', async () => {
+    const run = await bs(['submit', '-', '--wait'], { stdin: `# one good, one bad\n${media('fine')}\n${media('sim-fail-1')}\n` });
+    expect(run.code).toBe(2);
+    failedId = run.stdout.trim();
+    expect(failedId).toMatch(JOB_ID);
+    expect(run.stderr).toMatch(/completed_with_errors: 1 of 2 files transcribed \(1 completed, 1 failed\)\n$/);
+  });
+
+  it('when status is asked of that job, then it exits 2', async () => {
+    expect((await bs(['status', failedId])).code).toBe(2);
+  });
+
+  it('when its results are fetched, then the transcribed file is written, the failed one listed on stderr, exit 2', async () => {
+    const run = await bs(['results', failedId, '--format', 'txt', '--out', join(dir, 'partial')]);
+    expect(run.code).toBe(2);
+    expect(await readdir(join(dir, 'partial'))).toEqual(['0.txt']);
+    expect(run.stderr).toMatch(new RegExp(`^1 of 2 files have no transcript \\(job ${failedId} is completed_with_errors\\):\n  file 1 failed: .+sim-fail-1\\.wav\n$`));
+  });
+
+  it('when the failed job is retried, then the retry is accepted (0) and watching it to its end exits 2 again', async () => {
+    const retry = await bs(['retry', failedId]);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toMatch(new RegExp(`^${failedId} retry accepted: 1 file queued again`));
+    const watch = await bs(['watch', failedId]);
+    expect(watch.code).toBe(2);
+    expect(watch.stdout).toMatch(/completed_with_errors: 1 of 2 files transcribed/);
+  });
+
+  it('when jobs are listed, then both appear; --all --limit 1 follows the cursor', async () => {
+    const table = await bs(['list']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain(doneId);
+    expect(table.stdout).toContain(failedId);
+    const all = await bs(['list', '--all', '--limit', '1', '--json']);
+    expect(all.code).toBe(0);
+    const ids = all.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids).toEqual(expect.arrayContaining([doneId, failedId]));
+    const completedOnly = await bs(['list', '--status', 'completed', '--json']);
+    expect(completedOnly.stdout).toContain(doneId);
+    expect(completedOnly.stdout).not.toContain(failedId);
+  });
+
+  it('when a finished job is cancelled, then the 409 is one line and exit 1', async () => {
+    expectOneErrorLine(await bs(['cancel', doneId]), /^batchscribe: 409 conflict: /);
+  });
+
+  it('when the input file has a bad URL, then exit 1 with one line naming the file and line, and no job is made', async () => {
+    await writeFile(join(dir, 'bad.csv'), `url,ref\n${media('ok')},a\nftp://nope/x.wav,b\n`);
+    const before = await stack.request<{ data: unknown[] }>('GET', '/v1/jobs?limit=100');
+    expectOneErrorLine(await bs(['submit', join(dir, 'bad.csv')]), /^batchscribe: \/.+\/bad\.csv line 3: "ftp:\/\/nope\/x\.wav" is not an http or https URL\n$/);
+    const after = await stack.request<{ data: unknown[] }>('GET', '/v1/jobs?limit=100');
+    expect(after.body.data).toHaveLength(before.body.data.length);
+  });
+
+  it('when the input file does not exist, then exit 1 with one line', async () => {
+    expectOneErrorLine(await bs(['submit', 'no/such/missing.txt']), /^batchscribe: cannot read no\/such\/missing\.txt: no such file or directory\n$/);
+  });
+
+  it('when the token is wrong, then exit 1 with one 401 line', async () => {
+    expectOneErrorLine(await bs(['list'], { token: 'not-a-token' }), /^batchscribe: 401 unauthorized: .*BATCHSCRIBE_TOKEN/);
+  });
+
+  it("when another tenant asks for the job, then it is a 404 line, exit 1", async () => {
+    expectOneErrorLine(await bs(['status', doneId], { token: TOKENS.globex }), /^batchscribe: 404 not-found: /);
+  });
+
+  it('when the server is not there, then exit 1 with one line naming the URL', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    expectOneErrorLine(await bs(['list'], { url }), new RegExp(`^batchscribe: cannot reach ${url}: ECONNREFUSED`));
+  });
+
+  it('when the API serves job events, then watch follows the stream to its end without polling', async () => {
+    const job = await stack.submit({ file_urls: [media('sse-1'), media('sse-2')] });
+    const paths: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      paths.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    const mem = memoryIo({ fetch: recording, env: { BATCHSCRIBE_URL: stack.apiUrl, BATCHSCRIBE_TOKEN: TOKENS.acme } });
+    expect(await runCli(['watch', job.id], mem.io)).toBe(0);
+    expect(mem.out()).toBe(`${job.id} completed: 2 of 2 files transcribed\n`);
+    expect(paths).toEqual([`/v1/jobs/${job.id}`, `/v1/jobs/${job.id}/events`]);
+  });
+});
+
+/** A port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+describe('batchscribe cancel against an api with no worker (the job stays queued)', () => {
+  let idle: Stack;
+  beforeAll(async () => {
+    idle = await Stack.start({ worker: false });
+  });
+  afterAll(async () => {
+    await idle?.stop();
+  });
+
+  it('when a queued job is cancelled, then cancel exits 0, the job is cancelled, and status then exits 2', async () => {
+    const job = await idle.submit({ file_urls: [media('c1'), media('c2')] });
+    const env = { BATCHSCRIBE_URL: idle.apiUrl, BATCHSCRIBE_TOKEN: TOKENS.acme };
+    const cancel = await runCliProcess(['cancel', job.id], { env });
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toMatch(new RegExp(`^${job.id} cancel accepted \\((cancelled|cancelling)\\)\n$`));
+    expect((await idle.waitForJob(job.id)).status).toBe('cancelled');
+    const status = await runCliProcess(['status', job.id], { env });
+    expect(status.code).toBe(2);
+    expect((await runCliProcess(['cancel', job.id], { env })).code).toBe(0);
+  });
+});

@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { KeyLayout } from '../redis/keys.js';
+import { scheduleFromHash, scheduleRecordFields, type ScheduleRecord, type ScheduleRun } from './schedule.js';
+
+/** Sets last_run only on a schedule that still exists: a fire racing a delete must not resurrect it. KEYS: schedule. ARGV: json. */
+const RECORD_RUN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'last_run', ARGV[1])
+return 1
+`;
+
+/** Schedules in Redis: one HASH each, and a per-tenant index read newest first. */
+export class ScheduleStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  async create(rec: ScheduleRecord): Promise<void> {
+    const result = await this.redis
+      .multi()
+      .hset(this.keys.schedule(rec.id), scheduleRecordFields(rec))
+      .zadd(this.keys.tenantSchedules(rec.tenant), 0, rec.id)
+      .exec();
+    const failed = result?.find(([err]) => err);
+    if (!result || failed) throw failed?.[0] ?? new Error('schedule write was aborted');
+  }
+
+  /** Any tenant's schedule: for the worker, which acts on behalf of the schedule's own tenant. */
+  async get(scheduleId: string): Promise<ScheduleRecord | null> {
+    const hash = await this.redis.hgetall(this.keys.schedule(scheduleId));
+    return hash.id ? scheduleFromHash(hash) : null;
+  }
+
+  /** The schedule if it belongs to `tenant`; another tenant's reads as missing. */
+  async getForTenant(scheduleId: string, tenant: string): Promise<ScheduleRecord | null> {
+    const rec = await this.get(scheduleId);
+    return rec && rec.tenant === tenant ? rec : null;
+  }
+
+  /** A tenant's schedules, newest first (ids sort by creation time), `limit` after the cursor id. */
+  async list(tenant: string, opts: { limit: number; after: string | null }): Promise<{ schedules: ScheduleRecord[]; next: string | null }> {
+    const from = opts.after === null ? '+' : `(${opts.after}`;
+    const ids = await this.redis.zrange(this.keys.tenantSchedules(tenant), from, '-', 'BYLEX', 'REV', 'LIMIT', 0, opts.limit + 1);
+    const page = ids.slice(0, opts.limit);
+    const pipeline = this.redis.pipeline();
+    for (const id of page) pipeline.hgetall(this.keys.schedule(id));
+    const hashes = page.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    const schedules = hashes.map(([, h]) => h as Record<string, string>).filter((h) => h.id).map(scheduleFromHash);
+    return { schedules, next: ids.length > opts.limit ? (page[page.length - 1] ?? null) : null };
+  }
+
+  /** Removes the schedule and its index entry; false if the tenant has no such schedule. */
+  async remove(scheduleId: string, tenant: string): Promise<boolean> {
+    if (!(await this.getForTenant(scheduleId, tenant))) return false;
+    await this.redis.multi().del(this.keys.schedule(scheduleId)).zrem(this.keys.tenantSchedules(tenant), scheduleId).exec();
+    return true;
+  }
+
+  async recordRun(scheduleId: string, run: ScheduleRun): Promise<void> {
+    await this.redis.eval(RECORD_RUN, 1, this.keys.schedule(scheduleId), JSON.stringify(run));
+  }
+}

@@ -1,0 +1,93 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createLogger } from '@batchscribe/shared';
+import { HttpFixture } from '../support/http-fixture.js';
+import { Stack, urls } from '../support/stack.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** Known secrets, unlike any other string a run could log. */
+const SECRETS = {
+  bearer: 'tok-bearer-Zq81mXr7Vb',
+  foxapiKey: 'sk-foxapi-Hn42pQw9Lc',
+  webhookSecret: 'whsec_bG9nc2VjcmV0bG9nc2VjcmV0MTIzNA==',
+  adminToken: 'adm-Kp39vLx2Qa',
+};
+const ADMIN_BASIC = Buffer.from(`ops:${SECRETS.adminToken}`).toString('base64');
+
+interface LogLine {
+  level: number;
+  msg: string;
+  jobId?: string;
+  batch?: number;
+  taskId?: string;
+  req?: { id?: string; headers?: Record<string, string> };
+}
+
+let stack: Stack | undefined;
+let receiver: HttpFixture | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  await receiver?.close();
+  stack = undefined;
+  receiver = undefined;
+});
+
+/** A pino logger at trace level writing into memory, with the service's redaction. */
+function capturedLogger() {
+  const chunks: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'trace', name: 'test', destination });
+  return { logger, text: () => chunks.join(''), lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine) };
+}
+
+describe('logs', () => {
+  it('when a full job runs with a webhook and the dashboard is opened, then no secret appears in any log line, and job lines carry their ids', async () => {
+    const logs = capturedLogger();
+    receiver = await HttpFixture.start();
+    stack = await Stack.start({
+      logger: logs.logger,
+      sim: { apiKeys: [SECRETS.foxapiKey] },
+      apiEnv: { API_KEYS: `acme:${SECRETS.bearer}`, WEBHOOK_SECRET: SECRETS.webhookSecret, ADMIN_TOKEN: SECRETS.adminToken },
+      workerEnv: { FOXAPI_API_KEY: SECRETS.foxapiKey, WEBHOOK_SECRET: SECRETS.webhookSecret },
+    });
+    const created = await stack.request<{ id: string }>('POST', '/v1/jobs', {
+      token: SECRETS.bearer,
+      body: { file_urls: urls(3, 'logs'), callback_url: `${receiver.url}/hook` },
+    });
+    expect(created.status).toBe(202);
+    const jobId = created.body.id;
+    await waitFor(async () => {
+      const res = await stack!.request<{ webhook: { status: string } | null }>('GET', `/v1/jobs/${jobId}`, { token: SECRETS.bearer });
+      return res.body.webhook?.status === 'delivered' ? true : undefined;
+    }, { timeoutMs: 30_000, what: 'the webhook to be delivered' });
+    expect((await fetch(`${stack.apiUrl}/admin/queues`, { headers: { authorization: `Basic ${ADMIN_BASIC}` } })).status).toBe(200);
+    expect((await stack.request('GET', `/v1/jobs/${jobId}`, { token: 'a-wrong-token' })).status).toBe(401);
+
+    const text = logs.text();
+    const lines = logs.lines();
+    expect(lines.length).toBeGreaterThan(20);
+    for (const [name, secret] of Object.entries({ ...SECRETS, webhookKey: SECRETS.webhookSecret.slice('whsec_'.length), adminBasic: ADMIN_BASIC })) {
+      expect(`${name}: ${text.includes(secret) ? 'FOUND in logs' : 'absent'}`).toBe(`${name}: absent`);
+    }
+
+    // pino-http's request lines keep the header, censored.
+    const requestLines = lines.filter((l) => l.req?.headers?.authorization !== undefined);
+    expect(requestLines.length).toBeGreaterThan(3);
+    expect(new Set(requestLines.map((l) => l.req!.headers!.authorization))).toEqual(new Set(['[redacted]']));
+    expect(lines.filter((l) => l.req && l.msg === 'request completed').every((l) => typeof l.req!.id === 'string')).toBe(true);
+
+    // Lines about the job and its batch carry the ids an operator greps for.
+    const byMsg = (msg: string) => lines.filter((l) => l.msg === msg);
+    expect(byMsg('job created').map((l) => l.jobId)).toEqual([jobId]);
+    const submitted = byMsg('batch submitted');
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]).toMatchObject({ jobId, batch: 0, taskId: expect.any(String) });
+    expect(byMsg('batch completed')[0]).toMatchObject({ jobId, batch: 0, taskId: submitted[0]!.taskId });
+    expect(byMsg('webhook delivered')[0]).toMatchObject({ jobId });
+  });
+});
