@@ -65,6 +65,7 @@ export class Stack {
     const apiEnv = loadApiEnv({
       ...common,
       API_KEYS: `acme:${TOKENS.acme},globex:${TOKENS.globex}`,
+      INTAKE_RATE_LIMIT_PER_MIN: '10000',
       WEBHOOK_SECRET: 'whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ=',
       POLL_MIN_MS: '100',
       ...opts.apiEnv,

@@ -29,6 +29,8 @@ const schema = z
     MANIFEST_TIMEOUT_MS: fields.MANIFEST_TIMEOUT_MS,
     /** Comment heartbeat on `GET /v1/jobs/{id}/events` streams. */
     SSE_HEARTBEAT_MS: fields.int(15_000, 100),
+    /** Job submissions a tenant may make per minute, across replicas; 0 turns the limit off. */
+    INTAKE_RATE_LIMIT_PER_MIN: fields.int(120, 0),
   })
   .superRefine((env, ctx) => {
     if (!env.API_KEYS && !env.AUTH_DISABLED) {

@@ -77,6 +77,7 @@ export function createApp(deps: ApiDeps): Express {
       actions: new JobActions({ redis: deps.redis, keys: deps.keys, queue: deps.queue, batchSize: deps.env.BATCH_SIZE, retentionS: deps.env.JOB_RETENTION_S }),
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
       pollMinMs: deps.env.POLL_MIN_MS,
+      intakePerMinute: deps.env.INTAKE_RATE_LIMIT_PER_MIN,
       limits: {
         maxFiles: deps.env.MAX_FILES_PER_JOB,
         webhookSecretSet: deps.env.WEBHOOK_SECRET !== undefined,

@@ -1,10 +1,10 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { batchJobPayload, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
+import { PRIORITY, batchJobPayload, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
 import { PARK_SAFETY_MS, type Parking } from './parking.js';
 import { pollBatch } from './pipeline/poll-batch.js';
 import { done, type PipelineDeps, type StepContext, type StepResult } from './pipeline/step.js';
-import { recoverSubmitting, submitBatch } from './pipeline/submit-batch.js';
+import { FIRST_POLL, recoverSubmitting, submitBatch } from './pipeline/submit-batch.js';
 
 /** Runs the step the batch's intent record calls for; a replay finds the state moved on. */
 export async function runBatchStep(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
@@ -43,9 +43,14 @@ export function createBatchProcessor(deps: PipelineDeps, logger: Logger, parking
         return 'done';
       }
       if (result.kind === 'parked') {
-        await parking.park(job.id!);
         await job.moveToDelayed(Date.now() + PARK_SAFETY_MS, token);
+        await parking.park(job.id!, job.priority);
+        await parking.wakeIfSlotFree(deps.config.maxInflightTasks);
         throw new DelayedError();
+      }
+      if (result.reason === FIRST_POLL && job.priority !== PRIORITY.open) {
+        // Submitted: from now on its steps are polls, which go first (see PRIORITY).
+        await job.changePriority({ priority: PRIORITY.open });
       }
       if (result.delayMs > 0) {
         log.debug({ delayMs: result.delayMs, reason: result.reason }, 'batch waits');

@@ -17,8 +17,14 @@ export class Parking {
     private readonly queue: Queue<BatchJobPayload>,
   ) {}
 
-  async park(bullJobId: string): Promise<void> {
-    await this.redis.zadd(this.keys.parked, 'NX', Date.now(), bullJobId);
+  /** Parked batches wake in priority order (ties: by job id, i.e. by job age). */
+  async park(bullJobId: string, priority: number): Promise<void> {
+    await this.redis.zadd(this.keys.parked, 'NX', priority, bullJobId);
+  }
+
+  /** Closes the race where the last slot freed between a failed claim and the park. */
+  async wakeIfSlotFree(maxInflight: number): Promise<void> {
+    if ((await this.redis.scard(this.keys.inflight)) < maxInflight) await this.wake(1);
   }
 
   async unpark(bullJobId: string): Promise<void> {

@@ -22,8 +22,17 @@ export function batchQueueJobId(jobId: string, batch: number): string {
   return `${jobId}-b${batch}`;
 }
 
-/** BullMQ priorities: lower runs first. */
-export const PRIORITY = { interactive: 1, bulk: 10 } as const;
+/**
+ * BullMQ priorities (lower runs first). Interactive batches, and every step after a batch's
+ * submit (polls free task slots and cost one request), run at 1. A bulk job's k-th batch runs
+ * at 2 + k, so the batches of jobs submitted later interleave with a large job's remainder
+ * instead of queueing behind all of it: a 100,000-file nightly job cannot starve anyone.
+ */
+export const PRIORITY = { interactive: 1, open: 1, bulkBase: 2, max: 2_097_152 } as const;
+
+export function batchPriority(priority: 'interactive' | 'bulk', position: number): number {
+  return priority === 'interactive' ? PRIORITY.interactive : Math.min(PRIORITY.bulkBase + position, PRIORITY.max);
+}
 
 /**
  * Defaults for every batch job. The processor is idempotent (state lives in the intent record),

@@ -4,6 +4,7 @@ import { JOB_STATUS_FILTER, type Job, type JobReader } from '@batchscribe/shared
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { ProblemError } from '../http/problem.js';
+import { intakeRateLimit } from '../http/intake-rate-limit.js';
 import { parseOr400 } from '../http/validation.js';
 import { createJob, type CreateJobDeps } from './create-job.js';
 import { claimIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
@@ -16,6 +17,8 @@ export interface JobsRoutesDeps extends CreateJobDeps {
   limits: IntakeLimits;
   maxBodyBytes: number;
   pollMinMs: number;
+  /** Per-tenant submissions a minute (0 = unlimited). */
+  intakePerMinute: number;
 }
 
 export const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
@@ -31,7 +34,8 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'] });
   const text = express.text({ limit: deps.maxBodyBytes, type: 'text/plain' });
 
-  router.post('/v1/jobs', json, text, async (req, res) => {
+  const limitIntake = intakeRateLimit({ redis: deps.redis, keys: deps.keys, perMinute: deps.intakePerMinute });
+  router.post('/v1/jobs', limitIntake, json, text, async (req, res) => {
     const intake = req.is(['application/json', 'application/*+json'])
       ? parseJsonIntake(req.body, deps.limits)
       : req.is('text/plain')

@@ -12,6 +12,9 @@ import { finishAllFiles } from './finish.js';
 import { firstPollDelay } from './poll-schedule.js';
 import { done, later, parked, type StepContext, type StepResult } from './step.js';
 
+/** The reason a step gives when the batch has just been submitted. */
+export const FIRST_POLL = 'first poll';
+
 /** Why the submit step may not run now, if anything: a paused upstream or a job that stopped. */
 async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, string>): Promise<StepResult | null> {
   if (job.status === 'cancelling' || job.status === 'cancelled') {
@@ -79,7 +82,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   }
   deps.crash('after-submit-recorded');
   log.info({ taskId, estimatedTimeS, files: files.length }, 'batch submitted');
-  return later(firstPollDelay(estimatedTimeS, deps.config), 'first poll');
+  return later(firstPollDelay(estimatedTimeS, deps.config), FIRST_POLL);
 }
 
 async function backoffAttempt(ctx: StepContext, rec: BatchRecord): Promise<number> {

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { BATCH_JOB_OPTIONS, PRIORITY, batchQueueJobId, type BatchJobPayload } from '../queues.js';
+import { BATCH_JOB_OPTIONS, batchPriority, batchQueueJobId, type BatchJobPayload } from '../queues.js';
 import type { Priority } from '../domain/job.js';
 
 /**
@@ -10,10 +10,10 @@ export async function enqueueBatches(queue: Queue<BatchJobPayload>, jobId: strin
   const chunk = 1_000;
   for (let i = 0; i < batches.length; i += chunk) {
     await queue.addBulk(
-      batches.slice(i, i + chunk).map((batch) => ({
+      batches.slice(i, i + chunk).map((batch, k) => ({
         name: 'batch',
         data: { jobId, batch },
-        opts: { ...BATCH_JOB_OPTIONS, jobId: batchQueueJobId(jobId, batch), priority: PRIORITY[priority] },
+        opts: { ...BATCH_JOB_OPTIONS, jobId: batchQueueJobId(jobId, batch), priority: batchPriority(priority, i + k) },
       })),
     );
   }
