@@ -12,6 +12,11 @@ const schema = z
     FOXAPI_MAX_INFLIGHT_TASKS: fields.int(50, 1, 100_000),
     FOXAPI_TIMEOUT_MS: fields.FOXAPI_TIMEOUT_MS,
     SUBMIT_RETRY_AMBIGUOUS: fields.bool(false),
+    /** Back-off after a 429/5xx/timeout without Retry-After: from this, doubling, up to the max. */
+    FOXAPI_BACKOFF_BASE_MS: fields.int(5_000, 10),
+    FOXAPI_BACKOFF_MAX_MS: fields.int(60_000, 10),
+    /** While submits are paused (401/402), how often held batches look again. */
+    SUBMIT_PAUSE_RECHECK_MS: fields.int(5_000, 100),
     POLL_MIN_MS: fields.int(2_000, 100),
     POLL_MAX_MS: fields.int(60_000, 100),
     TASK_TIMEOUT_MS: fields.int(50_400_000, 1_000),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { firstPollDelay, nextPollDelay } from '../src/pipeline/poll-schedule.js';
-import { upstreamBackoffMs } from '../src/pipeline/backoff.js';
+import { DEFAULT_BACKOFF, upstreamBackoffMs } from '../src/pipeline/backoff.js';
 
 const bounds = { pollMinMs: 2_000, pollMaxMs: 60_000 };
 
@@ -31,14 +31,22 @@ describe('poll schedule', () => {
 
 describe('upstream back-off (foxapi.md decision 4)', () => {
   it('when foxapi sends Retry-After, then it is honoured', () => {
-    expect(upstreamBackoffMs(3, 7_000, () => 0.5)).toBe(7_000);
+    expect(upstreamBackoffMs(3, 7_000, DEFAULT_BACKOFF, () => 0.5)).toBe(7_000);
   });
 
   it('when there is no Retry-After, then it grows from 5 s and never passes 60 s', () => {
-    expect(upstreamBackoffMs(0, null, () => 0)).toBe(2_500);
-    expect(upstreamBackoffMs(0, null, () => 1)).toBe(5_000);
-    expect(upstreamBackoffMs(2, null, () => 1)).toBe(20_000);
-    expect(upstreamBackoffMs(20, null, () => 1)).toBe(60_000);
-    expect(upstreamBackoffMs(20, null, () => 0)).toBe(30_000);
+    expect(upstreamBackoffMs(0, null, DEFAULT_BACKOFF, () => 0)).toBe(2_500);
+    expect(upstreamBackoffMs(0, null, DEFAULT_BACKOFF, () => 1)).toBe(5_000);
+    expect(upstreamBackoffMs(2, null, DEFAULT_BACKOFF, () => 1)).toBe(20_000);
+    expect(upstreamBackoffMs(20, null, DEFAULT_BACKOFF, () => 1)).toBe(60_000);
+    expect(upstreamBackoffMs(20, null, DEFAULT_BACKOFF, () => 0)).toBe(30_000);
+  });
+});
+
+describe('configurable back-off bounds', () => {
+  it('when the operator shortens the base and cap, then the back-off follows them', () => {
+    const bounds = { baseMs: 100, capMs: 400 };
+    expect(upstreamBackoffMs(0, null, bounds, () => 1)).toBe(100);
+    expect(upstreamBackoffMs(5, null, bounds, () => 1)).toBe(400);
   });
 });

@@ -1,13 +1,33 @@
-/**
- * foxapi.md decision 4: honour Retry-After when sent, else exponential with full jitter from
- * 5 s up to 60 s.
- */
-export const BACKOFF_BASE_MS = 5_000;
-export const BACKOFF_CAP_MS = 60_000;
+import type { BatchRecord } from '@batchscribe/shared';
+import type { StepContext } from './step.js';
 
-export function upstreamBackoffMs(attempt: number, retryAfterMs: number | null, random: () => number = Math.random): number {
-  if (retryAfterMs !== null && retryAfterMs > 0) return Math.min(retryAfterMs, 10 * BACKOFF_CAP_MS);
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt));
+/**
+ * foxapi.md decision 4: honour Retry-After when sent, else exponential with jitter from
+ * `baseMs` (default 5 s) up to `capMs` (default 60 s).
+ */
+export interface BackoffBounds {
+  baseMs: number;
+  capMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffBounds = { baseMs: 5_000, capMs: 60_000 };
+
+/** `attempt` counts from 0 for the first failure. */
+export function upstreamBackoffMs(attempt: number, retryAfterMs: number | null, bounds: BackoffBounds = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+  if (retryAfterMs !== null && retryAfterMs > 0) return Math.min(retryAfterMs, 10 * bounds.capMs);
+  const ceiling = Math.min(bounds.capMs, bounds.baseMs * 2 ** Math.max(0, attempt));
   // "Equal jitter": never less than half the ceiling, so a storm cannot re-form at once.
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Counts one more consecutive upstream failure of this batch and returns how long to wait. */
+export async function backOffBatch(ctx: StepContext, rec: BatchRecord, retryAfterMs: number | null): Promise<number> {
+  const { deps } = ctx;
+  const failures = await deps.redis.hincrby(deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
+  return upstreamBackoffMs(failures - 1, retryAfterMs, deps.config.backoff, deps.random);
+}
+
+/** A request went through: the next failure starts the back-off from the beginning again. */
+export async function resetBackoff(ctx: StepContext, rec: BatchRecord): Promise<void> {
+  await ctx.deps.redis.hdel(ctx.deps.keys.batch(rec.jobId, rec.batch), 'backoffs');
 }

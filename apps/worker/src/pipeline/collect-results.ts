@@ -7,7 +7,7 @@ import {
   type FileRecord,
   type FileOutcomeRecord,
 } from '@batchscribe/shared';
-import { upstreamBackoffMs } from './backoff.js';
+import { backOffBatch } from './backoff.js';
 import { done, later, type StepContext, type StepResult } from './step.js';
 
 const DOWNLOAD_CONCURRENCY = 8;
@@ -15,6 +15,12 @@ const DOWNLOAD_CONCURRENCY = 8;
 /** A download that may work if tried again (the URLs live 24 h): retried by re-polling later. */
 class TransientDownloadError extends Error {
   override readonly name = 'TransientDownloadError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | null,
+  ) {
+    super(message);
+  }
 }
 
 interface Collected {
@@ -36,7 +42,7 @@ async function collectOne(ctx: StepContext, outcome: FileOutcome): Promise<Colle
       if (isFoxapiError(err) && (err.kind === 'not_found' || err.kind === 'auth' || err.kind === 'invalid')) {
         return { status: 'failed', raw: undefined, error: { code: 'upstream_result_unavailable', message: `The transcript could not be downloaded (${err.status ?? err.kind}).` } };
       }
-      throw new TransientDownloadError((err as Error).message);
+      throw new TransientDownloadError((err as Error).message, isFoxapiError(err) ? err.retryAfterMs : null);
     }
   }
   try {
@@ -79,8 +85,7 @@ export async function collectResults(
     collected = await mapLimited(outcomes, DOWNLOAD_CONCURRENCY, (o) => collectOne(ctx, o));
   } catch (err) {
     if (!(err instanceof TransientDownloadError)) throw err;
-    const attempt = await deps.redis.hincrby(deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
-    const delayMs = upstreamBackoffMs(attempt, null, deps.random);
+    const delayMs = await backOffBatch(ctx, rec, err.retryAfterMs);
     log.warn({ err: err.message, delayMs }, 'transcript download failed; retrying later');
     return later(delayMs, 'download failed');
   }

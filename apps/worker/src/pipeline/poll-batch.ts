@@ -1,5 +1,5 @@
 import { interpretTask, isFoxapiError, type BatchRecord } from '@batchscribe/shared';
-import { upstreamBackoffMs } from './backoff.js';
+import { backOffBatch, resetBackoff } from './backoff.js';
 import { collectResults } from './collect-results.js';
 import { finishAllFiles } from './finish.js';
 import { nextPollDelay } from './poll-schedule.js';
@@ -29,14 +29,14 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
       await finishAllFiles(ctx, rec, ['submitted'], 'failed', { code: 'upstream_task_lost', message: `foxapi no longer knows task ${taskId}.` });
       return done;
     }
-    const attempt = await deps.redis.hincrby(deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
-    const delayMs = upstreamBackoffMs(attempt, err.retryAfterMs, deps.random);
+    const delayMs = await backOffBatch(ctx, rec, err.retryAfterMs);
     log.warn({ status: err.status, kind: err.kind, delayMs, err: err.message }, 'poll failed; backing off');
     if (err.kind === 'rate_limited') await deps.limiter.backOff(delayMs);
     return later(delayMs, `poll failed: ${err.kind}`);
   }
   deps.crash('after-poll-response');
   await deps.store.incrementPolls(rec.jobId, rec.batch);
+  await resetBackoff(ctx, rec);
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);
   const outcome = interpretTask(snapshot, files.map((f) => f.u));

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout } from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
+import type { BackoffBounds } from './backoff.js';
 import type { Crash } from './crash-points.js';
 
 /** What a processing step asks of the BullMQ processor once it returns. */
@@ -26,6 +27,10 @@ export interface PipelineConfig {
   foxapiTimeoutMs: number;
   /** How long a `submitting` claim stays valid: a submit still running after this is dead. */
   submitLeaseMs: number;
+  /** Back-off after upstream failures without Retry-After. */
+  backoff: BackoffBounds;
+  /** How soon a batch held by a submit pause looks again (a resumed pause is seen this fast). */
+  pauseRecheckMs: number;
 }
 
 export interface PipelineDeps {

@@ -7,7 +7,7 @@ import {
   type FoxapiError,
   type Model,
 } from '@batchscribe/shared';
-import { upstreamBackoffMs } from './backoff.js';
+import { backOffBatch } from './backoff.js';
 import { finishAllFiles } from './finish.js';
 import { firstPollDelay } from './poll-schedule.js';
 import { done, later, parked, type StepContext, type StepResult } from './step.js';
@@ -27,7 +27,12 @@ async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, stri
   }
   const { redis, keys } = ctx.deps;
   const pausedMs = await redis.pttl(keys.submitPause);
-  if (pausedMs > 0) return later(Math.min(pausedMs, 60_000) + 100, `submits paused: ${await redis.get(keys.submitPause)}`);
+  if (pausedMs > 0) {
+    // Look again soon rather than at the pause's end, so an operator's resume takes effect
+    // within seconds; jitter keeps the held batches from all waking in the same instant.
+    const recheck = Math.min(pausedMs, ctx.deps.config.pauseRecheckMs) + (ctx.deps.random ?? Math.random)() * 500;
+    return later(recheck, `submits paused: ${await redis.get(keys.submitPause)}`);
+  }
   return null;
 }
 
@@ -85,10 +90,6 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   return later(firstPollDelay(estimatedTimeS, deps.config), FIRST_POLL);
 }
 
-async function backoffAttempt(ctx: StepContext, rec: BatchRecord): Promise<number> {
-  return ctx.deps.redis.hincrby(ctx.deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
-}
-
 async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, err: unknown): Promise<StepResult> {
   const { deps, log } = ctx;
   const release = () => deps.store.releaseClaim(rec.jobId, rec.batch, token);
@@ -101,7 +102,7 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
   switch (e.kind) {
     case 'rate_limited': {
       await release();
-      const delayMs = upstreamBackoffMs(await backoffAttempt(ctx, rec), e.retryAfterMs, deps.random);
+      const delayMs = await backOffBatch(ctx, rec, e.retryAfterMs);
       await deps.limiter.backOff(delayMs);
       log.warn({ ...logged, delayMs }, 'foxapi rate-limited the submit; all workers back off');
       return later(delayMs, 'rate limited');
@@ -110,7 +111,7 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
       await release();
       await deps.redis.set(deps.keys.submitPause, 'upstream_insufficient_quota', 'PX', 60_000);
       log.error(logged, 'foxapi balance is insufficient: submits paused; nothing is failed');
-      return later(60_000, 'upstream_insufficient_quota');
+      return later(deps.config.pauseRecheckMs, 'upstream_insufficient_quota');
     }
     case 'auth': {
       const error = { code: 'upstream_auth', message: 'foxapi rejected the API key (401); check FOXAPI_API_KEY.' };
@@ -132,19 +133,19 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
   if (!isAmbiguousSubmitFailure(e)) {
     // Certainly never reached foxapi (refused, DNS): safe to send again later.
     await release();
-    return later(upstreamBackoffMs(await backoffAttempt(ctx, rec), e.retryAfterMs, deps.random), `submit not sent: ${e.kind}`);
+    return later(await backOffBatch(ctx, rec, e.retryAfterMs), `submit not sent: ${e.kind}`);
   }
-  return onAmbiguousSubmit(ctx, rec, token, e.message);
+  return onAmbiguousSubmit(ctx, rec, token, e.message, e.retryAfterMs);
 }
 
 /** foxapi.md decision 3: a submit that may have created a task is resent only when allowed. */
-export async function onAmbiguousSubmit(ctx: StepContext, rec: BatchRecord, token: string, why: string): Promise<StepResult> {
+export async function onAmbiguousSubmit(ctx: StepContext, rec: BatchRecord, token: string, why: string, retryAfterMs: number | null = null): Promise<StepResult> {
   const { deps, log } = ctx;
   deps.metrics.ambiguousSubmit(deps.config.submitRetryAmbiguous ? 'resubmitted' : 'failed');
   if (deps.config.submitRetryAmbiguous) {
     await deps.store.releaseClaim(rec.jobId, rec.batch, token);
     log.warn({ why }, 'ambiguous submit: resubmitting (SUBMIT_RETRY_AMBIGUOUS=true), a task may be paid twice');
-    return later(upstreamBackoffMs(await backoffAttempt(ctx, rec), null, deps.random), 'ambiguous submit, retrying');
+    return later(await backOffBatch(ctx, rec, retryAfterMs), 'ambiguous submit, retrying');
   }
   log.warn({ why }, 'ambiguous submit: batch failed with upstream_submit_ambiguous; POST /retry sends it again');
   await finishAllFiles(ctx, rec, ['submitting'], 'failed', {
