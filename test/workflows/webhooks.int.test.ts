@@ -92,6 +92,9 @@ describe('signed webhooks', () => {
     const [a, b, c] = receiver.received.map((r) => r.at) as [number, number, number];
     expect(b - a).toBeGreaterThanOrEqual(20);
     expect(c - b).toBeGreaterThanOrEqual(40);
+    const metrics = await stack.workers[0]!.metrics.registry.getSingleMetricAsString('batchscribe_webhook_deliveries_total');
+    expect(metrics).toContain('batchscribe_webhook_deliveries_total{outcome="retry"} 2');
+    expect(metrics).toContain('batchscribe_webhook_deliveries_total{outcome="delivered"} 1');
   });
 
   it('when the receiver answers 410, then delivery stops at once and the webhook is failed', async () => {

@@ -103,7 +103,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     deps.sweepMs ?? 15_000,
   );
   const webhooks = startWebhookDelivery(
-    { redis, keys, logger },
+    { redis, keys, logger, onOutcome: (outcome) => metrics.webhookDelivery(outcome) },
     {
       secret: env.WEBHOOK_SECRET,
       maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,

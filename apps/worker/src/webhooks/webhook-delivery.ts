@@ -6,6 +6,7 @@ import { webhookBackoff } from './webhook-backoff.js';
 import { drainWebhookOutbox } from './webhook-outbox.js';
 import { WebhookSender } from './webhook-sender.js';
 import { createWebhookProcessor } from './webhook.processor.js';
+import type { DeliveryOutcome } from './deliver-webhook.js';
 
 export interface WebhookDeliveryOptions {
   secret: string | undefined;
@@ -22,7 +23,10 @@ export interface WebhookDeliveryOptions {
  * BullMQ worker. Returns the function that stops both (the loop first, so nothing is added
  * to a closing queue).
  */
-export function startWebhookDelivery(deps: { redis: Redis; keys: KeyLayout; logger: Logger }, opts: WebhookDeliveryOptions): { close(): Promise<void> } {
+export function startWebhookDelivery(
+  deps: { redis: Redis; keys: KeyLayout; logger: Logger; onOutcome?: (outcome: DeliveryOutcome | 'retry') => void },
+  opts: WebhookDeliveryOptions,
+): { close(): Promise<void> } {
   const { redis, keys, logger } = deps;
   if (!opts.secret) logger.warn('WEBHOOK_SECRET is not set: webhooks will be retried but not sent until it is');
   const queue = new Queue<WebhookJobPayload>(QUEUES.webhooks, { connection: redis, prefix: keys.bullPrefix });
@@ -38,6 +42,8 @@ export function startWebhookDelivery(deps: { redis: Redis; keys: KeyLayout; logg
     settings: { backoffStrategy: (attemptsMade, type) => (type === WEBHOOK_BACKOFF ? backoff(attemptsMade) : 1_000) },
   });
   worker.on('error', (err) => logger.error({ queue: QUEUES.webhooks, err }, 'worker error'));
+  worker.on('completed', (_job, outcome: DeliveryOutcome) => deps.onOutcome?.(outcome));
+  worker.on('failed', (job) => deps.onOutcome?.(job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retry' : 'exhausted'));
   worker.on('failed', (job, err) =>
     // An attempt that will be retried is routine (the receiver is down); only the end of the road is a warning.
     logger[job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'info' : 'warn'](
