@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { apiKeysField, fields, parseEnv, whenValid } from '@batchscribe/shared';
+import { apiKeysField, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
 
 const schema = z
   .object({
     REDIS_URL: fields.REDIS_URL,
+    /** Redis Cluster seed nodes (`host:port,…`); when set, REDIS_URL is not used. */
+    REDIS_CLUSTER_NODES: redisClusterNodesField,
     QUEUE_PREFIX: fields.QUEUE_PREFIX,
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: fields.int(3000, 0, 65_535),

@@ -4,6 +4,7 @@ import {
   createApiRedis,
   createKeyLayout,
   createLogger,
+  wantsPrettyLogs,
   createMetricsRegistry,
   createWorkerRedis,
   exitOnConfigError,
@@ -25,10 +26,11 @@ function loadEnvOrExit(): Readonly<ApiEnv> {
 /** Composition root: config → connections → app; SIGTERM stops HTTP, then queues, then Redis. */
 async function main(): Promise<void> {
   const env = loadEnvOrExit();
-  const logger = createLogger({ level: env.LOG_LEVEL, name: 'api' });
+  const logger = createLogger({ level: env.LOG_LEVEL, name: 'api', pretty: wantsPrettyLogs() });
   if (env.AUTH_DISABLED && !env.API_KEYS) logger.warn('AUTH_DISABLED=true: every request is accepted as tenant "default"');
   const keys = createKeyLayout(env.QUEUE_PREFIX);
-  const redis = createApiRedis(env.REDIS_URL);
+  const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
+  const redis = createApiRedis(redisTarget);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
   schedulesQueue.on('error', (err) => logger.error({ queue: QUEUES.schedules, err }, 'queue error'));
   // SSE streams share one subscriber. It must queue SUBSCRIBE while offline and reconnect
   // forever, which is the worker connection profile, not the api's fail-fast one.
-  const subscriber = createWorkerRedis(env.REDIS_URL);
+  const subscriber = createWorkerRedis(redisTarget);
   subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber error'));
   const jobEvents = new JobEventsHub(subscriber, keys.jobEvents, logger);
   // Not awaited: with Redis down the api still starts (and answers 503s); SUBSCRIBE runs on connect.

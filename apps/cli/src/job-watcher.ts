@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import type { ApiClient } from './api/client.js';
-import { HttpError, httpErrorFrom } from './api/http-error.js';
+import { type HttpError, httpErrorFrom } from './api/http-error.js';
 import { jobSchema, type Job } from './api/schemas.js';
 import { isCliError } from './errors.js';
 import { isTerminalStatus } from './exit-codes.js';

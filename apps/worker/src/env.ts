@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { fields, parseEnv, whenValid } from '@batchscribe/shared';
+import { fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
 import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z
   .object({
     REDIS_URL: fields.REDIS_URL,
+    /** Redis Cluster seed nodes (`host:port,…`); when set, REDIS_URL is not used. */
+    REDIS_CLUSTER_NODES: redisClusterNodesField,
     QUEUE_PREFIX: fields.QUEUE_PREFIX,
     FOXAPI_BASE_URL: fields.FOXAPI_BASE_URL,
     FOXAPI_API_KEY: z.string({ message: 'is required: the worker cannot call foxapi without it' }).min(1),

@@ -1,4 +1,4 @@
-import { createKeyLayout, createLogger, createMetricsRegistry, createWorkerRedis, exitOnConfigError } from '@batchscribe/shared';
+import { createKeyLayout, createLogger, wantsPrettyLogs, createMetricsRegistry, createWorkerRedis, exitOnConfigError } from '@batchscribe/shared';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadWorkerEnv, type WorkerEnv } from './env.js';
@@ -17,9 +17,9 @@ function loadEnvOrExit(): Readonly<WorkerEnv> {
 /** Composition root. SIGTERM: finish the current steps, take no new ones, exit 0. */
 async function main(): Promise<void> {
   const env = loadEnvOrExit();
-  const logger = createLogger({ level: env.LOG_LEVEL, name: 'worker' });
+  const logger = createLogger({ level: env.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs() });
   const keys = createKeyLayout(env.QUEUE_PREFIX);
-  const redis = createWorkerRedis(env.REDIS_URL);
+  const redis = createWorkerRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await warnIfRedisForgets(redis, logger).catch((err: Error) => logger.warn({ err: err.message }, 'could not read Redis persistence settings'));
   const runtime = await startWorkerRuntime({ env, redis, keys, logger, metricsRegistry: createMetricsRegistry() });

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import { ProblemError } from './problem.js';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+   
   namespace Express {
     interface Request {
       /** Set by bearerAuth: the tenant whose token made the request. */

@@ -6,6 +6,24 @@ import type { KeyLayout } from '@batchscribe/shared';
 import { ProblemError, sendProblem } from './problem.js';
 
 /**
+ * rate-limit-redis loads its scripts once, at construction, and keeps the promises. The api
+ * builds its app before its fail-fast Redis connection is up (and must start while Redis is
+ * down), so that load can be rejected; the library would then fail every request with the
+ * same error, since only NOSCRIPT triggers a reload. This store retries a failed load.
+ */
+class RetryingRedisStore extends RedisStore {
+  override async get(key: string) {
+    this.getScriptSha = this.getScriptSha.catch(() => this.loadGetScript());
+    return super.get(key);
+  }
+
+  override async increment(key: string) {
+    this.incrementScriptSha = this.incrementScriptSha.catch(() => this.loadIncrementScript());
+    return super.increment(key);
+  }
+}
+
+/**
  * Per-tenant limit on job submissions, counted in Redis so every api replica shares it.
  * Answers 429 problem+json with Retry-After and the IETF RateLimit headers (draft 8).
  * Reads are not limited: they are cheap and O(1).
@@ -18,7 +36,7 @@ export function intakeRateLimit(deps: { redis: Redis; keys: KeyLayout; perMinute
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: (req) => req.tenant ?? 'anonymous',
-    store: new RedisStore({
+    store: new RetryingRedisStore({
       prefix: `${deps.keys.bullPrefix}:ratelimit:intake:`,
       sendCommand: (command: string, ...args: string[]) => deps.redis.call(command, ...args) as Promise<RedisReply>,
     }),

@@ -9,7 +9,7 @@ import { parseOr400 } from '../http/validation.js';
 import { createJob, type CreateJobDeps } from './create-job.js';
 import { claimIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
 import { parseJsonIntake, parseTextIntake, type IntakeLimits, type JobRequest } from './intake.js';
-import { JobActions } from './job-actions.js';
+import { type JobActions } from './job-actions.js';
 
 export interface JobsRoutesDeps extends CreateJobDeps {
   reader: JobReader;

@@ -8,6 +8,7 @@ import {
   toPlainText,
   toSrt,
   toWebVtt,
+  type FileRecord,
   type FileResult,
   type JobReader,
   type Transcript,
@@ -31,7 +32,7 @@ function normalizeOrNull(raw: unknown): Transcript | null {
   }
 }
 
-async function fileResults(reader: JobReader, jobId: string, files: Array<{ index: number; record: import('@batchscribe/shared').FileRecord }>): Promise<FileResult[]> {
+async function fileResults(reader: JobReader, jobId: string, files: Array<{ index: number; record: FileRecord }>): Promise<FileResult[]> {
   const withTranscript = files.filter((f) => f.record.s === 'completed').map((f) => f.index);
   const raws = await reader.readRawTranscripts(jobId, withTranscript);
   const byIndex = new Map(withTranscript.map((index, i) => [index, normalizeOrNull(raws[i])]));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 
 /** Thrown when the environment does not parse; each problem names its variable. */
 export class ConfigError extends Error {
