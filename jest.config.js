@@ -1,9 +1,6 @@
 // Two tiers by suffix (style.md #14): *.test.ts are pure and fast, *.int.test.ts use the
 // real Redis the global setup provides and the foxapi simulator over HTTP.
-const tsJest = [
-  'ts-jest',
-  { useESM: true, tsconfig: '<rootDir>/tsconfig.json', diagnostics: { ignoreCodes: [151002] } },
-];
+const tsJest = ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json', diagnostics: { ignoreCodes: [151002] } }];
 const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -20,7 +17,12 @@ export default {
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
   testTimeout: 60_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/test/**/*.test.ts', '!**/*.int.test.ts'], testPathIgnorePatterns: ['/node_modules/', '\\.int\\.test\\.ts$'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/**/test/**/*.test.ts', '!**/*.int.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.int\\.test\\.ts$'],
+    },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/**/test/**/*.int.test.ts'] },
   ],
 };

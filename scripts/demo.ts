@@ -36,7 +36,9 @@ async function getRedis(): Promise<{ url: string; local?: LocalRedis }> {
     throw new Error(`REDIS_URL=${given} does not answer. Start that Redis, or unset REDIS_URL to let the demo start its own.`);
   }
   if (!redisServerAvailable()) {
-    throw new Error('No Redis: set REDIS_URL, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), or run `docker compose up redis`.');
+    throw new Error(
+      'No Redis: set REDIS_URL, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), or run `docker compose up redis`.',
+    );
   }
   const local = await startLocalRedis({ appendOnly: true });
   return { url: local.url, local };
@@ -63,7 +65,11 @@ async function main(): Promise<void> {
     logs.push(line);
     if (logs.length > 200) logs.shift();
   };
-  const api = spawnTs('apps/api/src/main.ts', { ...common, PORT: String(apiPort), HOST: '127.0.0.1', API_KEYS: `demo:${TOKEN}` }, { onLine: keep });
+  const api = spawnTs(
+    'apps/api/src/main.ts',
+    { ...common, PORT: String(apiPort), HOST: '127.0.0.1', API_KEYS: `demo:${TOKEN}` },
+    { onLine: keep },
+  );
   const worker = spawnTs(
     'apps/worker/src/main.ts',
     { ...common, FOXAPI_BASE_URL: simUrl, FOXAPI_API_KEY: 'sk-sim', POLL_MIN_MS: '500', POLL_MAX_MS: '3000', FOXAPI_MAX_RPS: '20' },
@@ -81,8 +87,15 @@ async function main(): Promise<void> {
     await waitUntil(async () => (await fetch(`${apiUrl}/readyz`)).ok, 30_000, 'the api and worker to become ready');
     say(`api        ${apiUrl} (ready; worker heartbeat seen)`);
 
-    const fileUrls = Array.from({ length: FILES }, (_, i) => `https://media.example.com/meetings/2026-11-${String((i % 28) + 1).padStart(2, '0')}/room-${i}.m4a`);
-    const res = await fetch(`${apiUrl}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ name: 'demo archive', file_urls: fileUrls, language_hints: ['en'] }) });
+    const fileUrls = Array.from(
+      { length: FILES },
+      (_, i) => `https://media.example.com/meetings/2026-11-${String((i % 28) + 1).padStart(2, '0')}/room-${i}.m4a`,
+    );
+    const res = await fetch(`${apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'demo archive', file_urls: fileUrls, language_hints: ['en'] }),
+    });
     if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
     const created = (await res.json()) as { id: string; batches: { total: number } };
     say(`submitted  ${created.id}: ${FILES} files in ${created.batches.total} batches\n`);
@@ -100,12 +113,16 @@ async function main(): Promise<void> {
     }
     say(`\n\njob ended ${job.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    const results = (await (await fetch(`${apiUrl}/v1/jobs/${created.id}/results?status=completed&limit=1`, { headers })).json()) as { data: Array<{ index: number; file_url: string }> };
+    const results = (await (await fetch(`${apiUrl}/v1/jobs/${created.id}/results?status=completed&limit=1`, { headers })).json()) as {
+      data: Array<{ index: number; file_url: string }>;
+    };
     const first = results.data[0];
     if (!first) throw new Error('no file was transcribed');
     const srt = await (await fetch(`${apiUrl}/v1/jobs/${created.id}/files/${first.index}/transcript?format=srt`, { headers })).text();
     say(`\ntranscript of file ${first.index} (${first.file_url}) as SRT:\n\n${srt}`);
-    say(`stats      foxapi submissions ${sim.stats().submissions}, polls ${sim.stats().polls}, duplicate submissions ${sim.stats().duplicateSubmissions}`);
+    say(
+      `stats      foxapi submissions ${sim.stats().submissions}, polls ${sim.stats().polls}, duplicate submissions ${sim.stats().duplicateSubmissions}`,
+    );
   } catch (err) {
     process.stderr.write(`\ndemo failed: ${(err as Error).message}\nlast log lines:\n${logs.slice(-20).join('\n')}\n`);
     await cleanup();

@@ -43,13 +43,20 @@ export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<Loc
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'batchscribe-redis-'));
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', opts.appendOnly === false ? 'no' : 'yes',
-    '--appendfsync', 'everysec',
-    '--maxmemory-policy', 'noeviction',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendOnly === false ? 'no' : 'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory-policy',
+    'noeviction',
   ];
   let child: ChildProcess | undefined;
 

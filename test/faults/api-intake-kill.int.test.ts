@@ -48,118 +48,127 @@ const MOMENTS: Moment[] = [
 ];
 
 describe('api SIGKILLed mid-intake', () => {
-  it(
-    'when the api dies at any moment of a 20,000-URL POST, then the job is either absent or whole, and every batch of a whole job gets enqueued',
-    async () => {
-      stack = await FaultStack.start({ sim: { taskDurationMs: 600_000 } });
-      const s = stack;
-      await s.diagnose(async () => {
-        await Promise.all([s.startApi(), s.startWorker()]);
-        await s.waitReady();
-        const tenantKey = s.keys.tenantJobs(TENANT);
-        const whole: string[] = [];
-        const outcomes: string[] = [];
+  it('when the api dies at any moment of a 20,000-URL POST, then the job is either absent or whole, and every batch of a whole job gets enqueued', async () => {
+    stack = await FaultStack.start({ sim: { taskDurationMs: 600_000 } });
+    const s = stack;
+    await s.diagnose(async () => {
+      await Promise.all([s.startApi(), s.startWorker()]);
+      await s.waitReady();
+      const tenantKey = s.keys.tenantJobs(TENANT);
+      const whole: string[] = [];
+      const outcomes: string[] = [];
 
-        for (const [attempt, moment] of MOMENTS.entries()) {
-          const api = s.api!;
-          // Distinct URLs per attempt, so the simulator's duplicate count means what it says.
-          const body = urlList(FILES, `intake${attempt}`).join('\n');
-          const before = new Set(await s.admin.zrange(tenantKey, 0, -1));
-          let killedAt = -1;
-          const t0 = Date.now();
-          const kill = () => {
-            if (killedAt < 0) {
-              killedAt = Date.now() - t0;
-              api.child.kill('SIGKILL');
-            }
-          };
-          let watcher: NodeJS.Timeout | undefined;
-          if (moment.kind === 'delay') setTimeout(kill, moment.ms);
-          if (moment.kind === 'job-visible') {
-            let busy = false;
-            watcher = setInterval(() => {
-              if (busy) return;
-              busy = true;
-              void s.admin
-                .zcard(tenantKey)
-                .then((n) => (n > before.size ? kill() : undefined))
-                .finally(() => (busy = false));
-            }, 1);
+      for (const [attempt, moment] of MOMENTS.entries()) {
+        const api = s.api!;
+        // Distinct URLs per attempt, so the simulator's duplicate count means what it says.
+        const body = urlList(FILES, `intake${attempt}`).join('\n');
+        const before = new Set(await s.admin.zrange(tenantKey, 0, -1));
+        let killedAt = -1;
+        const t0 = Date.now();
+        const kill = () => {
+          if (killedAt < 0) {
+            killedAt = Date.now() - t0;
+            api.child.kill('SIGKILL');
           }
-          const answer = await s
-            .postRaw('/v1/jobs', body, 'text/plain', moment.kind === 'body-sent' ? kill : undefined)
-            .then((r) => `answered ${r.status}`)
-            .catch((err: Error) => `connection ${err.message}`);
-          if (moment.kind === 'answered') expect(answer).toBe('answered 202');
-          if (killedAt < 0) kill(); // answered before the kill moment: kill anyway, the job must survive that too
-          clearInterval(watcher);
-          const exit = await withDeadline(api.exited, 10_000, 'api exit after SIGKILL');
-          expect(exit.signal).toBe('SIGKILL');
-
-          const after = await s.admin.zrange(tenantKey, 0, -1);
-          const created = after.filter((id) => !before.has(id));
-          expect(created.length).toBeLessThanOrEqual(1);
-          const jobId = created[0];
-          // Job keys in Redis belong to known jobs only (nothing half-written under another id).
-          const jobKeys = await s.allKeys(`{bs}:job:*`);
-          const known = new Set([...whole, ...(jobId ? [jobId] : [])]);
-          expect(jobKeys.filter((k) => !known.has(/:job:(job_[0-9A-Za-z]+)/.exec(k)?.[1] ?? ''))).toEqual([]);
-          if (answer.startsWith('answered')) expect({ moment: moment.label, answer, created: created.length }).toEqual({ moment: moment.label, answer: 'answered 202', created: 1 });
-
-          let pendingAtKill = false;
-          if (jobId) {
-            // Whole: the job hash, 20,000 file records, 200 batch records of 100 files each.
-            const hash = await s.admin.hgetall(s.keys.job(jobId));
-            expect(hash).toMatchObject({ id: jobId, tenant: TENANT, f_total: String(FILES), b_total: String(BATCHES) });
-            expect(await s.admin.hlen(s.keys.files(jobId))).toBe(FILES);
-            const batchKeys = await s.allKeys(`${s.keys.jobKeyPrefix(jobId)}:b:*`);
-            expect(batchKeys).toHaveLength(BATCHES);
-            for (const b of [0, 99, 199]) {
-              expect(JSON.parse((await s.admin.hget(s.keys.batch(jobId, b), 'files')) ?? '[]')).toHaveLength(100);
-            }
-            // Either every batch is on the queue, or the job is still marked pending for the sweeper.
-            pendingAtKill = (await s.admin.zscore(s.keys.intakePending, jobId)) !== null;
-            const enqueued = await countEnqueued(s, jobId);
-            if (!pendingAtKill) expect(enqueued).toBe(BATCHES);
-            outcomes.push(`${moment.label}: killed at ${killedAt} ms, ${answer}; job whole, ${enqueued}/${BATCHES} enqueued${pendingAtKill ? ', pending intake' : ''}`);
-            whole.push(jobId);
-          } else {
-            outcomes.push(`${moment.label}: killed at ${killedAt} ms, ${answer}; no job`);
-          }
-
-          // A restarted api sees exactly the whole jobs.
-          await s.startApi();
-          const list = await s.request<{ data: Job[] }>('GET', '/v1/jobs?limit=100');
-          expect(list.status).toBe(200);
-          expect(list.body.data.map((j) => j.id).sort()).toEqual([...whole].sort());
-          if (jobId) {
-            const got = await s.request<Job>('GET', `/v1/jobs/${jobId}`);
-            expect(got.status).toBe(200);
-            expect(got.body.counts.total).toBe(FILES);
-            expect(got.body.batches.total).toBe(BATCHES);
-            expect(countsAddUp(got.body)).toBe(true);
-          }
-          if (pendingAtKill) {
-            // The worker's sweep, as it will run once INTAKE_GRACE_MS has passed.
-            const swept = await sweepIntake({ redis: s.admin, keys: s.keys, queue: s.queue(), logger: pino({ level: 'silent' }), graceMs: 0 });
-            expect(swept).toBeGreaterThanOrEqual(1);
-            expect(await countEnqueued(s, jobId!)).toBe(BATCHES);
-            expect(await s.admin.zscore(s.keys.intakePending, jobId!)).toBeNull();
-          }
+        };
+        let watcher: NodeJS.Timeout | undefined;
+        if (moment.kind === 'delay') setTimeout(kill, moment.ms);
+        if (moment.kind === 'job-visible') {
+          let busy = false;
+          watcher = setInterval(() => {
+            if (busy) return;
+            busy = true;
+            void s.admin
+              .zcard(tenantKey)
+              .then((n) => (n > before.size ? kill() : undefined))
+              .finally(() => (busy = false));
+          }, 1);
         }
-        process.stderr.write(`[api-intake-kill]\n  ${outcomes.join('\n  ')}\n`);
+        const answer = await s
+          .postRaw('/v1/jobs', body, 'text/plain', moment.kind === 'body-sent' ? kill : undefined)
+          .then((r) => `answered ${r.status}`)
+          .catch((err: Error) => `connection ${err.message}`);
+        if (moment.kind === 'answered') expect(answer).toBe('answered 202');
+        if (killedAt < 0) kill(); // answered before the kill moment: kill anyway, the job must survive that too
+        clearInterval(watcher);
+        const exit = await withDeadline(api.exited, 10_000, 'api exit after SIGKILL');
+        expect(exit.signal).toBe('SIGKILL');
 
-        // No job left half-enqueued, and the worker is taking the whole jobs' batches.
-        expect(await s.admin.zcard(s.keys.intakePending)).toBe(0);
-        for (const id of whole) expect(await countEnqueued(s, id)).toBe(BATCHES);
-        if (whole.length > 0) {
-          await waitForSubmitted(s, whole);
+        const after = await s.admin.zrange(tenantKey, 0, -1);
+        const created = after.filter((id) => !before.has(id));
+        expect(created.length).toBeLessThanOrEqual(1);
+        const jobId = created[0];
+        // Job keys in Redis belong to known jobs only (nothing half-written under another id).
+        const jobKeys = await s.allKeys(`{bs}:job:*`);
+        const known = new Set([...whole, ...(jobId ? [jobId] : [])]);
+        expect(jobKeys.filter((k) => !known.has(/:job:(job_[0-9A-Za-z]+)/.exec(k)?.[1] ?? ''))).toEqual([]);
+        if (answer.startsWith('answered'))
+          expect({ moment: moment.label, answer, created: created.length }).toEqual({
+            moment: moment.label,
+            answer: 'answered 202',
+            created: 1,
+          });
+
+        let pendingAtKill = false;
+        if (jobId) {
+          // Whole: the job hash, 20,000 file records, 200 batch records of 100 files each.
+          const hash = await s.admin.hgetall(s.keys.job(jobId));
+          expect(hash).toMatchObject({ id: jobId, tenant: TENANT, f_total: String(FILES), b_total: String(BATCHES) });
+          expect(await s.admin.hlen(s.keys.files(jobId))).toBe(FILES);
+          const batchKeys = await s.allKeys(`${s.keys.jobKeyPrefix(jobId)}:b:*`);
+          expect(batchKeys).toHaveLength(BATCHES);
+          for (const b of [0, 99, 199]) {
+            expect(JSON.parse((await s.admin.hget(s.keys.batch(jobId, b), 'files')) ?? '[]')).toHaveLength(100);
+          }
+          // Either every batch is on the queue, or the job is still marked pending for the sweeper.
+          pendingAtKill = (await s.admin.zscore(s.keys.intakePending, jobId)) !== null;
+          const enqueued = await countEnqueued(s, jobId);
+          if (!pendingAtKill) expect(enqueued).toBe(BATCHES);
+          outcomes.push(
+            `${moment.label}: killed at ${killedAt} ms, ${answer}; job whole, ${enqueued}/${BATCHES} enqueued${pendingAtKill ? ', pending intake' : ''}`,
+          );
+          whole.push(jobId);
+        } else {
+          outcomes.push(`${moment.label}: killed at ${killedAt} ms, ${answer}; no job`);
         }
-        expect(s.sim.stats().duplicateSubmissions).toBe(0);
-      });
-    },
-    120_000,
-  );
+
+        // A restarted api sees exactly the whole jobs.
+        await s.startApi();
+        const list = await s.request<{ data: Job[] }>('GET', '/v1/jobs?limit=100');
+        expect(list.status).toBe(200);
+        expect(list.body.data.map((j) => j.id).sort()).toEqual([...whole].sort());
+        if (jobId) {
+          const got = await s.request<Job>('GET', `/v1/jobs/${jobId}`);
+          expect(got.status).toBe(200);
+          expect(got.body.counts.total).toBe(FILES);
+          expect(got.body.batches.total).toBe(BATCHES);
+          expect(countsAddUp(got.body)).toBe(true);
+        }
+        if (pendingAtKill) {
+          // The worker's sweep, as it will run once INTAKE_GRACE_MS has passed.
+          const swept = await sweepIntake({
+            redis: s.admin,
+            keys: s.keys,
+            queue: s.queue(),
+            logger: pino({ level: 'silent' }),
+            graceMs: 0,
+          });
+          expect(swept).toBeGreaterThanOrEqual(1);
+          expect(await countEnqueued(s, jobId!)).toBe(BATCHES);
+          expect(await s.admin.zscore(s.keys.intakePending, jobId!)).toBeNull();
+        }
+      }
+      process.stderr.write(`[api-intake-kill]\n  ${outcomes.join('\n  ')}\n`);
+
+      // No job left half-enqueued, and the worker is taking the whole jobs' batches.
+      expect(await s.admin.zcard(s.keys.intakePending)).toBe(0);
+      for (const id of whole) expect(await countEnqueued(s, id)).toBe(BATCHES);
+      if (whole.length > 0) {
+        await waitForSubmitted(s, whole);
+      }
+      expect(s.sim.stats().duplicateSubmissions).toBe(0);
+    });
+  }, 120_000);
 });
 
 /** Batches of a job that have a BullMQ job (deterministic id) or have already left `queued`. */

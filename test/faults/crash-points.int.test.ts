@@ -20,7 +20,8 @@ afterEach(async () => {
 const FILES = 250;
 const BATCHES = 3;
 
-type Point = 'before-claim' | 'after-submit-recorded' | 'after-poll-response' | 'mid-download' | 'after-transcripts-stored' | 'after-batch-finished';
+type Point =
+  'before-claim' | 'after-submit-recorded' | 'after-poll-response' | 'mid-download' | 'after-transcripts-stored' | 'after-batch-finished';
 
 /** What worker A must have left behind when it died there: proves the failpoint was really hit. */
 async function checkStateAtCrash(s: FaultStack, point: Point, jobId: string): Promise<void> {
@@ -69,13 +70,23 @@ async function checkStateAtCrash(s: FaultStack, point: Point, jobId: string): Pr
 }
 
 describe('worker SIGKILLed at a failpoint', () => {
-  it.each<Point>(['before-claim', 'after-submit-recorded', 'after-poll-response', 'mid-download', 'after-transcripts-stored', 'after-batch-finished'])(
+  it.each<Point>([
+    'before-claim',
+    'after-submit-recorded',
+    'after-poll-response',
+    'mid-download',
+    'after-transcripts-stored',
+    'after-batch-finished',
+  ])(
     'when a worker dies at %s and another starts, then the 250-URL job completes with each URL submitted once',
     async (point) => {
       stack = await FaultStack.start({ sim: { taskDurationMs: 500 } });
       const s = stack;
       await s.diagnose(async () => {
-        const [, workerA] = await Promise.all([s.startApi(), s.startWorker({ BATCHSCRIBE_CRASH_AT: point, WORKER_CONCURRENCY: '1' }, 'workerA')]);
+        const [, workerA] = await Promise.all([
+          s.startApi(),
+          s.startWorker({ BATCHSCRIBE_CRASH_AT: point, WORKER_CONCURRENCY: '1' }, 'workerA'),
+        ]);
         await s.waitReady();
         const files = urlList(FILES, `crash-${point}`);
         const created = await s.submitUrls(files);

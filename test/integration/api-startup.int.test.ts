@@ -10,7 +10,12 @@ import { waitFor } from '../support/wait-for.js';
 
 describe('api started before its Redis connection is up', () => {
   it('when the app is built while Redis is still connecting (as main.ts does), then intake works once Redis is there', async () => {
-    const env = loadApiEnv({ REDIS_URL: process.env.REDIS_URL!, QUEUE_PREFIX: `t${randomUUID().slice(0, 8)}`, API_KEYS: 'acme:tok', LOG_LEVEL: 'silent' });
+    const env = loadApiEnv({
+      REDIS_URL: process.env.REDIS_URL!,
+      QUEUE_PREFIX: `t${randomUUID().slice(0, 8)}`,
+      API_KEYS: 'acme:tok',
+      LOG_LEVEL: 'silent',
+    });
     const keys = createKeyLayout(env.QUEUE_PREFIX);
     const redis = createApiRedis(env.REDIS_URL);
     redis.on('error', () => undefined);
@@ -21,7 +26,11 @@ describe('api started before its Redis connection is up', () => {
       const address = server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/jobs`;
       const post = () =>
-        fetch(url, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: JSON.stringify({ file_urls: urls(1) }) });
+        fetch(url, {
+          method: 'POST',
+          headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+          body: JSON.stringify({ file_urls: urls(1) }),
+        });
       // Until Redis answers the api says 503; afterwards it must accept jobs (no error left stuck).
       const accepted = await waitFor(async () => {
         const res = await post();

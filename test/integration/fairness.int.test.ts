@@ -30,10 +30,13 @@ describe('priority lanes and fairness', () => {
     expect(urgentDone.status).toBe('completed');
     expect(bigWhenUrgentDone.batches.completed).toBeLessThan(20);
 
-    const globexJob = await waitFor(async () => {
-      const res = await stack!.request<Job>('GET', `/v1/jobs/${otherTenant.id}`, { token: TOKENS.globex });
-      return res.body.status === 'completed' ? res.body : undefined;
-    }, { timeoutMs: 30_000, what: 'the other tenant’s job' });
+    const globexJob = await waitFor(
+      async () => {
+        const res = await stack!.request<Job>('GET', `/v1/jobs/${otherTenant.id}`, { token: TOKENS.globex });
+        return res.body.status === 'completed' ? res.body : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the other tenant’s job' },
+    );
     expect(globexJob.counts.completed).toBe(300);
     const bigAfter = (await stack.request<{ batches: { completed: number } }>('GET', `/v1/jobs/${big.id}`)).body;
     expect(bigAfter.batches.completed).toBeLessThan(40);

@@ -50,14 +50,22 @@ describe('bad input to POST /v1/jobs', () => {
   });
 
   it('when the content type is neither JSON nor text, then 415', async () => {
-    const p = await expectRejected({ body: 'file_urls=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported-media-type');
+    const p = await expectRejected(
+      { body: 'file_urls=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      415,
+      'unsupported-media-type',
+    );
     expect(p.detail).toContain('application/x-www-form-urlencoded');
   });
 
   it('when the list is empty or missing, then 422 naming file_urls', async () => {
     expect(fieldPaths(await expectRejected({ body: { file_urls: [] } }, 422, 'validation-error'))).toContain('file_urls');
     expect(fieldPaths(await expectRejected({ body: { model: 'paraformer-v2' } }, 422, 'validation-error'))).toContain('file_urls');
-    expect(fieldPaths(await expectRejected({ body: '# only a comment\n\n', headers: { 'content-type': 'text/plain' } }, 422, 'validation-error'))).toContain('file_urls');
+    expect(
+      fieldPaths(
+        await expectRejected({ body: '# only a comment\n\n', headers: { 'content-type': 'text/plain' } }, 422, 'validation-error'),
+      ),
+    ).toContain('file_urls');
   });
 
   it('when a URL is not http(s), then 422 naming its index', async () => {
@@ -67,30 +75,48 @@ describe('bad input to POST /v1/jobs', () => {
 
   it('when a URL is longer than 2048 characters, then 422 naming its index', async () => {
     const long = `https://a.example/${'x'.repeat(2100)}.wav`;
-    const p = await expectRejected({ body: { files: [{ url: 'https://a.example/ok.wav' }, { url: 'https://a.example/ok2.wav' }, { url: long }] } }, 422, 'validation-error');
+    const p = await expectRejected(
+      { body: { files: [{ url: 'https://a.example/ok.wav' }, { url: 'https://a.example/ok2.wav' }, { url: long }] } },
+      422,
+      'validation-error',
+    );
     expect(fieldPaths(p)).toEqual(['files.2.url']);
   });
 
   it('when a text/plain line is not a URL, then 422 naming its index and line', async () => {
-    const p = await expectRejected({ body: 'https://a.example/1.wav\n# c\n\nnot a url\n', headers: { 'content-type': 'text/plain' } }, 422, 'validation-error');
+    const p = await expectRejected(
+      { body: 'https://a.example/1.wav\n# c\n\nnot a url\n', headers: { 'content-type': 'text/plain' } },
+      422,
+      'validation-error',
+    );
     expect(p.errors?.[0]).toEqual({ path: 'file_urls.1', message: expect.stringContaining('line 4') });
   });
 
   it('when the model is unknown, then 422 naming model', async () => {
-    expect(fieldPaths(await expectRejected({ body: { model: 'whisper', file_urls: urls(1) } }, 422, 'validation-error'))).toEqual(['model']);
+    expect(fieldPaths(await expectRejected({ body: { model: 'whisper', file_urls: urls(1) } }, 422, 'validation-error'))).toEqual([
+      'model',
+    ]);
   });
 
   it('when language_hints are sent with paraformer-8k-v2, then 422', async () => {
-    const p = await expectRejected({ body: { model: 'paraformer-8k-v2', language_hints: ['zh'], file_urls: urls(1) } }, 422, 'validation-error');
+    const p = await expectRejected(
+      { body: { model: 'paraformer-8k-v2', language_hints: ['zh'], file_urls: urls(1) } },
+      422,
+      'validation-error',
+    );
     expect(fieldPaths(p)).toEqual(['language_hints']);
   });
 
   it('when a language hint is unknown, then 422 naming it', async () => {
-    expect(fieldPaths(await expectRejected({ body: { language_hints: ['zh', 'xx'], file_urls: urls(1) } }, 422, 'validation-error'))).toEqual(['language_hints.1']);
+    expect(
+      fieldPaths(await expectRejected({ body: { language_hints: ['zh', 'xx'], file_urls: urls(1) } }, 422, 'validation-error')),
+    ).toEqual(['language_hints.1']);
   });
 
   it('when metadata is over 4 KiB, then 422', async () => {
-    expect(fieldPaths(await expectRejected({ body: { metadata: { blob: 'x'.repeat(5000) }, file_urls: urls(1) } }, 422, 'validation-error'))).toEqual(['metadata']);
+    expect(
+      fieldPaths(await expectRejected({ body: { metadata: { blob: 'x'.repeat(5000) }, file_urls: urls(1) } }, 422, 'validation-error')),
+    ).toEqual(['metadata']);
   });
 
   it('when an unknown field is sent, then 422 rather than silently ignoring it', async () => {
@@ -98,7 +124,9 @@ describe('bad input to POST /v1/jobs', () => {
   });
 
   it('when callback_url is not http(s), then 422', async () => {
-    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), callback_url: 'javascript:alert(1)' } }, 422, 'validation-error'))).toEqual(['callback_url']);
+    expect(
+      fieldPaths(await expectRejected({ body: { file_urls: urls(1), callback_url: 'javascript:alert(1)' } }, 422, 'validation-error')),
+    ).toEqual(['callback_url']);
   });
 
   it('when there are more files than MAX_FILES_PER_JOB, then 413', async () => {
@@ -126,7 +154,13 @@ describe('reading jobs', () => {
     expect(res.status).toBe(202);
     expect(res.headers.get('location')).toBe(`/v1/jobs/${res.body.id}`);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(res.body).toMatchObject({ object: 'transcription.job', tenant: 'acme', status: 'queued', name: 'nightly', counts: { total: 2, queued: 2 } });
+    expect(res.body).toMatchObject({
+      object: 'transcription.job',
+      tenant: 'acme',
+      status: 'queued',
+      name: 'nightly',
+      counts: { total: 2, queued: 2 },
+    });
     const results = await stack.request<{ data: Array<{ file_url: string; status: string }> }>('GET', `/v1/jobs/${res.body.id}/results`);
     expect(results.body.data.map((r) => r.file_url)).toEqual(['https://a.example/1.wav', 'https://a.example/2.wav']);
     expect(results.body.data.every((r) => r.status === 'queued')).toBe(true);
@@ -152,7 +186,11 @@ describe('reading jobs', () => {
     await expectRejected({ method: 'GET', path: '/v1/jobs?limit=0' }, 400, 'malformed-request');
     await expectRejected({ method: 'GET', path: '/v1/jobs?limit=101' }, 400, 'malformed-request');
     await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/results?limit=1001` }, 400, 'malformed-request');
-    await expectRejected({ method: 'GET', path: `/v1/jobs/${job.id}/results?cursor=${Buffer.from('{"v":"x"}').toString('base64url')}` }, 400, 'malformed-request');
+    await expectRejected(
+      { method: 'GET', path: `/v1/jobs/${job.id}/results?cursor=${Buffer.from('{"v":"x"}').toString('base64url')}` },
+      400,
+      'malformed-request',
+    );
   });
 
   it('when jobs are listed in pages, then they come newest first, each once, for the caller only', async () => {
@@ -175,9 +213,14 @@ describe('reading jobs', () => {
 
   it('when results are streamed as NDJSON, then every file comes once, in index order', async () => {
     const job = await stack.submit({ file_urls: urls(250, 'nd') });
-    const res = await fetch(`${stack.apiUrl}/v1/jobs/${job.id}/results`, { headers: { authorization: `Bearer ${TOKENS.acme}`, accept: 'application/x-ndjson' } });
+    const res = await fetch(`${stack.apiUrl}/v1/jobs/${job.id}/results`, {
+      headers: { authorization: `Bearer ${TOKENS.acme}`, accept: 'application/x-ndjson' },
+    });
     expect(res.headers.get('content-type')).toContain('application/x-ndjson');
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { index: number; file_url: string });
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { index: number; file_url: string });
     expect(lines.map((l) => l.index)).toEqual(Array.from({ length: 250 }, (_, i) => i));
     expect(lines[249]?.file_url).toBe('https://media.example.com/nd-249.wav');
   });
@@ -213,7 +256,9 @@ describe('per-tenant intake rate limit', () => {
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(res.headers.get('ratelimit-policy')).toContain('2');
       expect(res.headers.get('ratelimit')).toBeTruthy();
-      expect((await limited.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'))).toEqual(before.filter((k) => !k.includes(':ratelimit:')));
+      expect((await limited.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'))).toEqual(
+        before.filter((k) => !k.includes(':ratelimit:')),
+      );
       expect((await limited.request('POST', '/v1/jobs', { body: { file_urls: urls(1) }, token: TOKENS.globex })).status).toBe(202);
       expect((await limited.request('GET', '/v1/jobs')).status).toBe(200);
     } finally {

@@ -27,7 +27,10 @@ describe('Idempotency-Key', () => {
     stack = await Stack.start({ worker: false });
     await stack.request('POST', '/v1/jobs', { body: { file_urls: urls(2) }, headers: { 'idempotency-key': 'k-2' } });
     const before = await stack.keysUnderPrefix();
-    const res = await stack.request<{ type: string }>('POST', '/v1/jobs', { body: { file_urls: urls(3) }, headers: { 'idempotency-key': 'k-2' } });
+    const res = await stack.request<{ type: string }>('POST', '/v1/jobs', {
+      body: { file_urls: urls(3) },
+      headers: { 'idempotency-key': 'k-2' },
+    });
     expect(res.status).toBe(422);
     expect(res.body.type).toMatch(/\/idempotency-conflict$/);
     expect(await stack.keysUnderPrefix()).toEqual(before);
@@ -36,7 +39,9 @@ describe('Idempotency-Key', () => {
   it('when ten requests race with one key, then exactly one job exists and all see it', async () => {
     stack = await Stack.start({ worker: false });
     const body = { file_urls: urls(150) };
-    const results = await Promise.all(Array.from({ length: 10 }, () => stack!.request<Job>('POST', '/v1/jobs', { body, headers: { 'idempotency-key': 'race' } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => stack!.request<Job>('POST', '/v1/jobs', { body, headers: { 'idempotency-key': 'race' } })),
+    );
     const ids = new Set(results.map((r) => r.body.id));
     expect(ids.size).toBe(1);
     expect(results.filter((r) => r.status === 202)).toHaveLength(1);
@@ -48,7 +53,11 @@ describe('Idempotency-Key', () => {
   it('when two tenants use the same key, then each gets its own job', async () => {
     stack = await Stack.start({ worker: false });
     const a = await stack.request<Job>('POST', '/v1/jobs', { body: { file_urls: urls(1) }, headers: { 'idempotency-key': 'shared' } });
-    const b = await stack.request<Job>('POST', '/v1/jobs', { body: { file_urls: urls(1) }, headers: { 'idempotency-key': 'shared' }, token: TOKENS.globex });
+    const b = await stack.request<Job>('POST', '/v1/jobs', {
+      body: { file_urls: urls(1) },
+      headers: { 'idempotency-key': 'shared' },
+      token: TOKENS.globex,
+    });
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(a.body.id).not.toBe(b.body.id);

@@ -104,7 +104,9 @@ describe('core pipeline', () => {
 
   it('when a result entry has an unknown shape, then that file fails upstream_unparsable_result and the rest complete', async () => {
     stack = await Stack.start();
-    const created = await stack.submit({ file_urls: ['https://m.example.com/sim-garbage.wav', 'https://m.example.com/sim-missing.wav', 'https://m.example.com/fine.wav'] });
+    const created = await stack.submit({
+      file_urls: ['https://m.example.com/sim-garbage.wav', 'https://m.example.com/sim-missing.wav', 'https://m.example.com/fine.wav'],
+    });
     const job = await stack.waitForJob(created.id);
     expect(job.status).toBe('completed_with_errors');
     const results = await allResults(stack, created.id);

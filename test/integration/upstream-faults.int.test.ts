@@ -102,7 +102,10 @@ class SimWatch {
   readonly samples: Sample[] = [];
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly s: Stack, everyMs = 5) {
+  constructor(
+    private readonly s: Stack,
+    everyMs = 5,
+  ) {
     this.take();
     this.timer = setInterval(() => this.take(), everyMs);
     watchers.push(this);
@@ -134,7 +137,14 @@ class SimWatch {
 
   private take(): void {
     const st: SimStats = this.s.sim.stats();
-    this.samples.push({ t: Date.now(), requests: st.requests, submissions: st.submissions, polls: st.polls, downloads: st.downloads, byStatus: { ...st.byStatus } });
+    this.samples.push({
+      t: Date.now(),
+      requests: st.requests,
+      submissions: st.submissions,
+      polls: st.polls,
+      downloads: st.downloads,
+      byStatus: { ...st.byStatus },
+    });
   }
 }
 
@@ -373,7 +383,11 @@ describe('ambiguous submits: 5xx and timeouts (decision 3)', () => {
       if (outcome === 'failed') {
         expect(job.counts).toMatchObject({ total: 3, failed: 3, completed: 0 });
         expect(job.batches).toMatchObject({ total: 1, failed: 1 });
-        expect(results.map((r) => r.error?.code)).toEqual(['upstream_submit_ambiguous', 'upstream_submit_ambiguous', 'upstream_submit_ambiguous']);
+        expect(results.map((r) => r.error?.code)).toEqual([
+          'upstream_submit_ambiguous',
+          'upstream_submit_ambiguous',
+          'upstream_submit_ambiguous',
+        ]);
         expect(results.every((r) => r.status === 'failed' && r.transcript === null)).toBe(true);
       } else {
         expectAllTranscribed(results, files);
@@ -391,7 +405,10 @@ describe('ambiguous submits: 5xx and timeouts (decision 3)', () => {
   );
 
   it('when an ambiguous 500 carries Retry-After and SUBMIT_RETRY_AMBIGUOUS=true, then the resubmit waits Retry-After, not the default 5–10 s back-off', async () => {
-    const s = await start({ workerEnv: { SUBMIT_RETRY_AMBIGUOUS: 'true' }, sim: faults({ route: 'submit', status: 500, times: 1, retryAfterS: 1 }) });
+    const s = await start({
+      workerEnv: { SUBMIT_RETRY_AMBIGUOUS: 'true' },
+      sim: faults({ route: 'submit', status: 500, times: 1, retryAfterS: 1 }),
+    });
     const watch = new SimWatch(s);
     const created = await s.submit({ file_urls: urls(1, 'amb-ra') });
     const job = await s.waitForJob(created.id, isTerminal, 25_000);
@@ -414,7 +431,11 @@ describe('ambiguous submits: 5xx and timeouts (decision 3)', () => {
 
     const retried = await s.request<Job>('POST', `/v1/jobs/${created.id}/retry`);
     expect(retried.status).toBe(202);
-    const job = await s.waitForJob(created.id, (j) => isTerminal(j) && j.counts.queued === 0 && j.counts.submitted === 0 && j.status !== 'failed', 15_000);
+    const job = await s.waitForJob(
+      created.id,
+      (j) => isTerminal(j) && j.counts.queued === 0 && j.counts.submitted === 0 && j.status !== 'failed',
+      15_000,
+    );
     expect(job.status).toBe('completed');
     expect(job.counts).toMatchObject({ total: 2, completed: 2, failed: 0 });
     expectAllTranscribed(await allResults(s, created.id), files);
@@ -468,7 +489,9 @@ describe('401 and 402 on submit (decision 4: pause submits)', () => {
       const st = s.sim.stats();
       if (st.requests !== before.requests) return `foxapi got ${st.requests - before.requests} more request(s)`;
       const j = await getJob(s, second.id);
-      return j.status === 'queued' && j.counts.queued === 1 && j.error === null ? null : `second job is ${j.status}, error ${JSON.stringify(j.error)}`;
+      return j.status === 'queued' && j.counts.queued === 1 && j.error === null
+        ? null
+        : `second job is ${j.status}, error ${JSON.stringify(j.error)}`;
     });
 
     // Clean up the job that waits out the pause: a cancel settles queued batches at once.
@@ -482,13 +505,17 @@ describe('401 and 402 on submit (decision 4: pause submits)', () => {
     const s = await start({ sim: faults({ route: 'submit', status: 402, times: 1 }) });
     const created = await s.submit({ file_urls: urls(2, 'quota') });
 
-    await waitFor(async () => ((await s.redis.get(s.keys.submitPause)) === 'upstream_insufficient_quota' ? true : undefined), { what: 'the quota pause' });
+    await waitFor(async () => ((await s.redis.get(s.keys.submitPause)) === 'upstream_insufficient_quota' ? true : undefined), {
+      what: 'the quota pause',
+    });
     const ttl = await s.redis.pttl(s.keys.submitPause);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
     await holdsFor(1_000, async () => {
       const j = await getJob(s, created.id);
-      return j.status === 'queued' && j.counts.queued === 2 && j.counts.failed === 0 && j.error === null ? null : `job is ${j.status} ${JSON.stringify(j.counts)}`;
+      return j.status === 'queued' && j.counts.queued === 2 && j.counts.failed === 0 && j.error === null
+        ? null
+        : `job is ${j.status} ${JSON.stringify(j.counts)}`;
     });
     const results = await allResults(s, created.id);
     expect(results.every((r) => r.status === 'queued' && r.error === null)).toBe(true);

@@ -12,7 +12,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_TOKEN = 'admin-secret-1';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
-  console.warn(`\n*** ${CHROMIUM} not found: the dashboard and /docs browser tests are SKIPPED. Install it with: apt-get install -y chromium ***\n`);
+  console.warn(
+    `\n*** ${CHROMIUM} not found: the dashboard and /docs browser tests are SKIPPED. Install it with: apt-get install -y chromium ***\n`,
+  );
 }
 
 let stack: Stack;
@@ -38,7 +40,15 @@ async function newContext(credentials?: { username: string; password: string }):
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -61,7 +71,10 @@ async function newContext(credentials?: { username: string; password: string }):
 
     await queueLink.click();
     await page.waitForURL(/\/admin\/queues\/queue\/batches/);
-    await page.getByText(/^prioritized/i).first().click();
+    await page
+      .getByText(/^prioritized/i)
+      .first()
+      .click();
     const batchId = `${job.id}-b0`;
     await page.getByRole('link', { name: batchId, exact: true }).click();
     await page.waitForURL(new RegExp(`/admin/queues/queue/batches/${batchId}(\\?|$)`), { timeout: 15_000 });

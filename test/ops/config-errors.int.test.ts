@@ -40,7 +40,11 @@ function problems(stderr: string): Map<string, string> {
   );
 }
 
-function expectCleanFailure(run: { code: number | null; stderr: string; stdout: string }, app: string, expected: Record<string, RegExp>): void {
+function expectCleanFailure(
+  run: { code: number | null; stderr: string; stdout: string },
+  app: string,
+  expected: Record<string, RegExp>,
+): void {
   expect(run.code).toBe(1);
   const lines = run.stderr.trim().split('\n');
   expect(lines[0]).toBe(`${app}: invalid configuration:`);
@@ -50,7 +54,8 @@ function expectCleanFailure(run: { code: number | null; stderr: string; stdout: 
   expect(run.stdout).toBe('');
   const found = problems(run.stderr);
   expect([...found.keys()].sort()).toEqual(Object.keys(expected).sort());
-  for (const [variable, message] of Object.entries(expected)) expect(`${variable}: ${found.get(variable)}`).toMatch(new RegExp(`^${variable}: .*${message.source}`));
+  for (const [variable, message] of Object.entries(expected))
+    expect(`${variable}: ${found.get(variable)}`).toMatch(new RegExp(`^${variable}: .*${message.source}`));
 }
 
 describe('configuration errors stop the process with one clear line per problem', () => {

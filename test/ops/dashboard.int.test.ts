@@ -26,7 +26,9 @@ describe('operator dashboard (/admin/queues)', () => {
     expect((await anonymous.json()) as object).toMatchObject({ type: 'https://batchscribe.dev/problems/unauthorized' });
     expect((await fetch(`${stack.apiUrl}/admin/queues`, { headers: { authorization: basic('ops', 'wrong-password') } })).status).toBe(401);
     // The API's bearer tokens are not admin credentials.
-    expect((await fetch(`${stack.apiUrl}/admin/queues/api/queues`, { headers: { authorization: 'Bearer tok-acme-123' } })).status).toBe(401);
+    expect((await fetch(`${stack.apiUrl}/admin/queues/api/queues`, { headers: { authorization: 'Bearer tok-acme-123' } })).status).toBe(
+      401,
+    );
 
     const page = await fetch(`${stack.apiUrl}/admin/queues`, { headers: { authorization: basic('anyone', ADMIN_TOKEN) } });
     expect(page.status).toBe(200);

@@ -42,7 +42,16 @@ function capturedLogger() {
     },
   });
   const logger = createLogger({ level: 'trace', name: 'test', destination });
-  return { logger, text: () => chunks.join(''), lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine) };
+  return {
+    logger,
+    text: () => chunks.join(''),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LogLine),
+  };
 }
 
 describe('logs', () => {
@@ -61,17 +70,24 @@ describe('logs', () => {
     });
     expect(created.status).toBe(202);
     const jobId = created.body.id;
-    await waitFor(async () => {
-      const res = await stack!.request<{ webhook: { status: string } | null }>('GET', `/v1/jobs/${jobId}`, { token: SECRETS.bearer });
-      return res.body.webhook?.status === 'delivered' ? true : undefined;
-    }, { timeoutMs: 30_000, what: 'the webhook to be delivered' });
+    await waitFor(
+      async () => {
+        const res = await stack!.request<{ webhook: { status: string } | null }>('GET', `/v1/jobs/${jobId}`, { token: SECRETS.bearer });
+        return res.body.webhook?.status === 'delivered' ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the webhook to be delivered' },
+    );
     expect((await fetch(`${stack.apiUrl}/admin/queues`, { headers: { authorization: `Basic ${ADMIN_BASIC}` } })).status).toBe(200);
     expect((await stack.request('GET', `/v1/jobs/${jobId}`, { token: 'a-wrong-token' })).status).toBe(401);
 
     const text = logs.text();
     const lines = logs.lines();
     expect(lines.length).toBeGreaterThan(20);
-    for (const [name, secret] of Object.entries({ ...SECRETS, webhookKey: SECRETS.webhookSecret.slice('whsec_'.length), adminBasic: ADMIN_BASIC })) {
+    for (const [name, secret] of Object.entries({
+      ...SECRETS,
+      webhookKey: SECRETS.webhookSecret.slice('whsec_'.length),
+      adminBasic: ADMIN_BASIC,
+    })) {
       expect(`${name}: ${text.includes(secret) ? 'FOUND in logs' : 'absent'}`).toBe(`${name}: absent`);
     }
 

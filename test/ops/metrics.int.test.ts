@@ -37,7 +37,14 @@ describe('Prometheus metrics', () => {
   it('when jobs run, one of them through a 429 and an ambiguous submit, then api and worker metrics count it and pass promtool', async () => {
     // The first submit is answered 429 (Retry-After 1 s), the next 500: that batch ends as an
     // ambiguous submit; every later request goes through.
-    stack = await Stack.start({ sim: { faults: [{ route: 'submit', status: 429, times: 1, retryAfterS: 1 }, { route: 'submit', status: 500, times: 1 }] } });
+    stack = await Stack.start({
+      sim: {
+        faults: [
+          { route: 'submit', status: 429, times: 1, retryAfterS: 1 },
+          { route: 'submit', status: 500, times: 1 },
+        ],
+      },
+    });
     const faulted = await stack.submit({ file_urls: urls(2, 'faulted') });
     expect((await stack.waitForJob(faulted.id)).status).toBe('failed');
     const clean = await stack.submit({ file_urls: urls(3, 'clean') });
@@ -63,9 +70,15 @@ describe('Prometheus metrics', () => {
 
     await stack.request('GET', '/v1/jobs/job_00000000000000000000000000');
     const api = await scrape(`${stack.apiUrl}/metrics`);
-    expect(sample(api, 'batchscribe_http_request_duration_seconds_count', { method: 'GET', route: '/v1/jobs/:id', status_code: '200' })).toBeGreaterThanOrEqual(2);
-    expect(sample(api, 'batchscribe_http_request_duration_seconds_count', { method: 'GET', route: '/v1/jobs/:id', status_code: '404' })).toBe(1);
-    expect(sample(api, 'batchscribe_http_request_duration_seconds_count', { method: 'POST', route: '/v1/jobs', status_code: '202' })).toBe(2);
+    expect(
+      sample(api, 'batchscribe_http_request_duration_seconds_count', { method: 'GET', route: '/v1/jobs/:id', status_code: '200' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(api, 'batchscribe_http_request_duration_seconds_count', { method: 'GET', route: '/v1/jobs/:id', status_code: '404' }),
+    ).toBe(1);
+    expect(sample(api, 'batchscribe_http_request_duration_seconds_count', { method: 'POST', route: '/v1/jobs', status_code: '202' })).toBe(
+      2,
+    );
     // Route patterns, never raw paths: no job id may become a label value.
     expect(labelSets(api, 'batchscribe_http_request_duration_seconds_count').join('\n')).not.toMatch(/job_[0-9a-z]{26}/);
     expect(sample(api, 'batchscribe_queue_jobs', { queue: 'batches', state: 'active' })).toBe(0);
@@ -83,10 +96,13 @@ describe('Prometheus metrics', () => {
     stack = await Stack.start({ worker: false });
     await stack.submit({ file_urls: urls(1, 'waiting') });
     await stack.submit({ file_urls: urls(250, 'waiting-bulk') });
-    const api = await waitFor(async () => {
-      const text = await scrape(`${stack!.apiUrl}/metrics`);
-      return (sample(text, 'batchscribe_queue_oldest_waiting_seconds', { queue: 'batches' }) ?? 0) >= 0.2 ? text : undefined;
-    }, { what: 'the oldest waiting batch to age' });
+    const api = await waitFor(
+      async () => {
+        const text = await scrape(`${stack!.apiUrl}/metrics`);
+        return (sample(text, 'batchscribe_queue_oldest_waiting_seconds', { queue: 'batches' }) ?? 0) >= 0.2 ? text : undefined;
+      },
+      { what: 'the oldest waiting batch to age' },
+    );
     // Every batch carries a priority, so BullMQ keeps them all in `prioritized`.
     expect(sample(api, 'batchscribe_queue_jobs', { queue: 'batches', state: 'prioritized' })).toBe(4);
     expect(sample(api, 'batchscribe_queue_oldest_waiting_seconds', { queue: 'batches' })).toBeLessThan(30);
@@ -104,7 +120,10 @@ describe('Prometheus metrics', () => {
       LOG_LEVEL: 'warn',
     });
     try {
-      const text = await waitFor(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : undefined)), { timeoutMs: 30_000, what: 'the worker metrics endpoint' });
+      const text = await waitFor(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : undefined)), {
+        timeoutMs: 30_000,
+        what: 'the worker metrics endpoint',
+      });
       expect(sample(text, 'batchscribe_batches_finished_total', { outcome: 'completed' })).toBe(0);
       expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
       expectPromtoolPasses(text);

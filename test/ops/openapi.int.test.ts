@@ -55,7 +55,9 @@ describe('the OpenAPI document', () => {
       const env = loadApiEnv({ REDIS_URL: process.env.REDIS_URL!, API_KEYS: 'a:tok', ADMIN_TOKEN: 'admin-secret-1' });
       const app = createApp({ env, redis, keys, queue, logger: pino({ level: 'silent' }), schedulesQueue, jobEvents: {} as JobEventsHub });
       const served = expressRoutes(app, NOT_API);
-      expect(served).toEqual(expect.arrayContaining(['POST /v1/jobs', 'GET /v1/jobs/{id}/events', 'POST /v1/schedules/{id}/run', 'GET /metrics']));
+      expect(served).toEqual(
+        expect.arrayContaining(['POST /v1/jobs', 'GET /v1/jobs/{id}/events', 'POST /v1/schedules/{id}/run', 'GET /metrics']),
+      );
       expect(documentedOperations(contract.doc)).toEqual(served);
     } finally {
       await schedulesQueue.close();
@@ -103,13 +105,17 @@ describe('real responses conform to the document', () => {
     });
     check('post', '/v1/jobs', replay);
     expect(replay.status).toBe(200);
-    const text = await stack.request('POST', '/v1/jobs?name=plain', { body: `${files[0]}\n# comment\n`, headers: { 'content-type': 'text/plain' } });
+    const text = await stack.request('POST', '/v1/jobs?name=plain', {
+      body: `${files[0]}\n# comment\n`,
+      headers: { 'content-type': 'text/plain' },
+    });
     check('post', '/v1/jobs', text);
 
     const events = await readSse(`${stack.apiUrl}/v1/jobs/${id}/events`, { authorization: `Bearer ${TOKENS.acme}` });
     expect(events.status).toBe(200);
     expect(events.events.at(-1)?.event).toBe('end');
-    for (const e of events.events.filter((ev) => ev.event === 'job' || ev.event === 'end')) contract.expectSchema('Job', JSON.parse(e.data));
+    for (const e of events.events.filter((ev) => ev.event === 'job' || ev.event === 'end'))
+      contract.expectSchema('Job', JSON.parse(e.data));
 
     const job = await stack.waitForJob(id);
     expect(job.status).toBe('completed');
@@ -119,7 +125,11 @@ describe('real responses conform to the document', () => {
     const page = await stack.request<{ data: FileResult[] }>('GET', `/v1/jobs/${id}/results?limit=2`);
     check('get', '/v1/jobs/{id}/results', page);
     expect(page.body.data[0]?.transcript).not.toBeNull();
-    check('get', '/v1/jobs/{id}/results', await stack.request('GET', `/v1/jobs/${id}/results`, { headers: { accept: 'application/x-ndjson' } }));
+    check(
+      'get',
+      '/v1/jobs/{id}/results',
+      await stack.request('GET', `/v1/jobs/${id}/results`, { headers: { accept: 'application/x-ndjson' } }),
+    );
     for (const format of ['json', 'raw', 'txt', 'srt', 'vtt']) {
       const transcript = await stack.request('GET', `/v1/jobs/${id}/files/1/transcript?format=${format}`);
       expect(transcript.status).toBe(200);
@@ -156,7 +166,9 @@ describe('real responses conform to the document', () => {
 
   it('when a schedule is created, listed, run and deleted, then each answer matches the document', async () => {
     const check = contract.expectConforms.bind(contract);
-    const created = await stack.request<{ id: string }>('POST', '/v1/schedules', { body: { name: 'nightly', cron: '0 3 * * *', timezone: 'Europe/Berlin', file_urls: urls(2, 'nightly') } });
+    const created = await stack.request<{ id: string }>('POST', '/v1/schedules', {
+      body: { name: 'nightly', cron: '0 3 * * *', timezone: 'Europe/Berlin', file_urls: urls(2, 'nightly') },
+    });
     check('post', '/v1/schedules', created);
     const id = created.body.id;
     check('get', '/v1/schedules', await stack.request('GET', '/v1/schedules'));

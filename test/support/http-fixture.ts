@@ -32,7 +32,13 @@ export class HttpFixture {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const f = fixture!;
-        const rec: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        const rec: ReceivedRequest = {
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        };
         const n = f.received.push(rec) - 1;
         f.open.add(res);
         res.on('close', () => f.open.delete(res));

@@ -7,7 +7,10 @@ const addFormats = ajvFormats.default;
 
 /** The parts of an OpenAPI 3.1 document the checks below read. */
 export interface OpenApiDoc {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }>
+  >;
   components: { schemas: Record<string, unknown> };
 }
 
@@ -40,9 +43,16 @@ export class OpenApiContract {
       return;
     }
     const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
-    if (!(mediaType in documented.content)) throw new Error(`${where}: media type ${mediaType} not documented (${Object.keys(documented.content).join(', ')})`);
+    if (!(mediaType in documented.content))
+      throw new Error(`${where}: media type ${mediaType} not documented (${Object.keys(documented.content).join(', ')})`);
     const ref = `openapi#/${pointer('paths', pathTemplate, method.toLowerCase(), 'responses', String(res.status), 'content', mediaType, 'schema')}`;
-    const bodies = mediaType === 'application/x-ndjson' ? res.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown) : [bodyOf(res, mediaType)];
+    const bodies =
+      mediaType === 'application/x-ndjson'
+        ? res.text
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as unknown)
+        : [bodyOf(res, mediaType)];
     for (const body of bodies) this.check(ref, body, where);
   }
 
@@ -58,7 +68,9 @@ export class OpenApiContract {
       this.compiled.set(ref, validate);
     }
     if (!validate(value)) {
-      throw new Error(`${where}: body does not match the document:\n${this.ajv.errorsText(validate.errors, { separator: '\n' })}\nbody: ${JSON.stringify(value).slice(0, 2000)}`);
+      throw new Error(
+        `${where}: body does not match the document:\n${this.ajv.errorsText(validate.errors, { separator: '\n' })}\nbody: ${JSON.stringify(value).slice(0, 2000)}`,
+      );
     }
   }
 }
@@ -84,7 +96,8 @@ export function expressRoutes(app: object, ignore: readonly string[]): string[] 
       if (layer.route) {
         const path = prefix + layer.route.path;
         if (ignore.some((i) => path === i || path.startsWith(`${i}/`))) continue;
-        for (const method of Object.keys(layer.route.methods)) if (method !== '_all') found.push(`${method.toUpperCase()} ${path.replace(/:(\w+)/g, '{$1}')}`);
+        for (const method of Object.keys(layer.route.methods))
+          if (method !== '_all') found.push(`${method.toUpperCase()} ${path.replace(/:(\w+)/g, '{$1}')}`);
       } else if (layer.handle?.stack) {
         const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
         if (ignore.includes(prefix + mount)) continue;

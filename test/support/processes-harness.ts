@@ -363,7 +363,11 @@ export class FaultStack {
     });
   }
 
-  async request<T = unknown>(method: string, path: string, opts: { body?: string; contentType?: string; token?: string | null } = {}): Promise<HttpResult<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: { body?: string; contentType?: string; token?: string | null } = {},
+  ): Promise<HttpResult<T>> {
     const headers: Record<string, string> = {};
     if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? TOKEN}`;
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
@@ -414,14 +418,30 @@ export class FaultStack {
         lastError = (err as Error).message;
       }
       if (Date.now() > deadline) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for job ${id}; last seen: ${JSON.stringify(obs.last ? { status: obs.last.status, counts: obs.last.counts, batches: obs.last.batches } : null)}${lastError ? `; last error: ${lastError}` : ''}`);
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for job ${id}; last seen: ${JSON.stringify(obs.last ? { status: obs.last.status, counts: obs.last.counts, batches: obs.last.batches } : null)}${lastError ? `; last error: ${lastError}` : ''}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  async allResults(jobId: string): Promise<Array<{ index: number; file_url: string; status: string; batch: number; task_id: string | null; transcript: { text: string } | null; error: { code: string } | null }>> {
-    const res = await fetch(`${this.apiUrl}/v1/jobs/${jobId}/results`, { headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/x-ndjson' } });
+  async allResults(
+    jobId: string,
+  ): Promise<
+    Array<{
+      index: number;
+      file_url: string;
+      status: string;
+      batch: number;
+      task_id: string | null;
+      transcript: { text: string } | null;
+      error: { code: string } | null;
+    }>
+  > {
+    const res = await fetch(`${this.apiUrl}/v1/jobs/${jobId}/results`, {
+      headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/x-ndjson' },
+    });
     if (res.status !== 200) throw new Error(`results: ${res.status} ${await res.text()}`);
     const text = await res.text();
     return text
@@ -465,7 +485,10 @@ export class FaultStack {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         `${this.apiUrl}${path}`,
-        { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType, 'content-length': Buffer.byteLength(body) } },
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType, 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -490,7 +513,12 @@ export class FaultStack {
    * with SUBMIT_RETRY_AMBIGUOUS=true resends them after their lease, without duplicating.
    * Returns the batches cut that way.
    */
-  async killWorkerOutsideSubmitWindow(worker: ChildHandle, jobId: string, batches: number, batchOfUrl: (url: string) => number): Promise<number[]> {
+  async killWorkerOutsideSubmitWindow(
+    worker: ChildHandle,
+    jobId: string,
+    batches: number,
+    batchOfUrl: (url: string) => number,
+  ): Promise<number[]> {
     this.front.holdSubmits();
     try {
       await waitFor(
@@ -584,7 +612,10 @@ export function urlList(n: number, tag: string): string[] {
 export async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

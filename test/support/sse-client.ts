@@ -19,8 +19,15 @@ export interface SseResult {
  * events per the WHATWG format: `event:` and `data:` lines, blank line ends an event,
  * lines starting with `:` are comments.
  */
-export async function readSse(url: string, headers: Record<string, string>, opts: { timeoutMs?: number; onEvent?: (e: SseEvent) => void } = {}): Promise<SseResult> {
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+export async function readSse(
+  url: string,
+  headers: Record<string, string>,
+  opts: { timeoutMs?: number; onEvent?: (e: SseEvent) => void } = {},
+): Promise<SseResult> {
+  const res = await fetch(url, {
+    headers: { accept: 'text/event-stream', ...headers },
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+  });
   if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream') || !res.body) {
     return { status: res.status, headers: res.headers, events: [], text: await res.text() };
   }

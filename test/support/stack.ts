@@ -4,7 +4,16 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
-import { QUEUES, createApiRedis, createKeyLayout, createWorkerRedis, type BatchJobPayload, type Job, type KeyLayout, type ScheduleFirePayload } from '@batchscribe/shared';
+import {
+  QUEUES,
+  createApiRedis,
+  createKeyLayout,
+  createWorkerRedis,
+  type BatchJobPayload,
+  type Job,
+  type KeyLayout,
+  type ScheduleFirePayload,
+} from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
@@ -78,7 +87,11 @@ export class Stack {
     const subscriber = new Redis(redisUrl);
     const jobEvents = new JobEventsHub(subscriber, keys.jobEvents, logger);
     await jobEvents.start();
-    const server = await startWebServer(createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger, schedulesQueue, jobEvents }), 0, '127.0.0.1');
+    const server = await startWebServer(
+      createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger, schedulesQueue, jobEvents }),
+      0,
+      '127.0.0.1',
+    );
     const address = server.address();
     const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     const workerEnv = {
@@ -91,7 +104,11 @@ export class Stack {
       FOXAPI_TIMEOUT_MS: '3000',
       ...opts.workerEnv,
     };
-    const stack = new Stack(prefix, keys, new Redis(redisUrl), sim, simUrl, apiUrl, server, apiRedis, queue, workerEnv, logger, { schedulesQueue, jobEvents, subscriber });
+    const stack = new Stack(prefix, keys, new Redis(redisUrl), sim, simUrl, apiUrl, server, apiRedis, queue, workerEnv, logger, {
+      schedulesQueue,
+      jobEvents,
+      subscriber,
+    });
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -99,14 +116,34 @@ export class Stack {
   async startWorker(): Promise<WorkerRuntime> {
     const env = loadWorkerEnv(this.workerEnv);
     const redis = createWorkerRedis(env.REDIS_URL);
-    const runtime = await startWorkerRuntime({ env, redis, keys: this.keys, logger: this.logger, heartbeatMs: 1_000, sweepMs: 500, webhookOutboxMs: 100 });
+    const runtime = await startWorkerRuntime({
+      env,
+      redis,
+      keys: this.keys,
+      logger: this.logger,
+      heartbeatMs: 1_000,
+      sweepMs: 500,
+      webhookOutboxMs: 100,
+    });
     const close = runtime.close;
-    const wrapped: WorkerRuntime = { ...runtime, id: runtime.id, worker: runtime.worker, close: async () => { await close(); await redis.quit(); } };
+    const wrapped: WorkerRuntime = {
+      ...runtime,
+      id: runtime.id,
+      worker: runtime.worker,
+      close: async () => {
+        await close();
+        await redis.quit();
+      },
+    };
     this.workers.push(wrapped);
     return wrapped;
   }
 
-  async request<T = unknown>(method: string, path: string, opts: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? TOKENS.acme}`;
     let body: string | undefined;
@@ -117,7 +154,8 @@ export class Stack {
     const res = await fetch(this.apiUrl + path, { method, headers, body });
     const text = await res.text();
     let parsed: unknown = text;
-    if (/json/.test(res.headers.get('content-type') ?? '') && !/ndjson/.test(res.headers.get('content-type') ?? '')) parsed = JSON.parse(text);
+    if (/json/.test(res.headers.get('content-type') ?? '') && !/ndjson/.test(res.headers.get('content-type') ?? ''))
+      parsed = JSON.parse(text);
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   }
 
@@ -128,10 +166,13 @@ export class Stack {
   }
 
   async waitForJob(id: string, done: (job: Job) => boolean = isTerminal, timeoutMs = 30_000): Promise<Job> {
-    return waitFor(async () => {
-      const res = await this.request<Job>('GET', `/v1/jobs/${id}`);
-      return res.status === 200 && done(res.body) ? res.body : undefined;
-    }, { timeoutMs, what: `job ${id}` });
+    return waitFor(
+      async () => {
+        const res = await this.request<Job>('GET', `/v1/jobs/${id}`);
+        return res.status === 200 && done(res.body) ? res.body : undefined;
+      },
+      { timeoutMs, what: `job ${id}` },
+    );
   }
 
   /** Every key under this stack's prefix, sorted (to prove a request wrote nothing). */

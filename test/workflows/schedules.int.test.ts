@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue, type Job as BullJob } from 'bullmq';
 import { pino } from 'pino';
-import { ManifestFetcher, QUEUES, ScheduleStore, type FileResult, type Job, type Schedule, type ScheduleFirePayload } from '@batchscribe/shared';
+import {
+  ManifestFetcher,
+  QUEUES,
+  ScheduleStore,
+  type FileResult,
+  type Job,
+  type Schedule,
+  type ScheduleFirePayload,
+} from '@batchscribe/shared';
 import { createScheduleProcessor } from '../../apps/worker/src/schedules/schedule.processor.js';
 import { HttpFixture } from '../support/http-fixture.js';
 import { Stack, TOKENS, urls } from '../support/stack.js';
@@ -64,15 +72,29 @@ describe('schedules', () => {
   it('when a schedule fires every second, then each fire makes exactly one job, and delete stops it', async () => {
     host = await startManifestHost();
     stack = await startStack();
-    const schedule = await createSchedule(stack, { name: 'nightly-archive', cron: '* * * * * *', manifest_url: `${host.url}/list.txt`, job: { language_hints: ['en'] } });
-    expect(schedule).toMatchObject({ name: 'nightly-archive', cron: '* * * * * *', timezone: 'UTC', manifest_url: `${host.url}/list.txt`, last_run: null });
+    const schedule = await createSchedule(stack, {
+      name: 'nightly-archive',
+      cron: '* * * * * *',
+      manifest_url: `${host.url}/list.txt`,
+      job: { language_hints: ['en'] },
+    });
+    expect(schedule).toMatchObject({
+      name: 'nightly-archive',
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      manifest_url: `${host.url}/list.txt`,
+      last_run: null,
+    });
     expect(schedule.id).toMatch(/^sch_[0-9a-z]{26}$/);
     expect(Date.parse(schedule.next_run!)).toBeGreaterThan(Date.now() - 1_000);
 
-    const jobs = await waitFor(async () => {
-      const found = await jobsOf(stack!, schedule.id);
-      return found.length >= 3 ? found : undefined;
-    }, { timeoutMs: 15_000, what: 'three fires' });
+    const jobs = await waitFor(
+      async () => {
+        const found = await jobsOf(stack!, schedule.id);
+        return found.length >= 3 ? found : undefined;
+      },
+      { timeoutMs: 15_000, what: 'three fires' },
+    );
     for (const job of jobs) {
       expect(job).toMatchObject({ name: 'nightly-archive', tenant: 'acme', schedule_id: schedule.id, counts: { total: 3 } });
     }
@@ -121,7 +143,12 @@ describe('schedules', () => {
     };
     const processor = createScheduleProcessor(fireDeps, { removeJobScheduler: async () => true }, pino({ level: 'silent' }));
     // The same BullMQ job (as a stalled-and-retaken job would be), processed twice concurrently.
-    const fire = { id: `repeat:${schedule.id}:1767225600000`, data: { scheduleId: schedule.id }, opts: {}, timestamp: Date.now() } as unknown as BullJob<ScheduleFirePayload>;
+    const fire = {
+      id: `repeat:${schedule.id}:1767225600000`,
+      data: { scheduleId: schedule.id },
+      opts: {},
+      timestamp: Date.now(),
+    } as unknown as BullJob<ScheduleFirePayload>;
     try {
       const outcomes = await Promise.all([processor(fire), processor(fire)]);
       expect(outcomes.sort()).toEqual(['created', 'replayed']);
@@ -142,10 +169,13 @@ describe('schedules', () => {
     host = await startManifestHost();
     stack = await startStack();
     const schedule = await createSchedule(stack, { name: 'broken', cron: '* * * * * *', manifest_url: `${host.url}/gone.txt` });
-    const seen = await waitFor(async () => {
-      const res = await stack!.request<Schedule>('GET', `/v1/schedules/${schedule.id}`);
-      return res.body.last_run ? res.body : undefined;
-    }, { timeoutMs: 10_000, what: 'a recorded fire' });
+    const seen = await waitFor(
+      async () => {
+        const res = await stack!.request<Schedule>('GET', `/v1/schedules/${schedule.id}`);
+        return res.body.last_run ? res.body : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a recorded fire' },
+    );
     expect(seen.last_run).toMatchObject({ job_id: null, error: 'manifest_url answered HTTP 404' });
     expect(seen.last_error).toBe('manifest_url answered HTTP 404');
     expect(await jobsOf(stack, schedule.id)).toEqual([]);
@@ -155,7 +185,13 @@ describe('schedules', () => {
   it('when a schedule is run by request, then 202 with its job, or a problem saying why none', async () => {
     host = await startManifestHost();
     stack = await startStack({ worker: false });
-    const listed = await createSchedule(stack, { name: 'adhoc', cron: '0 2 * * *', timezone: 'Europe/Berlin', file_urls: urls(2), job: { name: 'custom-name', model: 'paraformer-8k-v2' } });
+    const listed = await createSchedule(stack, {
+      name: 'adhoc',
+      cron: '0 2 * * *',
+      timezone: 'Europe/Berlin',
+      file_urls: urls(2),
+      job: { name: 'custom-name', model: 'paraformer-8k-v2' },
+    });
     const run = await stack.request<Job>('POST', `/v1/schedules/${listed.id}/run`);
     expect(run.status).toBe(202);
     expect(run.headers.get('location')).toBe(`/v1/jobs/${run.body.id}`);
@@ -209,7 +245,11 @@ describe('schedules', () => {
     ];
     for (const [body, path] of cases) {
       const res = await stack.request<{ type: string; errors: Array<{ path: string }> }>('POST', '/v1/schedules', { body });
-      expect({ body, status: res.status, type: res.body.type }).toEqual({ body, status: 422, type: expect.stringMatching(/\/validation-error$/) });
+      expect({ body, status: res.status, type: res.body.type }).toEqual({
+        body,
+        status: 422,
+        type: expect.stringMatching(/\/validation-error$/),
+      });
       expect(res.body.errors.map((e) => e.path)).toContain(path);
     }
     expect(await stack.keysUnderPrefix()).toEqual(before);
@@ -218,7 +258,11 @@ describe('schedules', () => {
   it('when another tenant asks for a schedule, then it is a 404, and each tenant lists only its own', async () => {
     stack = await startStack({ worker: false });
     const mine = await createSchedule(stack, { name: 'acme-nightly', cron: '0 2 * * *', file_urls: urls(1) });
-    for (const [method, path] of [['GET', ''], ['DELETE', ''], ['POST', '/run']] as const) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['DELETE', ''],
+      ['POST', '/run'],
+    ] as const) {
       const res = await stack.request<{ type: string }>(method, `/v1/schedules/${mine.id}${path}`, { token: TOKENS.globex });
       expect(res.status).toBe(404);
       expect(res.body.type).toMatch(/\/not-found$/);
@@ -236,7 +280,10 @@ describe('schedules', () => {
     const first = await stack.request<{ data: Schedule[]; next_cursor: string | null }>('GET', '/v1/schedules?limit=2');
     expect(first.body.data.map((s) => s.name)).toEqual(['three', 'two']);
     expect(first.body.data[0]!.next_run).not.toBeNull();
-    const second = await stack.request<{ data: Schedule[]; next_cursor: string | null }>('GET', `/v1/schedules?limit=2&cursor=${first.body.next_cursor}`);
+    const second = await stack.request<{ data: Schedule[]; next_cursor: string | null }>(
+      'GET',
+      `/v1/schedules?limit=2&cursor=${first.body.next_cursor}`,
+    );
     expect(second.body.data.map((s) => s.name)).toEqual(['one']);
     expect(second.body.next_cursor).toBeNull();
     expect((await stack.request('GET', '/v1/schedules?cursor=bogus')).status).toBe(400);

@@ -22,7 +22,12 @@ const schema = z
     WEBHOOK_SECRET: fields.WEBHOOK_SECRET,
     CALLBACK_HOSTS: z
       .string()
-      .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
+      )
       .optional(),
     POLL_MIN_MS: fields.int(2_000, 100),
     LOG_LEVEL: fields.LOG_LEVEL,
@@ -34,11 +39,14 @@ const schema = z
     /** Job submissions a tenant may make per minute, across replicas; 0 turns the limit off. */
     INTAKE_RATE_LIMIT_PER_MIN: fields.int(120, 0),
   })
-  .superRefine((env, ctx) => {
-    if (!env.API_KEYS && !env.AUTH_DISABLED) {
-      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required (or set AUTH_DISABLED=true for a local sandbox)' });
-    }
-  }, whenValid('API_KEYS', 'AUTH_DISABLED'))
+  .superRefine(
+    (env, ctx) => {
+      if (!env.API_KEYS && !env.AUTH_DISABLED) {
+        ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required (or set AUTH_DISABLED=true for a local sandbox)' });
+      }
+    },
+    whenValid('API_KEYS', 'AUTH_DISABLED'),
+  )
   .transform((env) => ({
     ...env,
     MAX_BODY_BYTES: env.MAX_BODY_BYTES > 0 ? env.MAX_BODY_BYTES : env.MAX_FILES_PER_JOB * 512 + 1024 * 1024,

@@ -48,7 +48,15 @@ export function healthRoutes(deps: { redis: Redis; keys: KeyLayout }): Router {
       .status(503)
       .type('application/problem+json')
       .set('retry-after', '5')
-      .send(JSON.stringify({ type: 'https://batchscribe.dev/problems/unavailable', title: 'Service unavailable', status: 503, detail: `Not ready: ${reason}.`, checks: readiness.checks }));
+      .send(
+        JSON.stringify({
+          type: 'https://batchscribe.dev/problems/unavailable',
+          title: 'Service unavailable',
+          status: 503,
+          detail: `Not ready: ${reason}.`,
+          checks: readiness.checks,
+        }),
+      );
   });
   return router;
 }

@@ -6,7 +6,15 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Registry } from 'prom-client';
-import { JobReader, ManifestFetcher, ScheduleStore, createMetricsRegistry, type BatchJobPayload, type KeyLayout, type ScheduleFirePayload } from '@batchscribe/shared';
+import {
+  JobReader,
+  ManifestFetcher,
+  ScheduleStore,
+  createMetricsRegistry,
+  type BatchJobPayload,
+  type KeyLayout,
+  type ScheduleFirePayload,
+} from '@batchscribe/shared';
 import type { ApiEnv } from './env.js';
 import { bearerAuth } from './http/auth.js';
 import { ProblemError, problemHandler } from './http/problem.js';
@@ -74,7 +82,13 @@ export function createApp(deps: ApiDeps): Express {
       queue: deps.queue,
       batchSize: deps.env.BATCH_SIZE,
       reader,
-      actions: new JobActions({ redis: deps.redis, keys: deps.keys, queue: deps.queue, batchSize: deps.env.BATCH_SIZE, retentionS: deps.env.JOB_RETENTION_S }),
+      actions: new JobActions({
+        redis: deps.redis,
+        keys: deps.keys,
+        queue: deps.queue,
+        batchSize: deps.env.BATCH_SIZE,
+        retentionS: deps.env.JOB_RETENTION_S,
+      }),
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
       pollMinMs: deps.env.POLL_MIN_MS,
       intakePerMinute: deps.env.INTAKE_RATE_LIMIT_PER_MIN,
@@ -98,7 +112,9 @@ function scheduleRoutesDeps(deps: ApiDeps, queue: Queue<ScheduleFirePayload>) {
   const { env, redis, keys } = deps;
   const limits = { maxFiles: env.MAX_FILES_PER_JOB, webhookSecretSet: env.WEBHOOK_SECRET !== undefined, callbackHosts: env.CALLBACK_HOSTS };
   const store = new ScheduleStore(redis, keys);
-  const manifests = deps.manifests ?? new ManifestFetcher({ maxBytes: env.MANIFEST_MAX_BYTES, timeoutMs: env.MANIFEST_TIMEOUT_MS, maxFiles: env.MAX_FILES_PER_JOB });
+  const manifests =
+    deps.manifests ??
+    new ManifestFetcher({ maxBytes: env.MANIFEST_MAX_BYTES, timeoutMs: env.MANIFEST_TIMEOUT_MS, maxFiles: env.MAX_FILES_PER_JOB });
   const fire = {
     redis,
     keys,

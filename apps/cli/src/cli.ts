@@ -78,7 +78,9 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
     .option('--lang <codes>', 'language hints, comma-separated (zh,en,ja,yue,ko,de,fr,ru)', commaList)
     .option('--name <name>', 'a name for the job')
     .option('--callback <url>', 'webhook URL called when the job ends')
-    .addOption(new Option('--priority <lane>', 'scheduling lane (default: interactive for one batch, else bulk)').choices(['interactive', 'bulk']))
+    .addOption(
+      new Option('--priority <lane>', 'scheduling lane (default: interactive for one batch, else bulk)').choices(['interactive', 'bulk']),
+    )
     .option('--idempotency-key <key>', 'submitting again with the same key and input returns the first job')
     .addOption(new Option('--input-format <format>', 'how to read FILE (default: by extension, else by content)').choices(INPUT_FORMATS))
     .option('--wait', 'follow the job until it ends, with a progress bar, and exit 0 or 2 by its outcome')
@@ -113,7 +115,10 @@ stdout: the job id. Exit: 0 accepted (with --wait: every file transcribed); 2 (-
   program
     .command('list')
     .description('list your jobs, newest first')
-    .option('--status <status>', 'only jobs in this state (queued, running, cancelling, completed, completed_with_errors, failed, cancelled)')
+    .option(
+      '--status <status>',
+      'only jobs in this state (queued, running, cancelling, completed, completed_with_errors, failed, cancelled)',
+    )
     .option('--limit <n>', 'jobs per page, 1..100 (default 20)', intInRange(1, 100))
     .option('--all', 'follow next_cursor through every page')
     .addOption(new Option('--json', 'one Job as JSON per line'))
@@ -123,7 +128,11 @@ stdout: the job id. Exit: 0 accepted (with --wait: every file transcribed); 2 (-
     .command('results')
     .description("download a job's transcripts into DIR: one file per input, named by its ref, else by its index")
     .argument('<ID>', 'job id (job_…)')
-    .addOption(new Option('--format <format>', 'ndjson: every FileResult in DIR/results.ndjson; txt|srt|vtt|json: one transcript file per input').choices(RESULT_FORMATS).default('txt'))
+    .addOption(
+      new Option('--format <format>', 'ndjson: every FileResult in DIR/results.ndjson; txt|srt|vtt|json: one transcript file per input')
+        .choices(RESULT_FORMATS)
+        .default('txt'),
+    )
     .requiredOption('--out <DIR>', 'output directory (created if missing; files of the same name are replaced)')
     .addHelpText('after', '\nExit: 0 DIR holds a transcript for every input; 2 some input has none (listed on stderr); 1 error.')
     .action((id: string, opts: { format: ResultFormat; out: string }) => run((ctx) => resultsCommand(ctx, id, opts))());

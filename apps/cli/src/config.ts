@@ -17,7 +17,11 @@ const baseUrl = z
 
 /** `--url`/`--token` win over `BATCHSCRIBE_URL`/`BATCHSCRIBE_TOKEN`; an empty value counts as unset. */
 export function resolveConnection(flags: { url?: string; token?: string }, env: Readonly<Record<string, string | undefined>>): Connection {
-  const [source, raw] = flags.url ? ['--url', flags.url] : env.BATCHSCRIBE_URL ? ['BATCHSCRIBE_URL', env.BATCHSCRIBE_URL] : ['default', DEFAULT_BASE_URL];
+  const [source, raw] = flags.url
+    ? ['--url', flags.url]
+    : env.BATCHSCRIBE_URL
+      ? ['BATCHSCRIBE_URL', env.BATCHSCRIBE_URL]
+      : ['default', DEFAULT_BASE_URL];
   const parsed = baseUrl.safeParse(raw);
   if (!parsed.success) throw new CliError(`${source} ${parsed.error.issues[0]?.message ?? 'is invalid'}: ${raw}`);
   const token = (flags.token ?? env.BATCHSCRIBE_TOKEN)?.trim();

@@ -45,7 +45,10 @@ export function detectFormat(text: string, fileName?: string): InputFormat {
 /** Parses `submit`'s input; `source` names it in error messages (a path, or `stdin`). */
 export function parseSubmitInput(text: string, source: string, format: InputFormat = detectFormat(text, source)): SubmitInput {
   const body = stripBom(text);
-  const input = format === 'json' ? parseJsonInput(body, source) : { files: format === 'csv' ? parseCsvInput(body, source) : parseLinesInput(body, source), fields: {} };
+  const input =
+    format === 'json'
+      ? parseJsonInput(body, source)
+      : { files: format === 'csv' ? parseCsvInput(body, source) : parseLinesInput(body, source), fields: {} };
   if (input.files.length === 0) throw new InputError(`${source}: no URLs found`);
   return input;
 }
@@ -113,7 +116,9 @@ function parseJsonInput(text: string, source: string): SubmitInput {
     if (fileUrls !== undefined && files !== undefined) throw new InputError(`${source}: give file_urls or files, not both`);
     if (Array.isArray(list)) return { files: list.map((item, i) => jsonFile(item, `${source}: ${key}[${i}]`)), fields };
   }
-  throw new InputError(`${source}: JSON input must be an array of URLs, an array of {"url", "ref"} objects, or an object with "file_urls" or "files"`);
+  throw new InputError(
+    `${source}: JSON input must be an array of URLs, an array of {"url", "ref"} objects, or an object with "file_urls" or "files"`,
+  );
 }
 
 function jsonFile(item: unknown, where: string): SubmitFile {

@@ -32,13 +32,23 @@ export function jobDetails(job: Job): string {
     ['model', job.model],
     ['priority', job.priority],
     ['progress', `${job.progress}%`],
-    ['files', `${c.total} total: ${c.completed} completed, ${c.failed} failed, ${c.cancelled} cancelled, ${c.queued} queued, ${c.submitted} submitted`],
+    [
+      'files',
+      `${c.total} total: ${c.completed} completed, ${c.failed} failed, ${c.cancelled} cancelled, ${c.queued} queued, ${c.submitted} submitted`,
+    ],
     ['created', job.created_at],
     ['finished', job.finished_at],
     ['error', job.error ? `${job.error.code}: ${job.error.message}` : null],
-    ['webhook', job.webhook ? `${job.webhook.status} after ${job.webhook.attempts} attempt(s)${job.webhook.last_error ? `; ${job.webhook.last_error}` : ''}` : null],
+    [
+      'webhook',
+      job.webhook
+        ? `${job.webhook.status} after ${job.webhook.attempts} attempt(s)${job.webhook.last_error ? `; ${job.webhook.last_error}` : ''}`
+        : null,
+    ],
   ];
-  const lines = rows.filter((row): row is [string, string] => typeof row[1] === 'string' && row[1] !== '').map(([k, v]) => `  ${`${k}:`.padEnd(10)} ${v}`);
+  const lines = rows
+    .filter((row): row is [string, string] => typeof row[1] === 'string' && row[1] !== '')
+    .map(([k, v]) => `  ${`${k}:`.padEnd(10)} ${v}`);
   return `${job.id}\n${lines.join('\n')}\n`;
 }
 
@@ -55,7 +65,15 @@ export function jobTable(jobs: readonly Job[], header: boolean): string {
   ]);
   if (header) rows.unshift(['ID', 'STATUS', 'PROGRESS', 'DONE', 'FAILED', 'CREATED', 'NAME']);
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd() + '\n').join('');
+  return rows
+    .map(
+      (row) =>
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+          .join('  ')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 /** One line per input without a transcript, for the summary `results` prints on stderr. */

@@ -14,7 +14,7 @@ const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 export function sanitizeFileName(ref: string): string {
   let name = ref
     .normalize('NFC')
-     
+
     .replace(/[\u0000-\u001f\u007f<>:"/\\|?*]/g, '_')
     .trim()
     .replace(/[. ]+$/, '')

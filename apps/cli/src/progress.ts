@@ -20,7 +20,8 @@ export function createProgressReporter(io: ProgressIo, enabled: boolean): Progre
   return io.stderr.isTTY ? new BarReporter(io) : new LineReporter(io);
 }
 
-const BAR_FORMAT = '{bar} {percentage}% | {value}/{total} files | {completed} completed, {failed} failed, {cancelled} cancelled | {status} | ETA {timeLeft}';
+const BAR_FORMAT =
+  '{bar} {percentage}% | {value}/{total} files | {completed} completed, {failed} failed, {cancelled} cancelled | {status} | ETA {timeLeft}';
 
 class BarReporter implements ProgressReporter {
   private readonly eta = new EtaEstimator();
@@ -69,7 +70,11 @@ class LineReporter implements ProgressReporter {
     // The command prints how the job ended; a progress line for it would say the same.
     if (isTerminalStatus(job.status)) return;
     const last = this.last;
-    const due = last === undefined || job.status !== last.status || (now - last.at >= this.io.progressIntervalMs && done !== last.done) || now - last.at >= this.io.progressIntervalMs * 6;
+    const due =
+      last === undefined ||
+      job.status !== last.status ||
+      (now - last.at >= this.io.progressIntervalMs && done !== last.done) ||
+      now - last.at >= this.io.progressIntervalMs * 6;
     if (!due) return;
     this.io.stderr.write(`${progressLine(job, formatDuration(this.eta.secondsLeft(now)))}\n`);
     this.last = { at: now, status: job.status, done };

@@ -13,7 +13,10 @@ export interface CliRun {
  * Runs the real `batchscribe` entry point as its own process (tsx, `source` condition), as a
  * user would, with only the BATCHSCRIBE_* variables given here.
  */
-export async function runCliProcess(args: string[], opts: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<CliRun> {
+export async function runCliProcess(
+  args: string[],
+  opts: { env: Record<string, string>; stdin?: string; timeoutMs?: number },
+): Promise<CliRun> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BATCHSCRIBE_')));
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', `${REPO_ROOT}apps/cli/src/main.ts`, ...args], {
     // tsx (given to --import) resolves from the working directory: the repository's root.

@@ -17,7 +17,10 @@ const JOB_ID = /^job_[0-9a-z]{26}$/;
 let stack: Stack;
 let dir: string;
 const bs = (args: string[], opts: { token?: string; stdin?: string; url?: string } = {}): Promise<CliRun> =>
-  runCliProcess(args, { env: { BATCHSCRIBE_URL: opts.url ?? stack.apiUrl, BATCHSCRIBE_TOKEN: opts.token ?? TOKENS.acme }, stdin: opts.stdin });
+  runCliProcess(args, {
+    env: { BATCHSCRIBE_URL: opts.url ?? stack.apiUrl, BATCHSCRIBE_TOKEN: opts.token ?? TOKENS.acme },
+    stdin: opts.stdin,
+  });
 const media = (name: string) => `https://media.example.com/${name}.wav`;
 
 /** stderr is exactly one `batchscribe: …` line. */
@@ -43,7 +46,14 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
   let failedId: string;
 
   it('when a CSV with refs is submitted with --wait, then it shows progress, prints the job id and exits 0', async () => {
-    const csv = ['url,ref', `${media('standup')},standup-2026-11-02`, `"${media('review')}","team/review, Q4"`, `${media('dup-a')},dup`, `${media('dup-b')},dup`, ''].join('\r\n');
+    const csv = [
+      'url,ref',
+      `${media('standup')},standup-2026-11-02`,
+      `"${media('review')}","team/review, Q4"`,
+      `${media('dup-a')},dup`,
+      `${media('dup-b')},dup`,
+      '',
+    ].join('\r\n');
     await writeFile(join(dir, 'meetings.csv'), csv);
     const run = await bs(['submit', join(dir, 'meetings.csv'), '--wait', '--name', 'archive', '--lang', 'zh,en']);
     expect(run.stderr).toMatch(/submitted job_\w+: 4 files/);
@@ -67,7 +77,10 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
   it('when results are fetched as ndjson, then results.ndjson holds one FileResult per input with its ref', async () => {
     const run = await bs(['results', doneId, '--format', 'ndjson', '--out', join(dir, 'nd-out')]);
     expect(run.code).toBe(0);
-    const lines = (await readFile(join(dir, 'nd-out', 'results.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { ref: string; status: string });
+    const lines = (await readFile(join(dir, 'nd-out', 'results.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ref: string; status: string });
     expect(lines.map((l) => l.ref)).toEqual(['standup-2026-11-02', 'team/review, Q4', 'dup', 'dup']);
     expect(lines.every((l) => l.status === 'completed')).toBe(true);
   });
@@ -96,7 +109,11 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
     const run = await bs(['results', failedId, '--format', 'txt', '--out', join(dir, 'partial')]);
     expect(run.code).toBe(2);
     expect(await readdir(join(dir, 'partial'))).toEqual(['0.txt']);
-    expect(run.stderr).toMatch(new RegExp(`^1 of 2 files have no transcript \\(job ${failedId} is completed_with_errors\\):\n  file 1 failed: .+sim-fail-1\\.wav\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^1 of 2 files have no transcript \\(job ${failedId} is completed_with_errors\\):\n  file 1 failed: .+sim-fail-1\\.wav\n$`,
+      ),
+    );
   });
 
   it('when the failed job is retried, then the retry is accepted (0) and watching it to its end exits 2 again', async () => {
@@ -115,7 +132,10 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
     expect(table.stdout).toContain(failedId);
     const all = await bs(['list', '--all', '--limit', '1', '--json']);
     expect(all.code).toBe(0);
-    const ids = all.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const ids = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id);
     expect(ids).toEqual(expect.arrayContaining([doneId, failedId]));
     const completedOnly = await bs(['list', '--status', 'completed', '--json']);
     expect(completedOnly.stdout).toContain(doneId);
@@ -129,20 +149,26 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
   it('when the input file has a bad URL, then exit 1 with one line naming the file and line, and no job is made', async () => {
     await writeFile(join(dir, 'bad.csv'), `url,ref\n${media('ok')},a\nftp://nope/x.wav,b\n`);
     const before = await stack.request<{ data: unknown[] }>('GET', '/v1/jobs?limit=100');
-    expectOneErrorLine(await bs(['submit', join(dir, 'bad.csv')]), /^batchscribe: \/.+\/bad\.csv line 3: "ftp:\/\/nope\/x\.wav" is not an http or https URL\n$/);
+    expectOneErrorLine(
+      await bs(['submit', join(dir, 'bad.csv')]),
+      /^batchscribe: \/.+\/bad\.csv line 3: "ftp:\/\/nope\/x\.wav" is not an http or https URL\n$/,
+    );
     const after = await stack.request<{ data: unknown[] }>('GET', '/v1/jobs?limit=100');
     expect(after.body.data).toHaveLength(before.body.data.length);
   });
 
   it('when the input file does not exist, then exit 1 with one line', async () => {
-    expectOneErrorLine(await bs(['submit', 'no/such/missing.txt']), /^batchscribe: cannot read no\/such\/missing\.txt: no such file or directory\n$/);
+    expectOneErrorLine(
+      await bs(['submit', 'no/such/missing.txt']),
+      /^batchscribe: cannot read no\/such\/missing\.txt: no such file or directory\n$/,
+    );
   });
 
   it('when the token is wrong, then exit 1 with one 401 line', async () => {
     expectOneErrorLine(await bs(['list'], { token: 'not-a-token' }), /^batchscribe: 401 unauthorized: .*BATCHSCRIBE_TOKEN/);
   });
 
-  it("when another tenant asks for the job, then it is a 404 line, exit 1", async () => {
+  it('when another tenant asks for the job, then it is a 404 line, exit 1', async () => {
     expectOneErrorLine(await bs(['status', doneId], { token: TOKENS.globex }), /^batchscribe: 404 not-found: /);
   });
 

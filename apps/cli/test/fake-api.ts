@@ -16,7 +16,9 @@ export type Route = (req: Recorded) => Response | Promise<Response>;
 export function fakeApi(route: Route): { fetch: typeof fetch; requests: Recorded[] } {
   const requests: Recorded[] = [];
   const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-    const headers = Object.fromEntries(Object.entries((init?.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries((init?.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+    );
     const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
     const req: Recorded = { method: init?.method ?? 'GET', url: new URL(String(input)), headers, body, signal: init?.signal ?? undefined };
     requests.push(req);
@@ -53,7 +55,15 @@ export function sse(events: Array<{ event: string; data: unknown }>, opts: { hol
 type Counts = { total: number; queued: number; submitted: number; completed: number; failed: number; cancelled: number };
 
 /** A Job as api.md describes it; counts default to all of `total` completed. */
-export function makeJob(overrides: Partial<{ id: string; status: string; counts: Partial<Counts>; progress: number; error: { code: string; message: string } | null }> = {}) {
+export function makeJob(
+  overrides: Partial<{
+    id: string;
+    status: string;
+    counts: Partial<Counts>;
+    progress: number;
+    error: { code: string; message: string } | null;
+  }> = {},
+) {
   const counts: Counts = { total: 3, queued: 0, submitted: 0, completed: 3, failed: 0, cancelled: 0, ...overrides.counts };
   const done = counts.completed + counts.failed + counts.cancelled;
   return {

@@ -11,7 +11,9 @@ describe('submit input: one URL a line', () => {
   });
 
   it('when a line is not an http(s) URL, then the error names the file and the line', () => {
-    expect(() => parseSubmitInput(`${A}\n\nftp://x/y.wav\n`, 'urls.txt')).toThrow('urls.txt line 3: "ftp://x/y.wav" is not an http or https URL');
+    expect(() => parseSubmitInput(`${A}\n\nftp://x/y.wav\n`, 'urls.txt')).toThrow(
+      'urls.txt line 3: "ftp://x/y.wav" is not an http or https URL',
+    );
   });
 
   it('when the input holds only comments, then it says no URLs were found', () => {
@@ -69,12 +71,23 @@ describe('submit input: JSON', () => {
   });
 
   it('when it is an array of {url, ref}, then refs are kept and null refs dropped', () => {
-    expect(parseSubmitInput(JSON.stringify([{ url: A, ref: 'r1' }, { url: B, ref: null }]), 'in.json').files).toEqual([{ url: A, ref: 'r1' }, { url: B }]);
+    expect(
+      parseSubmitInput(
+        JSON.stringify([
+          { url: A, ref: 'r1' },
+          { url: B, ref: null },
+        ]),
+        'in.json',
+      ).files,
+    ).toEqual([{ url: A, ref: 'r1' }, { url: B }]);
   });
 
   it('when it is a job body with files and other fields, then the fields are kept for the request', () => {
     const body = { files: [{ url: A, ref: 'x' }], model: 'paraformer-8k-v2', metadata: { team: 'ops' } };
-    expect(parseSubmitInput(JSON.stringify(body), 'job.json')).toEqual({ files: [{ url: A, ref: 'x' }], fields: { model: 'paraformer-8k-v2', metadata: { team: 'ops' } } });
+    expect(parseSubmitInput(JSON.stringify(body), 'job.json')).toEqual({
+      files: [{ url: A, ref: 'x' }],
+      fields: { model: 'paraformer-8k-v2', metadata: { team: 'ops' } },
+    });
   });
 
   it('when it is a job body with file_urls, then those are the files', () => {
@@ -86,8 +99,12 @@ describe('submit input: JSON', () => {
   });
 
   it('when an item is neither a URL nor an object with one, then the error names the item', () => {
-    expect(() => parseSubmitInput(JSON.stringify([A, 42]), 'in.json')).toThrow('in.json: item 1: must be a URL string or an object with a "url" string');
-    expect(() => parseSubmitInput(JSON.stringify({ files: [{ url: 'nope' }] }), 'in.json')).toThrow('in.json: files[0]: "nope" is not an http or https URL');
+    expect(() => parseSubmitInput(JSON.stringify([A, 42]), 'in.json')).toThrow(
+      'in.json: item 1: must be a URL string or an object with a "url" string',
+    );
+    expect(() => parseSubmitInput(JSON.stringify({ files: [{ url: 'nope' }] }), 'in.json')).toThrow(
+      'in.json: files[0]: "nope" is not an http or https URL',
+    );
   });
 
   it('when a ref is not a string, then it says so', () => {

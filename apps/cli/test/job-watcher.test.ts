@@ -18,7 +18,13 @@ async function watch(route: Route, idleTimeoutMs?: number) {
 
 describe('watchJob', () => {
   it('when the event stream ends with `end`, then the final Job comes from it and nothing is polled', async () => {
-    const { final, seen, paths } = await watch(() => sse([{ event: 'job', data: running }, { event: 'job', data: done }, { event: 'end', data: done }]));
+    const { final, seen, paths } = await watch(() =>
+      sse([
+        { event: 'job', data: running },
+        { event: 'job', data: done },
+        { event: 'end', data: done },
+      ]),
+    );
     expect(final.status).toBe('completed');
     expect(seen.map((j) => j.status)).toEqual(['running', 'completed', 'completed']);
     expect(paths).toEqual([`/v1/jobs/${ID}/events`]);
@@ -39,19 +45,27 @@ describe('watchJob', () => {
   });
 
   it('when the stream closes before `end`, then polling takes over', async () => {
-    const { final, paths } = await watch((req) => (req.url.pathname.endsWith('/events') ? sse([{ event: 'job', data: running }]) : json(200, done)));
+    const { final, paths } = await watch((req) =>
+      req.url.pathname.endsWith('/events') ? sse([{ event: 'job', data: running }]) : json(200, done),
+    );
     expect(final.status).toBe('completed');
     expect(paths).toEqual([`/v1/jobs/${ID}/events`, `/v1/jobs/${ID}`]);
   });
 
   it('when the stream goes silent past the idle timeout, then polling takes over', async () => {
-    const { final } = await watch((req) => (req.url.pathname.endsWith('/events') ? sse([{ event: 'job', data: running }], { hold: true, signal: req.signal }) : json(200, done)), 50);
+    const { final } = await watch(
+      (req) =>
+        req.url.pathname.endsWith('/events') ? sse([{ event: 'job', data: running }], { hold: true, signal: req.signal }) : json(200, done),
+      50,
+    );
     expect(final.status).toBe('completed');
   });
 
   it('when polling meets a 503 or two, then it rides them out', async () => {
     const answers = [problem(503, 'unavailable', 'down'), problem(503, 'unavailable', 'down'), json(200, done)];
-    const { final } = await watch((req) => (req.url.pathname.endsWith('/events') ? problem(500, 'internal', 'oops') : (answers.shift() ?? json(200, done))));
+    const { final } = await watch((req) =>
+      req.url.pathname.endsWith('/events') ? problem(500, 'internal', 'oops') : (answers.shift() ?? json(200, done)),
+    );
     expect(final.status).toBe('completed');
   });
 

@@ -20,7 +20,11 @@ const noEvents: Route = (req) => problem(404, 'not-found', `No route for GET ${r
 
 describe('runCli: errors are one line and exit 1', () => {
   it('when the API answers a problem, then stderr is `batchscribe: <status> <type>: <detail>`', async () => {
-    const r = await cli(['submit', '-'], () => problem(422, 'validation-error', 'The job is invalid: file_urls.3 must be an http or https URL.'), { stdinText: A });
+    const r = await cli(
+      ['submit', '-'],
+      () => problem(422, 'validation-error', 'The job is invalid: file_urls.3 must be an http or https URL.'),
+      { stdinText: A },
+    );
     expect(r.code).toBe(1);
     expect(r.err).toBe('batchscribe: 422 validation-error: The job is invalid: file_urls.3 must be an http or https URL.\n');
     expect(r.out).toBe('');
@@ -46,7 +50,10 @@ describe('runCli: errors are one line and exit 1', () => {
   });
 
   it('when a 5xx is not problem+json, then the line carries its text and request id', async () => {
-    const r = await cli(['status', ID], () => new Response('Bad gateway\n', { status: 502, statusText: 'Bad Gateway', headers: { 'x-request-id': 'req-1' } }));
+    const r = await cli(
+      ['status', ID],
+      () => new Response('Bad gateway\n', { status: 502, statusText: 'Bad Gateway', headers: { 'x-request-id': 'req-1' } }),
+    );
     expect(r.err).toBe('batchscribe: 502 bad gateway: Bad gateway (request id req-1)\n');
   });
 
@@ -75,7 +82,22 @@ describe('runCli: errors are one line and exit 1', () => {
 describe('runCli submit', () => {
   it('when the CSV has refs and flags are given, then it POSTs files with refs and the options, and prints the id', async () => {
     const r = await cli(
-      ['submit', '-', '--model', 'paraformer-8k-v2', '--lang', 'zh, en', '--name', 'archive', '--callback', 'https://hooks.test/x', '--priority', 'bulk', '--idempotency-key', 'k1'],
+      [
+        'submit',
+        '-',
+        '--model',
+        'paraformer-8k-v2',
+        '--lang',
+        'zh, en',
+        '--name',
+        'archive',
+        '--callback',
+        'https://hooks.test/x',
+        '--priority',
+        'bulk',
+        '--idempotency-key',
+        'k1',
+      ],
       () => json(202, makeJob({ status: 'queued', counts: { completed: 0, queued: 2, total: 2 } })),
       { stdinText: `url,ref\n${A},one\n${B},two\n` },
     );
@@ -110,7 +132,12 @@ describe('runCli submit', () => {
     ];
     const r = await cli(
       ['submit', '-', '--wait'],
-      (req) => (req.method === 'POST' ? json(202, makeJob({ status: 'queued', counts: { completed: 0, queued: 3 } })) : req.url.pathname.endsWith('/events') ? noEvents(req) : json(200, states.shift() ?? states[0])),
+      (req) =>
+        req.method === 'POST'
+          ? json(202, makeJob({ status: 'queued', counts: { completed: 0, queued: 3 } }))
+          : req.url.pathname.endsWith('/events')
+            ? noEvents(req)
+            : json(200, states.shift() ?? states[0]),
       { stdinText: A },
     );
     expect(r.code).toBe(2);
@@ -121,16 +148,29 @@ describe('runCli submit', () => {
   });
 
   it('when --wait and every file is transcribed, then it exits 0; --json prints the final Job', async () => {
-    const r = await cli(['submit', '-', '--wait', '--json', '--no-progress'], (req) => (req.method === 'POST' ? json(202, makeJob({ status: 'queued' })) : req.url.pathname.endsWith('/events') ? noEvents(req) : json(200, makeJob())), {
-      stdinText: A,
-    });
+    const r = await cli(
+      ['submit', '-', '--wait', '--json', '--no-progress'],
+      (req) =>
+        req.method === 'POST'
+          ? json(202, makeJob({ status: 'queued' }))
+          : req.url.pathname.endsWith('/events')
+            ? noEvents(req)
+            : json(200, makeJob()),
+      {
+        stdinText: A,
+      },
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ id: ID, status: 'completed' });
     expect(r.err).not.toContain('ETA');
   });
 
   it('when the idempotency key replays an earlier job, then it says so and prints that id', async () => {
-    const r = await cli(['submit', '-', '--idempotency-key', 'k'], () => json(200, makeJob({ status: 'running' }), { 'idempotent-replayed': 'true' }), { stdinText: A });
+    const r = await cli(
+      ['submit', '-', '--idempotency-key', 'k'],
+      () => json(200, makeJob({ status: 'running' }), { 'idempotent-replayed': 'true' }),
+      { stdinText: A },
+    );
     expect(r.code).toBe(0);
     expect(r.out).toBe(`${ID}\n`);
     expect(r.err).toContain('already submitted with this idempotency key');
@@ -155,7 +195,9 @@ describe('runCli status, list, cancel, retry', () => {
       '': { data: [makeJob({ id: 'job_a' })], next_cursor: 'c2' },
       c2: { data: [makeJob({ id: 'job_b', status: 'failed' })], next_cursor: null },
     };
-    const r = await cli(['list', '--all', '--limit', '1', '--status', 'completed'], (req) => json(200, pages[req.url.searchParams.get('cursor') ?? '']));
+    const r = await cli(['list', '--all', '--limit', '1', '--status', 'completed'], (req) =>
+      json(200, pages[req.url.searchParams.get('cursor') ?? '']),
+    );
     expect(r.code).toBe(0);
     expect(r.requests.map((q) => q.url.search)).toEqual(['?status=completed&limit=1', '?status=completed&limit=1&cursor=c2']);
     expect(r.out.split('\n')[0]).toMatch(/^ID\s+STATUS/);
@@ -198,7 +240,8 @@ describe('runCli results', () => {
     const path = req.url.pathname;
     if (path === `/v1/jobs/${ID}`) return json(200, job);
     if (path === `/v1/jobs/${ID}/results`) {
-      if (req.headers.accept === 'application/x-ndjson') return new Response(files.map((f) => JSON.stringify(f)).join('\n') + '\n', { headers: { 'content-type': 'application/x-ndjson' } });
+      if (req.headers.accept === 'application/x-ndjson')
+        return new Response(files.map((f) => JSON.stringify(f)).join('\n') + '\n', { headers: { 'content-type': 'application/x-ndjson' } });
       const start = Number(req.url.searchParams.get('cursor') ?? 0);
       return json(200, { data: files.slice(start, start + 3), next_cursor: start + 3 < files.length ? String(start + 3) : null });
     }
@@ -213,7 +256,9 @@ describe('runCli results', () => {
     expect((await readdir(join(dir, 'out'))).sort()).toEqual(['4.srt', 'dup-3.srt', 'dup.srt', 'team_sync.srt']);
     expect(await readFile(join(dir, 'out', 'dup-3.srt'), 'utf8')).toContain('file 3 srt');
     expect(r.out).toBe(`wrote 4 srt files to ${join(dir, 'out')}\n`);
-    expect(r.err).toBe(`1 of 5 files have no transcript (job ${ID} is completed_with_errors):\n  file 2 (ref dup) failed: download_failed: HTTP 404 — ${B}\n`);
+    expect(r.err).toBe(
+      `1 of 5 files have no transcript (job ${ID} is completed_with_errors):\n  file 2 (ref dup) failed: download_failed: HTTP 404 — ${B}\n`,
+    );
   });
 
   it('when the format is ndjson, then one results.ndjson holds every FileResult', async () => {
@@ -241,13 +286,19 @@ describe('runCli results', () => {
     );
     expect(r.code).toBe(2);
     expect(await readdir(dir)).toEqual(['0.txt']);
-    expect(r.err).toBe(`3 of 4 files have no transcript (job ${ID} is still running; fetch again when it ends):\n  file 1 failed: bad_audio: unreadable — ${B}\n  and 2 not finished yet\n`);
+    expect(r.err).toBe(
+      `3 of 4 files have no transcript (job ${ID} is still running; fetch again when it ends):\n  file 1 failed: bad_audio: unreadable — ${B}\n  and 2 not finished yet\n`,
+    );
   });
 
   it('when every file is transcribed, then it exits 0 and prints no summary', async () => {
     const ok = files.filter((f) => f.status === 'completed').map((f, index) => ({ ...f, index }));
     const r = await cli(['results', ID, '--format', 'txt', '--out', dir], (req) =>
-      req.url.pathname.endsWith('/results') ? json(200, { data: ok, next_cursor: null }) : req.url.pathname.endsWith('/transcript') ? new Response('hello\n') : json(200, makeJob({ counts: { total: 4, completed: 4 } })),
+      req.url.pathname.endsWith('/results')
+        ? json(200, { data: ok, next_cursor: null })
+        : req.url.pathname.endsWith('/transcript')
+          ? new Response('hello\n')
+          : json(200, makeJob({ counts: { total: 4, completed: 4 } })),
     );
     expect(r.code).toBe(0);
     expect(r.err).toBe('');

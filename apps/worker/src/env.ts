@@ -10,7 +10,11 @@ const schema = z
     QUEUE_PREFIX: fields.QUEUE_PREFIX,
     FOXAPI_BASE_URL: fields.FOXAPI_BASE_URL,
     FOXAPI_API_KEY: z.string({ message: 'is required: the worker cannot call foxapi without it' }).min(1),
-    FOXAPI_MAX_RPS: z.coerce.number({ message: 'must be a number' }).positive({ message: 'must be greater than 0' }).max(10_000).default(10),
+    FOXAPI_MAX_RPS: z.coerce
+      .number({ message: 'must be a number' })
+      .positive({ message: 'must be greater than 0' })
+      .max(10_000)
+      .default(10),
     FOXAPI_MAX_INFLIGHT_TASKS: fields.int(50, 1, 100_000),
     FOXAPI_TIMEOUT_MS: fields.FOXAPI_TIMEOUT_MS,
     SUBMIT_RETRY_AMBIGUOUS: fields.bool(false),
@@ -45,11 +49,14 @@ const schema = z
     /** Test-only failpoint (see pipeline/crash-points.ts). */
     BATCHSCRIBE_CRASH_AT: z.enum(CRASH_POINTS).optional(),
   })
-  .superRefine((env, ctx) => {
-    if (env.POLL_MIN_MS > env.POLL_MAX_MS) {
-      ctx.addIssue({ code: 'custom', path: ['POLL_MIN_MS'], message: `must not exceed POLL_MAX_MS (${env.POLL_MAX_MS})` });
-    }
-  }, whenValid('POLL_MIN_MS', 'POLL_MAX_MS'));
+  .superRefine(
+    (env, ctx) => {
+      if (env.POLL_MIN_MS > env.POLL_MAX_MS) {
+        ctx.addIssue({ code: 'custom', path: ['POLL_MIN_MS'], message: `must not exceed POLL_MAX_MS (${env.POLL_MAX_MS})` });
+      }
+    },
+    whenValid('POLL_MIN_MS', 'POLL_MAX_MS'),
+  );
 
 export type WorkerEnv = z.infer<typeof schema>;
 

@@ -10,7 +10,14 @@ export const INTAKE_GRACE_MS = 30_000;
  * Finishes intakes an api process did not: enqueues the batches of jobs that were written but
  * never confirmed enqueued. Enqueueing is idempotent, so racing the api or another worker is safe.
  */
-export async function sweepIntake(deps: { redis: Redis; keys: KeyLayout; queue: Queue<BatchJobPayload>; logger: Logger; now?: number; graceMs?: number }): Promise<number> {
+export async function sweepIntake(deps: {
+  redis: Redis;
+  keys: KeyLayout;
+  queue: Queue<BatchJobPayload>;
+  logger: Logger;
+  now?: number;
+  graceMs?: number;
+}): Promise<number> {
   const now = deps.now ?? Date.now();
   const ids = await deps.redis.zrangebyscore(deps.keys.intakePending, '-inf', now - (deps.graceMs ?? INTAKE_GRACE_MS), 'LIMIT', 0, 100);
   for (const jobId of ids) {

@@ -1,4 +1,11 @@
-import { createKeyLayout, createLogger, wantsPrettyLogs, createMetricsRegistry, createWorkerRedis, exitOnConfigError } from '@batchscribe/shared';
+import {
+  createKeyLayout,
+  createLogger,
+  wantsPrettyLogs,
+  createMetricsRegistry,
+  createWorkerRedis,
+  exitOnConfigError,
+} from '@batchscribe/shared';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadWorkerEnv, type WorkerEnv } from './env.js';
@@ -21,7 +28,9 @@ async function main(): Promise<void> {
   const keys = createKeyLayout(env.QUEUE_PREFIX);
   const redis = createWorkerRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  await warnIfRedisForgets(redis, logger).catch((err: Error) => logger.warn({ err: err.message }, 'could not read Redis persistence settings'));
+  await warnIfRedisForgets(redis, logger).catch((err: Error) =>
+    logger.warn({ err: err.message }, 'could not read Redis persistence settings'),
+  );
   const runtime = await startWorkerRuntime({ env, redis, keys, logger, metricsRegistry: createMetricsRegistry() });
   const metricsServer = await serveMetrics(runtime.metrics.registry, env.WORKER_METRICS_PORT, logger);
 

@@ -39,7 +39,10 @@ export class Parking {
       const job = await Job.fromId(this.queue, popped[i]!);
       // Not delayed any more (already running, or gone): nothing to wake.
       if (job && (await job.isDelayed())) {
-        await job.promote().then(() => woken++, () => undefined);
+        await job.promote().then(
+          () => woken++,
+          () => undefined,
+        );
       }
     }
     return woken;

@@ -89,7 +89,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   });
   worker.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'worker error'));
   worker.on('failed', (job, err) =>
-    logger.error({ queue: QUEUES.batches, bullJobId: job?.id, jobId: job?.data.jobId, batch: job?.data.batch, attempt: job?.attemptsMade, err }, 'batch step failed'),
+    logger.error(
+      { queue: QUEUES.batches, bullJobId: job?.id, jobId: job?.data.jobId, batch: job?.data.batch, attempt: job?.attemptsMade, err },
+      'batch step failed',
+    ),
   );
 
   const beat = async () => {
@@ -97,7 +100,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     await redis.zadd(keys.workers, now, id);
     await redis.zremrangebyscore(keys.workers, '-inf', now - 10 * 60_000);
   };
-  const heartbeat = setInterval(() => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')), deps.heartbeatMs ?? 10_000);
+  const heartbeat = setInterval(
+    () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
+    deps.heartbeatMs ?? 10_000,
+  );
   const sweeper = setInterval(
     () => void sweepIntake({ redis, keys, queue, logger }).catch((err: Error) => logger.warn({ err: err.message }, 'intake sweep failed')),
     deps.sweepMs ?? 15_000,
@@ -115,7 +121,12 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   );
   const scheduleFires = startScheduleFires(
     { redis, keys, logger, batches: queue },
-    { batchSize: env.BATCH_SIZE, maxFiles: env.MAX_FILES_PER_JOB, manifestMaxBytes: env.MANIFEST_MAX_BYTES, manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS },
+    {
+      batchSize: env.BATCH_SIZE,
+      maxFiles: env.MAX_FILES_PER_JOB,
+      manifestMaxBytes: env.MANIFEST_MAX_BYTES,
+      manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS,
+    },
   );
   await beat();
   logger.info({ workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS }, 'worker started');

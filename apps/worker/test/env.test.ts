@@ -36,11 +36,24 @@ describe('worker configuration', () => {
   });
 
   it('when values are malformed, then each problem names its variable', () => {
-    const found = problems({ FOXAPI_API_KEY: 'k', FOXAPI_MAX_RPS: 'fast', REDIS_URL: 'http://x', SUBMIT_RETRY_AMBIGUOUS: 'yes', WORKER_CONCURRENCY: '0' });
-    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['FOXAPI_MAX_RPS', 'REDIS_URL', 'SUBMIT_RETRY_AMBIGUOUS', 'WORKER_CONCURRENCY']);
+    const found = problems({
+      FOXAPI_API_KEY: 'k',
+      FOXAPI_MAX_RPS: 'fast',
+      REDIS_URL: 'http://x',
+      SUBMIT_RETRY_AMBIGUOUS: 'yes',
+      WORKER_CONCURRENCY: '0',
+    });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual([
+      'FOXAPI_MAX_RPS',
+      'REDIS_URL',
+      'SUBMIT_RETRY_AMBIGUOUS',
+      'WORKER_CONCURRENCY',
+    ]);
   });
 
   it('when POLL_MIN_MS exceeds POLL_MAX_MS, then the cross-field rule names POLL_MIN_MS', () => {
-    expect(problems({ FOXAPI_API_KEY: 'k', POLL_MIN_MS: '5000', POLL_MAX_MS: '1000' })).toEqual([expect.stringMatching(/^POLL_MIN_MS: must not exceed/)]);
+    expect(problems({ FOXAPI_API_KEY: 'k', POLL_MIN_MS: '5000', POLL_MAX_MS: '1000' })).toEqual([
+      expect.stringMatching(/^POLL_MIN_MS: must not exceed/),
+    ]);
   });
 });

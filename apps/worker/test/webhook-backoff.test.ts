@@ -14,7 +14,8 @@ describe('webhook back-off', () => {
   });
 
   it('with the defaults (30 s, 12 attempts), then the 11 retries span roughly 7 to 15 hours', () => {
-    const total = (random: () => number) => Array.from({ length: 11 }, (_, i) => webhookBackoff(30_000, random)(i + 1)).reduce((a, b) => a + b, 0);
+    const total = (random: () => number) =>
+      Array.from({ length: 11 }, (_, i) => webhookBackoff(30_000, random)(i + 1)).reduce((a, b) => a + b, 0);
     expect(total(() => 0) / 3_600_000).toBeGreaterThan(7);
     expect(total(() => 1) / 3_600_000).toBeLessThan(15);
   });

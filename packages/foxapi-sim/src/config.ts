@@ -60,9 +60,12 @@ export interface ResolvedConfig {
 
 const faultRuleSchema = z.strictObject({
   route: z.enum(['submit', 'poll', 'download', 'any']),
-  status: z.number().int().refine((s) => s === 0 || (s >= 100 && s <= 599), {
-    error: 'status must be 0 (hang) or an HTTP status 100..599',
-  }),
+  status: z
+    .number()
+    .int()
+    .refine((s) => s === 0 || (s >= 100 && s <= 599), {
+      error: 'status must be 0 (hang) or an HTTP status 100..599',
+    }),
   times: z.number().int().min(0).optional(),
   retryAfterS: z.number().int().min(0).optional(),
   probability: z.number().min(0).max(1).optional(),
@@ -87,10 +90,7 @@ export const simOptionsSchema = z.strictObject({
   failRate: z.number().min(0).max(1).optional(),
   seed: z.number().int().optional(),
   faults: z.array(faultRuleSchema).optional(),
-  publicBaseUrl: z
-    .string()
-    .refine(isHttpUrl, { error: 'publicBaseUrl must be an http(s) URL' })
-    .optional(),
+  publicBaseUrl: z.string().refine(isHttpUrl, { error: 'publicBaseUrl must be an http(s) URL' }).optional(),
 });
 
 export class SimConfigError extends Error {
@@ -127,9 +127,7 @@ export function applyOptions(base: ResolvedConfig, patch: Partial<SimOptions>): 
     apiKeys: pick('apiKeys') ? new Set(o.apiKeys ?? DEFAULT_CONFIG.apiKeys) : base.apiKeys,
     resultShape: pick('resultShape') ? (o.resultShape ?? DEFAULT_CONFIG.resultShape) : base.resultShape,
     taskDurationMs: pick('taskDurationMs') ? toRange(o.taskDurationMs) : base.taskDurationMs,
-    estimatedTimeNoise: pick('estimatedTimeNoise')
-      ? (o.estimatedTimeNoise ?? DEFAULT_CONFIG.estimatedTimeNoise)
-      : base.estimatedTimeNoise,
+    estimatedTimeNoise: pick('estimatedTimeNoise') ? (o.estimatedTimeNoise ?? DEFAULT_CONFIG.estimatedTimeNoise) : base.estimatedTimeNoise,
     latencyMs: pick('latencyMs') ? (o.latencyMs ?? DEFAULT_CONFIG.latencyMs) : base.latencyMs,
     maxRps: pick('maxRps') ? o.maxRps : base.maxRps,
     failRate: pick('failRate') ? (o.failRate ?? DEFAULT_CONFIG.failRate) : base.failRate,

@@ -39,7 +39,12 @@ const envSchema = z.object({
   SIM_HOST: z.string().default('127.0.0.1'),
   SIM_API_KEYS: z
     .string()
-    .transform((value) => value.split(',').map((key) => key.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string()).min(1, { error: 'must list at least one key' }))
     .optional(),
   SIM_RESULT_SHAPE: z.enum(['dashscope', 'url', 'inline']).optional(),

@@ -41,13 +41,7 @@ export interface SendErrorOptions {
   retryAfterS?: number;
 }
 
-export function sendError(
-  res: Response,
-  status: number,
-  type: string,
-  message: string,
-  options: SendErrorOptions = {},
-): void {
+export function sendError(res: Response, status: number, type: string, message: string, options: SendErrorOptions = {}): void {
   if (options.retryAfterS !== undefined) res.set('Retry-After', String(options.retryAfterS));
   const body: FoxapiErrorBody = {
     error: { message, type, ...(options.code === undefined ? {} : { code: options.code }) },

@@ -10,12 +10,7 @@ export function transcriptionPath(taskId: string, entryIndex: number): string {
 }
 
 /** `<baseUrl>/transcriptions/<taskId>/<n>.json?Expires=<unix>&Signature=<hex>` */
-export function signedTranscriptionUrl(
-  baseUrl: string,
-  taskId: string,
-  entryIndex: number,
-  expiresUnixS: number,
-): string {
+export function signedTranscriptionUrl(baseUrl: string, taskId: string, entryIndex: number, expiresUnixS: number): string {
   const signature = sign(taskId, entryIndex, expiresUnixS);
   return `${baseUrl}${transcriptionPath(taskId, entryIndex)}?Expires=${expiresUnixS}&Signature=${signature}`;
 }

@@ -17,9 +17,7 @@ const submitBodySchema = z
       })
       .min(1, { error: 'needs at least 1 URL' })
       .max(MAX_FILES, { error: `takes at most ${MAX_FILES} URLs` }),
-    language_hints: z
-      .array(z.enum(LANGUAGE_CODES, { error: `codes must be among ${LANGUAGE_CODES.join(', ')}` }))
-      .nullish(),
+    language_hints: z.array(z.enum(LANGUAGE_CODES, { error: `codes must be among ${LANGUAGE_CODES.join(', ')}` })).nullish(),
     channel_id: z.array(z.number().int().min(0)).nullish(),
     recognition: z.record(z.string(), z.unknown()).optional(),
     diarization: z.record(z.string(), z.unknown()).optional(),
@@ -36,9 +34,7 @@ export interface SubmitRequest {
   channels: number;
 }
 
-export type SubmitParse =
-  | { ok: true; request: SubmitRequest }
-  | { ok: false; status: 400 | 422; message: string };
+export type SubmitParse = { ok: true; request: SubmitRequest } | { ok: false; status: 400 | 422; message: string };
 
 /**
  * Validates a submit. `isJson` is whether the request declared a JSON body: foxapi answers 400

@@ -73,9 +73,7 @@ function resultEntries(task: SimTask, baseUrl: string): unknown[] {
         entries.push({ file_url: fileUrl, ...FAILED_FILE });
         return;
       case 'succeeded':
-        entries.push(
-          succeededEntry(task, fileUrl, () => signedTranscriptionUrl(baseUrl, task.id, index, expiresS)),
-        );
+        entries.push(succeededEntry(task, fileUrl, () => signedTranscriptionUrl(baseUrl, task.id, index, expiresS)));
     }
   });
   return entries;

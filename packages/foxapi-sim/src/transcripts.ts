@@ -49,10 +49,7 @@ const FILLER_SENTENCES = [
 export function transcriptionFor(fileUrl: string): TranscriptionJson {
   const random = new SeededRandom(hashString(fileUrl));
   const sentenceCount = random.int(2, 4);
-  const texts = [`This is the recording at ${lastPathSegment(fileUrl)}.`, ...FILLER_SENTENCES].slice(
-    0,
-    sentenceCount,
-  );
+  const texts = [`This is the recording at ${lastPathSegment(fileUrl)}.`, ...FILLER_SENTENCES].slice(0, sentenceCount);
 
   let cursor = random.int(100, 500);
   let speechMs = 0;

@@ -78,10 +78,7 @@ describe('injected faults', () => {
     s = await startSim({ faults: [{ route: 'submit', status: 0, createTaskAnyway: true }] });
 
     const hung = s.submit([audio('a.wav')], {});
-    const outcome = await Promise.race([
-      hung.then(() => 'answered'),
-      new Promise((resolve) => setTimeout(resolve, 300, 'still waiting')),
-    ]);
+    const outcome = await Promise.race([hung.then(() => 'answered'), new Promise((resolve) => setTimeout(resolve, 300, 'still waiting'))]);
     const stats = s.sim.stats();
     await s.close();
 

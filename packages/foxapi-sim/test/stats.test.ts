@@ -80,9 +80,7 @@ describe('mounting and closing', () => {
         body: JSON.stringify({ file_urls: [audio('a.wav')] }),
       });
       const { id } = await json<{ id: string }>(submit);
-      const polled = await json<PolledTask>(
-        await fetch(`${base}/v1/tasks/${id}`, { headers: { authorization: 'Bearer sk-sim' } }),
-      );
+      const polled = await json<PolledTask>(await fetch(`${base}/v1/tasks/${id}`, { headers: { authorization: 'Bearer sk-sim' } }));
       const link = String(polled.results?.[0]?.transcription_url);
 
       expect(link.startsWith(`${base}/transcriptions/`)).toBe(true);

@@ -28,7 +28,8 @@ export function createLogger(opts: { level: string; name: string; destination?: 
     base: { pid: process.pid },
   };
   if (opts.destination) return pino(options, opts.destination as pino.DestinationStream);
-  if (opts.pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+  if (opts.pretty)
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   return pino(options);
 }
 

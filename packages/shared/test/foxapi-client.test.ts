@@ -119,7 +119,10 @@ describe('submit', () => {
   });
 
   it('when the answer lacks task_info, then estimate and can_cancel are null', async () => {
-    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).reply(200, { id: 'task-unified-1-x' }, { headers: JSON_HEADERS });
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/audios/generations', method: 'POST' })
+      .reply(200, { id: 'task-unified-1-x' }, { headers: JSON_HEADERS });
 
     const task = await client.submit(aSubmit());
 
@@ -136,7 +139,10 @@ describe('submit', () => {
   });
 
   it('when a 200 answer has no task id, then it is a protocol error', async () => {
-    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).reply(200, { status: 'pending' }, { headers: JSON_HEADERS });
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/audios/generations', method: 'POST' })
+      .reply(200, { status: 'pending' }, { headers: JSON_HEADERS });
 
     const err = await failureOf(client.submit(aSubmit()));
 
@@ -187,7 +193,11 @@ describe('getTask', () => {
     agent
       .get(BASE)
       .intercept({ path: '/v1/tasks/t1?sync_upstream=true' })
-      .reply(200, { id: 't1', status: 'failed', error: { code: 'generation_failed', message: 'boom', type: 'task_error' } }, { headers: JSON_HEADERS });
+      .reply(
+        200,
+        { id: 't1', status: 'failed', error: { code: 'generation_failed', message: 'boom', type: 'task_error' } },
+        { headers: JSON_HEADERS },
+      );
 
     const snapshot = await client.getTask('t1');
 
@@ -231,7 +241,10 @@ describe('HTTP errors', () => {
   ];
 
   it.each(cases)('when foxapi answers %i, then the error kind is %s (retryable: %s)', async (status, kind, retryable) => {
-    agent.get(BASE).intercept({ path: '/v1/tasks/t1?sync_upstream=true' }).reply(status, { error: { message: 'no', type: 'some_error' } }, { headers: JSON_HEADERS });
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/tasks/t1?sync_upstream=true' })
+      .reply(status, { error: { message: 'no', type: 'some_error' } }, { headers: JSON_HEADERS });
 
     const err = await failureOf(client.getTask('t1'));
 
@@ -243,11 +256,20 @@ describe('HTTP errors', () => {
     agent
       .get(BASE)
       .intercept({ path: '/v1/audios/generations', method: 'POST' })
-      .reply(422, { error: { code: 'unsupported_advanced_options', message: 'no channel', type: 'invalid_request_error' } }, { headers: JSON_HEADERS });
+      .reply(
+        422,
+        { error: { code: 'unsupported_advanced_options', message: 'no channel', type: 'invalid_request_error' } },
+        { headers: JSON_HEADERS },
+      );
 
     const err = await failureOf(client.submit(aSubmit()));
 
-    expect(err).toMatchObject({ kind: 'invalid', status: 422, upstreamCode: 'unsupported_advanced_options', upstreamType: 'invalid_request_error' });
+    expect(err).toMatchObject({
+      kind: 'invalid',
+      status: 422,
+      upstreamCode: 'unsupported_advanced_options',
+      upstreamType: 'invalid_request_error',
+    });
     expect(err.message).toContain('unsupported_advanced_options');
     expect(isAmbiguousSubmitFailure(err)).toBe(false);
   });
@@ -261,7 +283,10 @@ describe('HTTP errors', () => {
   });
 
   it('when a 429 carries Retry-After in seconds, then retryAfterMs is those seconds in ms', async () => {
-    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).reply(429, { error: { message: 'slow down', type: 'rate_limit_error' } }, { headers: { ...JSON_HEADERS, 'retry-after': '7' } });
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/audios/generations', method: 'POST' })
+      .reply(429, { error: { message: 'slow down', type: 'rate_limit_error' } }, { headers: { ...JSON_HEADERS, 'retry-after': '7' } });
 
     const err = await failureOf(client.submit(aSubmit()));
 
@@ -271,7 +296,10 @@ describe('HTTP errors', () => {
 
   it('when a 503 carries Retry-After as an HTTP date, then retryAfterMs counts down to it', async () => {
     const at = new Date(Date.now() + 30_000).toUTCString();
-    agent.get(BASE).intercept({ path: '/v1/tasks/t1?sync_upstream=true' }).reply(503, '', { headers: { 'retry-after': at } });
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/tasks/t1?sync_upstream=true' })
+      .reply(503, '', { headers: { 'retry-after': at } });
 
     const err = await failureOf(client.getTask('t1'));
 
@@ -282,7 +310,10 @@ describe('HTTP errors', () => {
   });
 
   it('when a submit gets a 5xx, then it is an ambiguous submit failure', async () => {
-    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).reply(500, { error: { message: 'x', type: 'server_error' } }, { headers: JSON_HEADERS });
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/audios/generations', method: 'POST' })
+      .reply(500, { error: { message: 'x', type: 'server_error' } }, { headers: JSON_HEADERS });
 
     const err = await failureOf(client.submit(aSubmit()));
 
@@ -314,7 +345,11 @@ describe('Retry-After parsing', () => {
 describe('transport failures', () => {
   it('when no answer arrives within timeoutMs, then the error is a timeout that may have reached the server', async () => {
     const fast = new FoxapiClient({ baseUrl: BASE, apiKey: KEY, timeoutMs: 100, dispatcher: agent });
-    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).reply(200, submitAnswer, { headers: JSON_HEADERS }).delay(1_000);
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/audios/generations', method: 'POST' })
+      .reply(200, submitAnswer, { headers: JSON_HEADERS })
+      .delay(1_000);
 
     const err = await failureOf(fast.submit(aSubmit()));
 
@@ -349,7 +384,11 @@ describe('transport failures', () => {
 
   it('when the caller aborts, then the call fails as network and counts as possibly sent', async () => {
     const controller = new AbortController();
-    agent.get(BASE).intercept({ path: '/v1/tasks/t1?sync_upstream=true' }).reply(200, { status: 'pending' }, { headers: JSON_HEADERS }).delay(1_000);
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/tasks/t1?sync_upstream=true' })
+      .reply(200, { status: 'pending' }, { headers: JSON_HEADERS })
+      .delay(1_000);
 
     const pending = failureOf(client.getTask('t1', controller.signal));
     controller.abort();
@@ -370,7 +409,10 @@ describe('fetchJson', () => {
 
   it('when downloading a result, then it GETs the URL as given without the Authorization header', async () => {
     const { calls, answer } = captured();
-    agent.get(RESULTS).intercept({ path: '/r/a.json?Expires=1&Signature=abc', method: 'GET' }).reply(answer(200, { transcripts: [] }));
+    agent
+      .get(RESULTS)
+      .intercept({ path: '/r/a.json?Expires=1&Signature=abc', method: 'GET' })
+      .reply(answer(200, { transcripts: [] }));
 
     const json = await client.fetchJson(`${RESULTS}/r/a.json?Expires=1&Signature=abc`);
 
@@ -382,8 +424,14 @@ describe('fetchJson', () => {
 
   it('when the result URL redirects, then the redirect is followed, still without the key', async () => {
     const { calls, answer } = captured();
-    agent.get(RESULTS).intercept({ path: '/r/a.json' }).reply(302, '', { headers: { location: 'https://cdn.example/final.json' } });
-    agent.get('https://cdn.example').intercept({ path: '/final.json' }).reply(answer(200, { ok: true }));
+    agent
+      .get(RESULTS)
+      .intercept({ path: '/r/a.json' })
+      .reply(302, '', { headers: { location: 'https://cdn.example/final.json' } });
+    agent
+      .get('https://cdn.example')
+      .intercept({ path: '/final.json' })
+      .reply(answer(200, { ok: true }));
 
     expect(await client.fetchJson(`${RESULTS}/r/a.json`)).toEqual({ ok: true });
     expect(headerOf(calls[0]!, 'authorization')).toBeUndefined();
@@ -426,9 +474,19 @@ describe('observability', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
     const events: FoxapiRequestEvent[] = [];
-    const observed = new FoxapiClient({ baseUrl: BASE, apiKey: KEY, timeoutMs: 2_000, dispatcher: agent, logger, onRequestEnd: (e) => events.push(e) });
+    const observed = new FoxapiClient({
+      baseUrl: BASE,
+      apiKey: KEY,
+      timeoutMs: 2_000,
+      dispatcher: agent,
+      logger,
+      onRequestEnd: (e) => events.push(e),
+    });
     agent.get(BASE).intercept({ path: '/v1/tasks/t1?sync_upstream=true' }).reply(200, { status: 'pending' }, { headers: JSON_HEADERS });
-    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).reply(401, { error: { message: 'bad key', type: 'authentication_error' } }, { headers: JSON_HEADERS });
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/audios/generations', method: 'POST' })
+      .reply(401, { error: { message: 'bad key', type: 'authentication_error' } }, { headers: JSON_HEADERS });
 
     await observed.getTask('t1');
     await failureOf(observed.submit(aSubmit()));

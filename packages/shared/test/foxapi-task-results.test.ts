@@ -6,7 +6,15 @@ const B = 'https://media.example/b.wav';
 const C = 'https://media.example/c.wav';
 
 function aSnapshot(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
-  const snapshot: TaskSnapshot = { taskId: 'task-unified-1-x', status: 'completed', progress: 100, results: [], error: null, raw: {}, ...overrides };
+  const snapshot: TaskSnapshot = {
+    taskId: 'task-unified-1-x',
+    status: 'completed',
+    progress: 100,
+    results: [],
+    error: null,
+    raw: {},
+    ...overrides,
+  };
   return snapshot;
 }
 
@@ -40,7 +48,13 @@ describe('result shapes of a completed task', () => {
   });
 
   it('when entries are the common {url, file_url} shape, then url is downloaded', () => {
-    const outcome = interpretTask(completed([{ url: 'https://cdn.example/b.json', file_url: B }, { url: 'https://cdn.example/a.json', file_url: A }]), [A, B]);
+    const outcome = interpretTask(
+      completed([
+        { url: 'https://cdn.example/b.json', file_url: B },
+        { url: 'https://cdn.example/a.json', file_url: A },
+      ]),
+      [A, B],
+    );
 
     expect(outcome).toEqual({
       state: 'completed',
@@ -120,7 +134,10 @@ describe('per-file failures', () => {
 
     expect(outcome).toMatchObject({
       state: 'completed',
-      files: [{ kind: 'download', fileUrl: A }, { kind: 'failed', code: 'upstream_missing_result' }],
+      files: [
+        { kind: 'download', fileUrl: A },
+        { kind: 'failed', code: 'upstream_missing_result' },
+      ],
     });
   });
 
@@ -135,7 +152,10 @@ describe('per-file failures', () => {
 
     expect(outcome).toMatchObject({
       state: 'completed',
-      files: [{ kind: 'failed', code: 'upstream_unparsable_result' }, { kind: 'download', fileUrl: B }],
+      files: [
+        { kind: 'failed', code: 'upstream_unparsable_result' },
+        { kind: 'download', fileUrl: B },
+      ],
     });
   });
 
@@ -200,13 +220,19 @@ describe('duplicate URLs in one batch', () => {
 
     expect(outcome).toMatchObject({
       state: 'completed',
-      files: [{ kind: 'download', url: 'https://oss.example/a1.json' }, { kind: 'failed', code: 'upstream_missing_result' }],
+      files: [
+        { kind: 'download', url: 'https://oss.example/a1.json' },
+        { kind: 'failed', code: 'upstream_missing_result' },
+      ],
     });
   });
 
   it('when upstream re-encodes a URL, then it still matches its input', () => {
     const input = 'https://Media.Example/my file.wav';
-    const outcome = interpretTask(completed([{ file_url: 'https://media.example/my%20file.wav', transcription_url: 'https://oss.example/x.json' }]), [input]);
+    const outcome = interpretTask(
+      completed([{ file_url: 'https://media.example/my%20file.wav', transcription_url: 'https://oss.example/x.json' }]),
+      [input],
+    );
 
     expect(outcome).toEqual({ state: 'completed', files: [{ kind: 'download', url: 'https://oss.example/x.json', fileUrl: input }] });
   });
@@ -214,7 +240,13 @@ describe('duplicate URLs in one batch', () => {
 
 describe('where the results sit', () => {
   it('when results are only under the raw answer output.results, then they are used', () => {
-    const raw = { status: 'completed', output: { task_status: 'SUCCEEDED', results: [{ file_url: A, transcription_url: 'https://oss.example/a.json', subtask_status: 'SUCCEEDED' }] } };
+    const raw = {
+      status: 'completed',
+      output: {
+        task_status: 'SUCCEEDED',
+        results: [{ file_url: A, transcription_url: 'https://oss.example/a.json', subtask_status: 'SUCCEEDED' }],
+      },
+    };
 
     const outcome = interpretTask(completed(null, raw), [A]);
 
@@ -247,7 +279,9 @@ describe('where the results sit', () => {
 
 describe('task status', () => {
   it('when the task failed with an error code, then the outcome carries that code', () => {
-    const outcome = interpretTask(aSnapshot({ status: 'failed', results: null, error: { code: 'generation_failed', message: 'boom' } }), [A]);
+    const outcome = interpretTask(aSnapshot({ status: 'failed', results: null, error: { code: 'generation_failed', message: 'boom' } }), [
+      A,
+    ]);
 
     expect(outcome).toEqual({ state: 'failed', code: 'generation_failed', message: 'boom' });
   });
@@ -262,14 +296,20 @@ describe('task status', () => {
     expect(interpretTask(aSnapshot({ status: 'cancelled', results: null }), [A])).toEqual({ state: 'cancelled' });
   });
 
-  it.each(['pending', 'processing', 'queued', 'UNKNOWN', ''])('when the status is %p, then the task is still running with its progress', (status) => {
-    expect(interpretTask(aSnapshot({ status, progress: 40, results: null }), [A])).toEqual({ state: 'running', progress: 40 });
-  });
+  it.each(['pending', 'processing', 'queued', 'UNKNOWN', ''])(
+    'when the status is %p, then the task is still running with its progress',
+    (status) => {
+      expect(interpretTask(aSnapshot({ status, progress: 40, results: null }), [A])).toEqual({ state: 'running', progress: 40 });
+    },
+  );
 
   it('when the snapshot is nonsense, then it does not throw', () => {
     const weird = { taskId: 'x', status: 42, progress: 'a', results: 'b', error: 'c', raw: null } as unknown as TaskSnapshot;
 
     expect(interpretTask(weird, [A])).toEqual({ state: 'running', progress: null });
-    expect(interpretTask({ ...weird, status: 'completed' }, [A])).toMatchObject({ state: 'completed', files: [{ code: 'upstream_missing_result' }] });
+    expect(interpretTask({ ...weird, status: 'completed' }, [A])).toMatchObject({
+      state: 'completed',
+      files: [{ code: 'upstream_missing_result' }],
+    });
   });
 });

@@ -19,7 +19,10 @@ describe('parseManifest', () => {
 
   it('when it is a JSON array, then strings and {url, ref} objects are both accepted, extra fields ignored', () => {
     const json = JSON.stringify(['https://a.example/1.wav', { url: 'https://a.example/2.wav', ref: 'r2', bytes: 10 }]);
-    expect(parseManifest(json, 'application/octet-stream', 10)).toEqual([{ url: 'https://a.example/1.wav' }, { url: 'https://a.example/2.wav', ref: 'r2' }]);
+    expect(parseManifest(json, 'application/octet-stream', 10)).toEqual([
+      { url: 'https://a.example/1.wav' },
+      { url: 'https://a.example/2.wav', ref: 'r2' },
+    ]);
   });
 
   it('when a line is not an http(s) URL, then it is unparsable and the line is named', () => {

@@ -74,7 +74,9 @@ describe('normalizeTranscription', () => {
   });
 
   it('when diarization was off, then sentences carry no speaker_id key', () => {
-    const raw = b5({ transcripts: [{ channel_id: 0, text: 'Hi.', sentences: [{ begin_time: 0, end_time: 500, text: 'Hi.', words: [] }] }] });
+    const raw = b5({
+      transcripts: [{ channel_id: 0, text: 'Hi.', sentences: [{ begin_time: 0, end_time: 500, text: 'Hi.', words: [] }] }],
+    });
 
     const sentence = normalizeTranscription(raw).channels[0]?.sentences[0];
 
@@ -86,8 +88,18 @@ describe('normalizeTranscription', () => {
     const raw = b5({
       properties: { channels: [0, 1] },
       transcripts: [
-        { channel_id: 1, content_duration_in_milliseconds: 5000, text: 'Right.', sentences: [{ begin_time: 1200, end_time: 1700, text: 'Right.' }] },
-        { channel_id: 0, content_duration_in_milliseconds: 4200, text: 'Hello there.', sentences: [{ begin_time: 0, end_time: 1000, text: 'Hello there.' }] },
+        {
+          channel_id: 1,
+          content_duration_in_milliseconds: 5000,
+          text: 'Right.',
+          sentences: [{ begin_time: 1200, end_time: 1700, text: 'Right.' }],
+        },
+        {
+          channel_id: 0,
+          content_duration_in_milliseconds: 4200,
+          text: 'Hello there.',
+          sentences: [{ begin_time: 0, end_time: 1000, text: 'Hello there.' }],
+        },
       ],
     });
 
@@ -132,7 +144,16 @@ describe('normalizeTranscription', () => {
       transcripts: [
         {
           channel_id: 0,
-          sentences: [{ begin_time: 0, end_time: 900, words: [{ begin_time: 0, end_time: 400, text: 'Good ', punctuation: '' }, { begin_time: 400, end_time: 900, text: 'day', punctuation: '.' }] }],
+          sentences: [
+            {
+              begin_time: 0,
+              end_time: 900,
+              words: [
+                { begin_time: 0, end_time: 400, text: 'Good ', punctuation: '' },
+                { begin_time: 400, end_time: 900, text: 'day', punctuation: '.' },
+              ],
+            },
+          ],
         },
       ],
     });
@@ -150,7 +171,12 @@ describe('normalizeTranscription', () => {
     ['an unrelated object', { error: 'AccessDenied' }],
     ['transcripts that is not an array', { transcripts: 'x' }],
     ['a sentence without times', { transcripts: [{ channel_id: 0, sentences: [{ text: 'x' }] }] }],
-    ['a word with a string time', { transcripts: [{ channel_id: 0, sentences: [{ begin_time: 0, end_time: 1, words: [{ begin_time: '0', end_time: 1, text: 'x' }] }] }] }],
+    [
+      'a word with a string time',
+      {
+        transcripts: [{ channel_id: 0, sentences: [{ begin_time: 0, end_time: 1, words: [{ begin_time: '0', end_time: 1, text: 'x' }] }] }],
+      },
+    ],
   ])('when given %s, then it throws UnparsableTranscriptError with its code', (_label, raw) => {
     let thrown: unknown;
     try {
@@ -186,7 +212,14 @@ const twoChannels: Transcript = {
   text: 'Hi, support here. Thanks, bye.\nI have a problem.',
   duration_ms: 10_000,
   channels: [
-    { channel_id: 0, text: 'Hi, support here. Thanks, bye.', sentences: [aSentence({ begin_ms: 0, end_ms: 2_000, text: 'Hi, support here.' }), aSentence({ begin_ms: 7_000, end_ms: 9_000, text: 'Thanks, bye.' })] },
+    {
+      channel_id: 0,
+      text: 'Hi, support here. Thanks, bye.',
+      sentences: [
+        aSentence({ begin_ms: 0, end_ms: 2_000, text: 'Hi, support here.' }),
+        aSentence({ begin_ms: 7_000, end_ms: 9_000, text: 'Thanks, bye.' }),
+      ],
+    },
     { channel_id: 1, text: 'I have a problem.', sentences: [aSentence({ begin_ms: 2_500, end_ms: 6_000, text: 'I have a problem.' })] },
   ],
 };
@@ -243,7 +276,11 @@ describe('toSrt', () => {
   });
 
   it('when a transcript runs past ten hours, then hours keep counting', () => {
-    const long: Transcript = { text: 'x', duration_ms: null, channels: [{ channel_id: 0, text: 'x', sentences: [aSentence({ begin_ms: 36_000_000, end_ms: 36_061_999, text: 'x' })] }] };
+    const long: Transcript = {
+      text: 'x',
+      duration_ms: null,
+      channels: [{ channel_id: 0, text: 'x', sentences: [aSentence({ begin_ms: 36_000_000, end_ms: 36_061_999, text: 'x' })] }],
+    };
 
     expect(toSrt(long)).toBe('1\n10:00:00,000 --> 10:01:01,999\nx\n');
   });
@@ -252,7 +289,13 @@ describe('toSrt', () => {
     const t: Transcript = {
       text: '',
       duration_ms: null,
-      channels: [{ channel_id: 0, text: '', sentences: [aSentence({ text: '  ' }), aSentence({ begin_ms: 2000, end_ms: 3000, text: 'one\n\ntwo' })] }],
+      channels: [
+        {
+          channel_id: 0,
+          text: '',
+          sentences: [aSentence({ text: '  ' }), aSentence({ begin_ms: 2000, end_ms: 3000, text: 'one\n\ntwo' })],
+        },
+      ],
     };
 
     expect(toSrt(t)).toBe('1\n00:00:02,000 --> 00:00:03,000\none two\n');
@@ -326,6 +369,8 @@ describe('renderTranscript and content types', () => {
   });
 
   it('when a B.5 JSON goes all the way to SRT, then the word-level fixture yields one cue', () => {
-    expect(toSrt(normalizeTranscription(b5()))).toBe('1\n00:00:00,100 --> 00:00:03,820\nSpeaker 0: Hello world, 这里是阿里巴巴语音实验室。\n');
+    expect(toSrt(normalizeTranscription(b5()))).toBe(
+      '1\n00:00:00,100 --> 00:00:03,820\nSpeaker 0: Hello world, 这里是阿里巴巴语音实验室。\n',
+    );
   });
 });

@@ -3,7 +3,6 @@ import type { RequestHandler } from 'express';
 import { ProblemError } from './problem.js';
 
 declare global {
-   
   namespace Express {
     interface Request {
       /** Set by bearerAuth: the tenant whose token made the request. */

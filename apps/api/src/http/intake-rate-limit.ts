@@ -44,9 +44,14 @@ export function intakeRateLimit(deps: { redis: Redis; keys: KeyLayout; perMinute
       const reset = Number(res.getHeader('retry-after') ?? 60);
       sendProblem(
         res,
-        new ProblemError('rate-limited', `Tenant ${req.tenant ?? ''} may submit at most ${deps.perMinute} jobs a minute; retry in ${reset} s.`, undefined, {
-          'retry-after': String(reset),
-        }),
+        new ProblemError(
+          'rate-limited',
+          `Tenant ${req.tenant ?? ''} may submit at most ${deps.perMinute} jobs a minute; retry in ${reset} s.`,
+          undefined,
+          {
+            'retry-after': String(reset),
+          },
+        ),
       );
     },
   });

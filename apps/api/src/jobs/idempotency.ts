@@ -13,7 +13,6 @@ export type IdempotencyClaim = { kind: 'claimed'; key: string; value: (jobId: st
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-
 /**
  * Claims an Idempotency-Key for a request body. The same key with the same body replays the
  * first job; with another body it is a 422; while the first request is still creating the job,
@@ -28,20 +27,32 @@ export async function claimIdempotencyKey(
   opts: { waitMs?: number } = {},
 ): Promise<IdempotencyClaim> {
   if (key.length === 0 || key.length > 255) {
-    throw new ProblemError('validation-error', 'Idempotency-Key must be 1 to 255 characters.', [{ path: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
+    throw new ProblemError('validation-error', 'Idempotency-Key must be 1 to 255 characters.', [
+      { path: 'Idempotency-Key', message: 'must be 1 to 255 characters' },
+    ]);
   }
   const redisKey = keys.idempotency(tenant, sha(key));
   const bodyHash = sha(canonicalBody);
   const deadline = Date.now() + (opts.waitMs ?? 10_000);
   for (;;) {
-    const [word, jobId] = (await redis.eval(CLAIM_IDEMPOTENCY, 1, redisKey, bodyHash, Date.now(), IDEMPOTENCY_TTL_S, IDEMPOTENCY_STALE_MS)) as [string, string?];
+    const [word, jobId] = (await redis.eval(
+      CLAIM_IDEMPOTENCY,
+      1,
+      redisKey,
+      bodyHash,
+      Date.now(),
+      IDEMPOTENCY_TTL_S,
+      IDEMPOTENCY_STALE_MS,
+    )) as [string, string?];
     if (word === 'claimed') return { kind: 'claimed', key: redisKey, value: (id) => `${bodyHash}|${id}` };
     if (word === 'conflict') {
       throw new ProblemError('idempotency-conflict', 'This Idempotency-Key was already used with a different request body.');
     }
     if (word === 'done' && jobId) return { kind: 'replay', jobId };
     if (Date.now() > deadline) {
-      throw new ProblemError('conflict', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, { 'retry-after': '1' });
+      throw new ProblemError('conflict', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, {
+        'retry-after': '1',
+      });
     }
     await new Promise((r) => setTimeout(r, 50));
   }

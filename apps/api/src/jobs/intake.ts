@@ -60,7 +60,10 @@ export function parseTextIntake(text: string, query: Record<string, unknown>, li
     if (files.length >= limits.maxFiles) tooMany(countUrls(lines), limits);
     const checked = fileUrl.safeParse(line);
     if (!checked.success && errors.length < 50) {
-      errors.push({ path: `file_urls.${files.length}`, message: `line ${lineNo + 1}: ${checked.error.issues[0]?.message ?? 'is invalid'}` });
+      errors.push({
+        path: `file_urls.${files.length}`,
+        message: `line ${lineNo + 1}: ${checked.error.issues[0]?.message ?? 'is invalid'}`,
+      });
     }
     files.push({ url: line });
   }

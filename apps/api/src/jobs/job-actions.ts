@@ -20,7 +20,17 @@ export class JobActions {
 
   async cancel(jobId: string, tenant: string): Promise<void> {
     const { redis, keys } = this.deps;
-    const word = (await redis.eval(CANCEL_JOB, 1, keys.job(jobId), tenant, keys.jobKeyPrefix(jobId), new Date().toISOString(), this.deps.retentionS, keys.jobEvents, jobId)) as string;
+    const word = (await redis.eval(
+      CANCEL_JOB,
+      1,
+      keys.job(jobId),
+      tenant,
+      keys.jobKeyPrefix(jobId),
+      new Date().toISOString(),
+      this.deps.retentionS,
+      keys.jobEvents,
+      jobId,
+    )) as string;
     if (word === 'missing') throw notFound();
     if (word === 'finished') throw new ProblemError('conflict', 'The job has already finished; there is nothing to cancel.');
   }
@@ -44,7 +54,12 @@ export class JobActions {
     if (word === 'running') throw new ProblemError('conflict', 'The job has not finished; retry it once it has.');
     if (word === 'nothing') throw new ProblemError('conflict', 'No file of this job failed; there is nothing to retry.');
     const priority = ((await redis.hget(keys.job(jobId), 'priority')) ?? 'bulk') as Priority;
-    await enqueueBatches(this.deps.queue, jobId, Array.from({ length: count }, (_, k) => first + k), priority);
+    await enqueueBatches(
+      this.deps.queue,
+      jobId,
+      Array.from({ length: count }, (_, k) => first + k),
+      priority,
+    );
     await redis.zrem(keys.intakePending, jobId);
     await redis.publish(keys.jobEvents, jobId);
     return count;
@@ -52,7 +67,15 @@ export class JobActions {
 
   async delete(jobId: string, tenant: string): Promise<void> {
     const { redis, keys } = this.deps;
-    const word = (await redis.eval(DELETE_JOB, 2, keys.job(jobId), keys.tenantJobs(tenant), tenant, keys.jobKeyPrefix(jobId), jobId)) as string;
+    const word = (await redis.eval(
+      DELETE_JOB,
+      2,
+      keys.job(jobId),
+      keys.tenantJobs(tenant),
+      tenant,
+      keys.jobKeyPrefix(jobId),
+      jobId,
+    )) as string;
     if (word === 'missing') throw notFound();
     if (word === 'running') throw new ProblemError('conflict', 'The job is still running; cancel it first, or wait for it to finish.');
   }

@@ -21,7 +21,9 @@ import { resultsQuery, transcriptQuery } from './results.routes.js';
  */
 
 const TAG = 'Jobs';
-const jobParams = z.object({ id: z.string().regex(JOB_ID_PATTERN).meta({ description: 'The job id.', example: 'job_01jc9x3k6m2v8q4r7t5w0y1z2a' }) });
+const jobParams = z.object({
+  id: z.string().regex(JOB_ID_PATTERN).meta({ description: 'The job id.', example: 'job_01jc9x3k6m2v8q4r7t5w0y1z2a' }),
+});
 const LOCATION = { description: 'The job: `/v1/jobs/{id}`.', schema: { type: 'string' } };
 const jobAnswer = (description: string) => response(description, jsonContent(jobSchema));
 
@@ -30,7 +32,10 @@ const submitHeaders = z.object({
     .string()
     .max(255)
     .optional()
-    .meta({ description: 'The same key from the same tenant with the same body returns the first job (200); with another body, 422 idempotency-conflict.' }),
+    .meta({
+      description:
+        'The same key from the same tenant with the same body returns the first job (200); with another body, 422 idempotency-conflict.',
+    }),
 });
 
 const CREATE_JOB_DESCRIPTION = [
@@ -50,7 +55,7 @@ export function registerJobPaths(registry: OpenAPIRegistry): void {
     operationId: 'createJob',
     summary: 'Submit a job',
     description:
-      'JSON body, or `text/plain` with one URL per line (blank lines and `#` comments skipped) and the options as query parameters (those apply to text/plain only; `language_hints` comma-separated). Each URL\'s position is its `index`.',
+      "JSON body, or `text/plain` with one URL per line (blank lines and `#` comments skipped) and the options as query parameters (those apply to text/plain only; `language_hints` comma-separated). Each URL's position is its `index`.",
     request: {
       headers: submitHeaders,
       query: textQuery,
@@ -103,7 +108,8 @@ export function registerJobPaths(registry: OpenAPIRegistry): void {
     tags: [TAG],
     operationId: 'cancelJob',
     summary: 'Cancel a job',
-    description: 'Queued batches are cancelled at once; open foxapi tasks are left to finish and their transcripts kept. Cancelling a cancelled job is a no-op.',
+    description:
+      'Queued batches are cancelled at once; open foxapi tasks are left to finish and their transcripts kept. Cancelling a cancelled job is a no-op.',
     request: { params: jobParams },
     responses: { 202: jobAnswer('The cancel is accepted.') },
     problems: ['not-found', 'conflict'],
@@ -139,7 +145,8 @@ export function registerResultPaths(registry: OpenAPIRegistry): void {
     tags: [TAG],
     operationId: 'listResults',
     summary: "A job's file results in index order",
-    description: 'With `Accept: application/x-ndjson`, streams every FileResult (one JSON object per line) in constant memory; `limit` is then ignored.',
+    description:
+      'With `Accept: application/x-ndjson`, streams every FileResult (one JSON object per line) in constant memory; `limit` is then ignored.',
     request: { params: jobParams, query: resultsQuery },
     responses: {
       200: response('A page of file results, or the NDJSON stream.', {
@@ -158,12 +165,16 @@ export function registerResultPaths(registry: OpenAPIRegistry): void {
     summary: "One file's transcript",
     description: '`raw` is the upstream transcription JSON as received.',
     request: {
-      params: jobParams.extend({ index: z.number().int().min(0).meta({ description: 'The file index (its position in the submitted list).' }) }),
+      params: jobParams.extend({
+        index: z.number().int().min(0).meta({ description: 'The file index (its position in the submitted list).' }),
+      }),
       query: transcriptQuery,
     },
     responses: {
       200: response('The transcript in the asked format.', {
-        'application/json': { schema: z.union([transcriptSchema, z.record(z.string(), z.unknown()).meta({ description: '`format=raw`' })]) },
+        'application/json': {
+          schema: z.union([transcriptSchema, z.record(z.string(), z.unknown()).meta({ description: '`format=raw`' })]),
+        },
         'text/plain': { schema: z.string().meta({ description: '`format=txt`' }) },
         'application/x-subrip': { schema: z.string().meta({ description: '`format=srt`' }) },
         'text/vtt': { schema: z.string().meta({ description: '`format=vtt`' }) },

@@ -47,7 +47,8 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
     const claim = await claimIdempotencyKey(deps.redis, deps.keys, tenant, key, JSON.stringify(intake satisfies JobRequest));
     if (claim.kind === 'replay') {
       const job = await deps.reader.getJob(claim.jobId, tenant);
-      if (!job) throw new ProblemError('conflict', 'The job this Idempotency-Key created no longer exists (deleted or expired); use a new key.');
+      if (!job)
+        throw new ProblemError('conflict', 'The job this Idempotency-Key created no longer exists (deleted or expired); use a new key.');
       res.status(200).location(`/v1/jobs/${job.id}`).set('idempotent-replayed', 'true').json(job);
       return;
     }
@@ -112,6 +113,8 @@ function unsupported(req: Request): never {
   const type = req.get('content-type');
   throw new ProblemError(
     'unsupported-media-type',
-    type ? `Content-Type ${type} is not accepted; send application/json or text/plain.` : 'Send a Content-Type: application/json or text/plain.',
+    type
+      ? `Content-Type ${type} is not accepted; send application/json or text/plain.`
+      : 'Send a Content-Type: application/json or text/plain.',
   );
 }

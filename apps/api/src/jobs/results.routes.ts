@@ -80,7 +80,8 @@ export function resultsRoutes(deps: { reader: JobReader }): Router {
     const index = Number(req.params.index);
     const job = await deps.reader.getJob(jobId, tenantOf(req));
     if (!job) throw new ProblemError('not-found', 'No such job.');
-    if (!Number.isInteger(index) || index < 0 || index >= job.counts.total) throw new ProblemError('not-found', `The job has no file ${req.params.index}.`);
+    if (!Number.isInteger(index) || index < 0 || index >= job.counts.total)
+      throw new ProblemError('not-found', `The job has no file ${req.params.index}.`);
     const file = await deps.reader.readFile(jobId, index);
     const [raw] = await deps.reader.readRawTranscripts(jobId, [index]);
     // A failed file may still keep the raw upstream answer that could not be parsed: only `raw` shows it.
@@ -93,7 +94,14 @@ export function resultsRoutes(deps: { reader: JobReader }): Router {
       return;
     }
     const transcript = normalizeTranscription(raw);
-    const body = format === 'json' ? JSON.stringify(transcript) : format === 'txt' ? toPlainText(transcript) : format === 'srt' ? toSrt(transcript) : toWebVtt(transcript);
+    const body =
+      format === 'json'
+        ? JSON.stringify(transcript)
+        : format === 'txt'
+          ? toPlainText(transcript)
+          : format === 'srt'
+            ? toSrt(transcript)
+            : toWebVtt(transcript);
     res.send(body);
   });
 

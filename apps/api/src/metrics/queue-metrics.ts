@@ -39,29 +39,47 @@ export function registerQueueMetrics(registry: Registry, deps: QueueMetricsDeps)
       },
     });
 
-  gauge('batchscribe_queue_jobs', 'BullMQ jobs (one per batch step cycle) by queue and state.', async (g) => {
-    for (const queue of deps.queues) {
-      const counts = await queue.getJobCounts(...QUEUE_STATES);
-      for (const state of QUEUE_STATES) g.set({ queue: queue.name, state }, counts[state] ?? 0);
-    }
-  }, ['queue', 'state']);
+  gauge(
+    'batchscribe_queue_jobs',
+    'BullMQ jobs (one per batch step cycle) by queue and state.',
+    async (g) => {
+      for (const queue of deps.queues) {
+        const counts = await queue.getJobCounts(...QUEUE_STATES);
+        for (const state of QUEUE_STATES) g.set({ queue: queue.name, state }, counts[state] ?? 0);
+      }
+    },
+    ['queue', 'state'],
+  );
 
-  gauge('batchscribe_queue_oldest_waiting_seconds', 'How long the longest-waiting job ready to run has waited for a worker, by queue (0 when none waits).', async (g) => {
-    const now = Date.now();
-    for (const queue of deps.queues) g.set({ queue: queue.name }, (now - ((await oldestReadySince(queue)) ?? now)) / 1000);
-  }, ['queue']);
+  gauge(
+    'batchscribe_queue_oldest_waiting_seconds',
+    'How long the longest-waiting job ready to run has waited for a worker, by queue (0 when none waits).',
+    async (g) => {
+      const now = Date.now();
+      for (const queue of deps.queues) g.set({ queue: queue.name }, (now - ((await oldestReadySince(queue)) ?? now)) / 1000);
+    },
+    ['queue'],
+  );
 
-  gauge('batchscribe_foxapi_tasks_inflight', 'foxapi tasks open (or being opened) across all workers; capped by FOXAPI_MAX_INFLIGHT_TASKS.', async (g) => {
-    g.set(await deps.redis.scard(deps.keys.inflight));
-  });
+  gauge(
+    'batchscribe_foxapi_tasks_inflight',
+    'foxapi tasks open (or being opened) across all workers; capped by FOXAPI_MAX_INFLIGHT_TASKS.',
+    async (g) => {
+      g.set(await deps.redis.scard(deps.keys.inflight));
+    },
+  );
 
   gauge('batchscribe_batches_parked', 'Batches waiting for a free foxapi task slot.', async (g) => {
     g.set(await deps.redis.zcard(deps.keys.parked));
   });
 
-  gauge('batchscribe_foxapi_backoff_remaining_seconds', 'Time left before workers send foxapi requests again after a 429 (0 when not backing off).', async (g) => {
-    g.set(Math.max(0, await deps.redis.pttl(deps.keys.rateBackoff)) / 1000);
-  });
+  gauge(
+    'batchscribe_foxapi_backoff_remaining_seconds',
+    'Time left before workers send foxapi requests again after a 429 (0 when not backing off).',
+    async (g) => {
+      g.set(Math.max(0, await deps.redis.pttl(deps.keys.rateBackoff)) / 1000);
+    },
+  );
 
   gauge('batchscribe_foxapi_submits_paused', '1 while submits are paused (foxapi balance or key problem), else 0.', async (g) => {
     g.set((await deps.redis.pttl(deps.keys.submitPause)) > 0 ? 1 : 0);

@@ -18,7 +18,9 @@ const fieldErrorSchema = z.strictObject({
 });
 
 const problemShape = {
-  type: z.enum(PROBLEM_TYPES.map((t) => PROBLEM_BASE + t)).meta({ description: 'Stable machine-readable URI; its last path segment is the code.' }),
+  type: z
+    .enum(PROBLEM_TYPES.map((t) => PROBLEM_BASE + t))
+    .meta({ description: 'Stable machine-readable URI; its last path segment is the code.' }),
   title: z.string(),
   status: z.number().int(),
   detail: z.string().meta({ description: 'What went wrong with this request, for a human.' }),
@@ -42,7 +44,10 @@ export function problemSchemaFor(types: readonly ProblemType[], extra?: Record<s
 }
 
 /** Problem responses keyed by status; types sharing a status (422) share one response. */
-export function problems(types: readonly ProblemType[], describe: Partial<Record<ProblemType, string>> = {}): Record<string, ResponseConfig> {
+export function problems(
+  types: readonly ProblemType[],
+  describe: Partial<Record<ProblemType, string>> = {},
+): Record<string, ResponseConfig> {
   const byStatus = new Map<number, ProblemType[]>();
   for (const type of types) {
     const status = PROBLEM_CATALOG[type][0];

@@ -14,7 +14,13 @@ export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']
  * Every route module that serves HTTP registers its paths here; the route-coverage test fails
  * when the app serves a route no registrar describes.
  */
-export const API_PATHS: readonly PathRegistrar[] = [registerOperationPaths, registerJobPaths, registerResultPaths, registerEventPaths, registerSchedulePaths];
+export const API_PATHS: readonly PathRegistrar[] = [
+  registerOperationPaths,
+  registerJobPaths,
+  registerResultPaths,
+  registerEventPaths,
+  registerSchedulePaths,
+];
 
 export function buildOpenApiDocument(registrars: readonly PathRegistrar[] = API_PATHS): OpenApiDocument {
   const registry = new OpenAPIRegistry();

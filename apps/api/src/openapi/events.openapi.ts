@@ -19,7 +19,9 @@ export function registerEventPaths(registry: OpenAPIRegistry): void {
       '`event: job` with the Job as `data` whenever it changes (at most ~2/s; the current state first), comment heartbeats every 15 s; once terminal `event: job` with the final Job, then `event: end` with it again, and the server closes the stream.',
     request: { params: jobParams },
     responses: {
-      200: response('The event stream.', { 'text/event-stream': { schema: z.string().meta({ description: 'Each event\'s `data` is a Job (see the Job schema).' }) } }),
+      200: response('The event stream.', {
+        'text/event-stream': { schema: z.string().meta({ description: "Each event's `data` is a Job (see the Job schema)." }) },
+      }),
     },
     problems: ['not-found'],
   });
@@ -42,7 +44,7 @@ export function registerEventPaths(registry: OpenAPIRegistry): void {
     operationId: 'jobFinished',
     summary: 'Sent to callback_url when a job reaches a terminal state',
     description:
-      'Signed per the Standard Webhooks spec with WEBHOOK_SECRET; retried with exponential back-off on any non-2xx answer or timeout. The outcome is recorded in the Job\'s `webhook`.',
+      "Signed per the Standard Webhooks spec with WEBHOOK_SECRET; retried with exponential back-off on any non-2xx answer or timeout. The outcome is recorded in the Job's `webhook`.",
     request: {
       headers: z.object({
         'webhook-id': z.string().meta({ description: 'Stable across retries of one event: deduplicate on it.' }),

@@ -8,7 +8,12 @@ import { jsonContent, registerV1Path, response } from './common.js';
 /** The schedules routes (api.md "Schedules"), from the schemas the routes validate with. */
 
 const TAG = 'Schedules';
-const params = z.object({ id: z.string().regex(/^sch_[0-9a-z]{26}$/).meta({ description: 'The schedule id.' }) });
+const params = z.object({
+  id: z
+    .string()
+    .regex(/^sch_[0-9a-z]{26}$/)
+    .meta({ description: 'The schedule id.' }),
+});
 const LOCATION = { description: 'The created resource.', schema: { type: 'string' } };
 
 export function registerSchedulePaths(registry: OpenAPIRegistry): void {
@@ -65,7 +70,11 @@ export function registerSchedulePaths(registry: OpenAPIRegistry): void {
     operationId: 'runSchedule',
     summary: 'Fire a schedule now',
     request: { params },
-    responses: { 202: response('The job the fire made.', jsonContent(jobSchema), { Location: { description: 'The job.', schema: { type: 'string' } } }) },
+    responses: {
+      202: response('The job the fire made.', jsonContent(jobSchema), {
+        Location: { description: 'The job.', schema: { type: 'string' } },
+      }),
+    },
     problems: ['not-found', 'validation-error', 'payload-too-large'],
   });
 }

@@ -85,8 +85,11 @@ export class ScheduleActions {
       case 'replayed':
         throw notFound();
       case 'failed':
-        if (outcome.code === 'manifest_too_many_files') throw new ProblemError('payload-too-large', `The schedule made no job: ${outcome.error}.`);
-        throw new ProblemError('validation-error', `The schedule made no job: ${outcome.error}.`, [{ path: 'manifest_url', message: outcome.error }]);
+        if (outcome.code === 'manifest_too_many_files')
+          throw new ProblemError('payload-too-large', `The schedule made no job: ${outcome.error}.`);
+        throw new ProblemError('validation-error', `The schedule made no job: ${outcome.error}.`, [
+          { path: 'manifest_url', message: outcome.error },
+        ]);
     }
   }
 

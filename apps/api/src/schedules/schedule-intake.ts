@@ -48,11 +48,7 @@ export const createScheduleBody = z
         const problem = cronProblem(cron);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
-    timezone: z
-      .string()
-      .max(64)
-      .refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin or UTC' })
-      .default('UTC'),
+    timezone: z.string().max(64).refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin or UTC' }).default('UTC'),
     manifest_url: fileUrl.optional(),
     file_urls: z.array(fileUrl).min(1, { message: 'must hold at least one URL' }).optional(),
     job: scheduleJobOptions.optional(),
@@ -80,7 +76,10 @@ export function parseScheduleRequest(body: unknown, limits: IntakeLimits): Sched
   }
   const list = (body as { file_urls?: unknown }).file_urls;
   if (Array.isArray(list) && list.length > limits.maxFiles) {
-    throw new ProblemError('payload-too-large', `The schedule lists ${list.length} files; at most ${limits.maxFiles} are accepted per job.`);
+    throw new ProblemError(
+      'payload-too-large',
+      `The schedule lists ${list.length} files; at most ${limits.maxFiles} are accepted per job.`,
+    );
   }
   const parsed = parseOr422(createScheduleBody, body, 'The schedule');
   const job = parsed.job ?? scheduleJobOptions.parse({});

@@ -66,7 +66,11 @@ export class ApiClient {
 
   /** The job's Server-Sent Events; the raw response, so the watcher can decide what a failure means. */
   async openEvents(id: string, signal: AbortSignal): Promise<Response> {
-    return this.send('GET', `/v1/jobs/${encodeURIComponent(id)}/events`, { headers: { accept: 'text/event-stream' }, stream: true, signal });
+    return this.send('GET', `/v1/jobs/${encodeURIComponent(id)}/events`, {
+      headers: { accept: 'text/event-stream' },
+      stream: true,
+      signal,
+    });
   }
 
   private async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
@@ -115,7 +119,9 @@ export class ApiClient {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new CliError(`unexpected answer from ${this.opts.baseUrl}: ${issue?.path.join('.') || '(body)'} ${issue?.message ?? 'is invalid'}`);
+      throw new CliError(
+        `unexpected answer from ${this.opts.baseUrl}: ${issue?.path.join('.') || '(body)'} ${issue?.message ?? 'is invalid'}`,
+      );
     }
     return parsed.data;
   }

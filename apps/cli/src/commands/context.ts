@@ -20,7 +20,11 @@ export async function followToEnd(ctx: CommandContext, job: Job, opts: { progres
   let final: Job;
   try {
     reporter.update(job);
-    final = await watchJob(ctx.client, job.id, { onJob: (j) => reporter.update(j), sleep: ctx.io.sleep, pollIntervalMs: ctx.io.pollIntervalMs });
+    final = await watchJob(ctx.client, job.id, {
+      onJob: (j) => reporter.update(j),
+      sleep: ctx.io.sleep,
+      pollIntervalMs: ctx.io.pollIntervalMs,
+    });
   } finally {
     reporter.stop();
   }

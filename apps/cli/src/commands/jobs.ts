@@ -12,7 +12,9 @@ export async function statusCommand(ctx: CommandContext, id: string, opts: { jso
 
 export async function watchCommand(ctx: CommandContext, id: string, opts: { progress: boolean; json?: boolean }): Promise<ExitCode> {
   const job = await ctx.client.getJob(id);
-  const final = isTerminalStatus(job.status) ? job : await followToEnd(ctx, job, { progress: opts.progress, endTo: opts.json ? 'stderr' : 'stdout' });
+  const final = isTerminalStatus(job.status)
+    ? job
+    : await followToEnd(ctx, job, { progress: opts.progress, endTo: opts.json ? 'stderr' : 'stdout' });
   if (opts.json) writeJson(ctx, final);
   else if (final === job) ctx.io.stdout.write(`${endLine(final)}\n`);
   return exitCodeForEndedJob(final);
@@ -64,7 +66,9 @@ async function afterAction(ctx: CommandContext, job: Job, what: string, opts: Ac
     if (opts.json) writeJson(ctx, job);
     return EXIT.ok;
   }
-  const final = isTerminalStatus(job.status) ? job : await followToEnd(ctx, job, { progress: opts.progress, endTo: opts.json ? 'stderr' : 'stdout' });
+  const final = isTerminalStatus(job.status)
+    ? job
+    : await followToEnd(ctx, job, { progress: opts.progress, endTo: opts.json ? 'stderr' : 'stdout' });
   if (opts.json) writeJson(ctx, final);
   return exitCodeForEndedJob(final);
 }

@@ -92,7 +92,8 @@ async function writeTranscripts(ctx: CommandContext, job: Job, dir: string, form
         body = await ctx.client.transcript(job.id, file.index, format);
       } catch (err) {
         // Completed but unreadable now (expired meanwhile): report it with the others.
-        if (err instanceof HttpError && err.status === 404) return missing.add({ ...file, error: { code: 'not_found', message: err.detail } });
+        if (err instanceof HttpError && err.status === 404)
+          return missing.add({ ...file, error: { code: 'not_found', message: err.detail } });
         throw err;
       }
       await writeFileAtomic(join(dir, name), body).catch((err: unknown) => {
@@ -148,9 +149,15 @@ async function writeNdjson(ctx: CommandContext, job: Job, dir: string): Promise<
 }
 
 function missingSummary(job: Job, missing: MissingFiles): string {
-  const state = isTerminalStatus(job.status) ? `job ${job.id} is ${job.status}` : `job ${job.id} is still ${job.status}; fetch again when it ends`;
-  const lines = [`${missing.count} of ${job.counts.total} files have no transcript (${state})${missing.failed > 0 ? ':' : ''}`, ...missing.shown.map(missingFileLine)];
-  if (missing.failed > missing.shown.length) lines.push(`  … and ${missing.failed - missing.shown.length} more (all of them: results ${job.id} --format ndjson)`);
+  const state = isTerminalStatus(job.status)
+    ? `job ${job.id} is ${job.status}`
+    : `job ${job.id} is still ${job.status}; fetch again when it ends`;
+  const lines = [
+    `${missing.count} of ${job.counts.total} files have no transcript (${state})${missing.failed > 0 ? ':' : ''}`,
+    ...missing.shown.map(missingFileLine),
+  ];
+  if (missing.failed > missing.shown.length)
+    lines.push(`  … and ${missing.failed - missing.shown.length} more (all of them: results ${job.id} --format ndjson)`);
   if (missing.failed > 0 && missing.pending > 0) lines.push(`  and ${missing.pending} not finished yet`);
   return `${lines.join('\n')}\n`;
 }

@@ -19,7 +19,11 @@ export class MeteredBatchStore extends BatchStore {
   override async finish(...args: Parameters<BatchStore['finish']>): Promise<boolean> {
     const moved = await super.finish(...args);
     const [, , , outcome, files] = args;
-    if (moved) this.metrics.batchFinished(outcome, files.map((f) => f.record.s));
+    if (moved)
+      this.metrics.batchFinished(
+        outcome,
+        files.map((f) => f.record.s),
+      );
     return moved;
   }
 }

@@ -51,15 +51,30 @@ export class WorkerMetrics {
       buckets: [1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600],
       registers,
     });
-    this.batchesFinished = new Counter({ name: 'batchscribe_batches_finished_total', help: 'Batches this worker finished, by outcome.', labelNames: ['outcome'], registers });
-    this.filesFinished = new Counter({ name: 'batchscribe_files_finished_total', help: 'Files of the batches this worker finished, by outcome.', labelNames: ['outcome'], registers });
+    this.batchesFinished = new Counter({
+      name: 'batchscribe_batches_finished_total',
+      help: 'Batches this worker finished, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.filesFinished = new Counter({
+      name: 'batchscribe_files_finished_total',
+      help: 'Files of the batches this worker finished, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.ambiguousSubmits = new Counter({
       name: 'batchscribe_ambiguous_submits_total',
       help: 'Submits that may or may not have created a foxapi task (timeout, 5xx, worker died mid-request), by what was done (SUBMIT_RETRY_AMBIGUOUS).',
       labelNames: ['action'],
       registers,
     });
-    this.webhookDeliveries = new Counter({ name: 'batchscribe_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers });
+    this.webhookDeliveries = new Counter({
+      name: 'batchscribe_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
 
     for (const endpoint of FOXAPI_ENDPOINTS) this.foxapiRateLimited.inc({ endpoint }, 0);
     for (const outcome of BATCH_OUTCOMES) this.batchesFinished.inc({ outcome }, 0);

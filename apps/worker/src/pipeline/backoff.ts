@@ -1,19 +1,22 @@
 import type { BatchRecord } from '@batchscribe/shared';
-import type { StepContext } from './step.js';
+import type { BackoffBounds, StepContext } from './step.js';
+
+export type { BackoffBounds };
 
 /**
  * foxapi.md decision 4: honour Retry-After when sent, else exponential with jitter from
  * `baseMs` (default 5 s) up to `capMs` (default 60 s).
  */
-export interface BackoffBounds {
-  baseMs: number;
-  capMs: number;
-}
 
 export const DEFAULT_BACKOFF: BackoffBounds = { baseMs: 5_000, capMs: 60_000 };
 
 /** `attempt` counts from 0 for the first failure. */
-export function upstreamBackoffMs(attempt: number, retryAfterMs: number | null, bounds: BackoffBounds = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function upstreamBackoffMs(
+  attempt: number,
+  retryAfterMs: number | null,
+  bounds: BackoffBounds = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   if (retryAfterMs !== null && retryAfterMs > 0) return Math.min(retryAfterMs, 10 * bounds.capMs);
   const ceiling = Math.min(bounds.capMs, bounds.baseMs * 2 ** Math.max(0, attempt));
   // "Equal jitter": never less than half the ceiling, so a storm cannot re-form at once.

@@ -40,7 +40,11 @@ async function collectOne(ctx: StepContext, outcome: FileOutcome): Promise<Colle
       ctx.deps.crash('mid-download');
     } catch (err) {
       if (isFoxapiError(err) && (err.kind === 'not_found' || err.kind === 'auth' || err.kind === 'invalid')) {
-        return { status: 'failed', raw: undefined, error: { code: 'upstream_result_unavailable', message: `The transcript could not be downloaded (${err.status ?? err.kind}).` } };
+        return {
+          status: 'failed',
+          raw: undefined,
+          error: { code: 'upstream_result_unavailable', message: `The transcript could not be downloaded (${err.status ?? err.kind}).` },
+        };
       }
       throw new TransientDownloadError((err as Error).message, isFoxapiError(err) ? err.retryAfterMs : null);
     }

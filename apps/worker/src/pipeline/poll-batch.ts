@@ -26,7 +26,10 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   } catch (err) {
     if (!isFoxapiError(err)) throw err;
     if (err.kind === 'not_found') {
-      await finishAllFiles(ctx, rec, ['submitted'], 'failed', { code: 'upstream_task_lost', message: `foxapi no longer knows task ${taskId}.` });
+      await finishAllFiles(ctx, rec, ['submitted'], 'failed', {
+        code: 'upstream_task_lost',
+        message: `foxapi no longer knows task ${taskId}.`,
+      });
       return done;
     }
     const delayMs = await backOffBatch(ctx, rec, err.retryAfterMs);
@@ -39,7 +42,10 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   await resetBackoff(ctx, rec);
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);
-  const outcome = interpretTask(snapshot, files.map((f) => f.u));
+  const outcome = interpretTask(
+    snapshot,
+    files.map((f) => f.u),
+  );
   switch (outcome.state) {
     case 'running': {
       const delayMs = nextPollDelay({ submittedAt, estimatedTimeS: rec.estimatedTimeS, now: deps.clock() }, deps.config);

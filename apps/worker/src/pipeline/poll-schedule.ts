@@ -15,10 +15,7 @@ export function firstPollDelay(estimatedTimeS: number | null, b: PollBounds): nu
  * already overdue — a task late by a minute is unlikely to end in the next second, and a long
  * task then costs a logarithmic number of polls, not one every POLL_MIN_MS.
  */
-export function nextPollDelay(
-  p: { submittedAt: number; estimatedTimeS: number | null; now: number },
-  b: PollBounds,
-): number {
+export function nextPollDelay(p: { submittedAt: number; estimatedTimeS: number | null; now: number }, b: PollBounds): number {
   const elapsed = p.now - p.submittedAt;
   const expected = (p.estimatedTimeS ?? 0) * 1000;
   if (elapsed < expected) return clamp(expected - elapsed, b.pollMinMs, b.pollMaxMs);

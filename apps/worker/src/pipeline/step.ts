@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout } from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
-import type { BackoffBounds } from './backoff.js';
 import type { Crash } from './crash-points.js';
 
 /** What a processing step asks of the BullMQ processor once it returns. */
@@ -16,7 +15,17 @@ export type StepResult =
 
 export const done: StepResult = { kind: 'done' };
 export const parked: StepResult = { kind: 'parked' };
-export const later = (delayMs: number, reason: string): StepResult => ({ kind: 'later', delayMs: Math.max(0, Math.round(delayMs)), reason });
+export const later = (delayMs: number, reason: string): StepResult => ({
+  kind: 'later',
+  delayMs: Math.max(0, Math.round(delayMs)),
+  reason,
+});
+
+/** Back-off after upstream failures without Retry-After (see backoff.ts). */
+export interface BackoffBounds {
+  baseMs: number;
+  capMs: number;
+}
 
 export interface PipelineConfig {
   maxInflightTasks: number;

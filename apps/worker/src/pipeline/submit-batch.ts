@@ -54,7 +54,13 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   if (wait > 0) return later(wait, 'request budget');
   deps.crash('before-claim');
   const token = randomUUID();
-  const claim = await deps.store.claimSubmit(rec.jobId, rec.batch, token, deps.clock() + deps.config.submitLeaseMs, deps.config.maxInflightTasks);
+  const claim = await deps.store.claimSubmit(
+    rec.jobId,
+    rec.batch,
+    token,
+    deps.clock() + deps.config.submitLeaseMs,
+    deps.config.maxInflightTasks,
+  );
   if (claim === 'full') return parked;
   if (claim !== 'claimed') return later(0, `batch is already ${claim}`);
 
@@ -139,7 +145,13 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
 }
 
 /** foxapi.md decision 3: a submit that may have created a task is resent only when allowed. */
-export async function onAmbiguousSubmit(ctx: StepContext, rec: BatchRecord, token: string, why: string, retryAfterMs: number | null = null): Promise<StepResult> {
+export async function onAmbiguousSubmit(
+  ctx: StepContext,
+  rec: BatchRecord,
+  token: string,
+  why: string,
+  retryAfterMs: number | null = null,
+): Promise<StepResult> {
   const { deps, log } = ctx;
   deps.metrics.ambiguousSubmit(deps.config.submitRetryAmbiguous ? 'resubmitted' : 'failed');
   if (deps.config.submitRetryAmbiguous) {

@@ -1,7 +1,14 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ManifestFetcher, QUEUES, ScheduleStore, type BatchJobPayload, type KeyLayout, type ScheduleFirePayload } from '@batchscribe/shared';
+import {
+  ManifestFetcher,
+  QUEUES,
+  ScheduleStore,
+  type BatchJobPayload,
+  type KeyLayout,
+  type ScheduleFirePayload,
+} from '@batchscribe/shared';
 import { createScheduleProcessor } from './schedule.processor.js';
 
 export interface ScheduleFireOptions {
@@ -39,7 +46,10 @@ export function startScheduleFires(
   });
   worker.on('error', (err) => logger.error({ queue: QUEUES.schedules, err }, 'worker error'));
   worker.on('failed', (job, err) =>
-    logger.error({ queue: QUEUES.schedules, bullJobId: job?.id, scheduleId: job?.data.scheduleId, attempt: job?.attemptsMade, err }, 'schedule fire failed'),
+    logger.error(
+      { queue: QUEUES.schedules, bullJobId: job?.id, scheduleId: job?.data.scheduleId, attempt: job?.attemptsMade, err },
+      'schedule fire failed',
+    ),
   );
   return {
     close: async () => {

@@ -54,14 +54,30 @@ export type DeliveryOutcome = 'delivered' | 'stopped' | 'exhausted' | 'stale';
  * One attempt: read the job as it is now, POST it signed, record the outcome on the job.
  * 2xx delivers; 410 stops for good; anything else is retried (until the last attempt).
  */
-export async function deliverWebhook(deps: DeliverWebhookDeps, p: WebhookJobPayload, attempt: { isLast: boolean }): Promise<DeliveryOutcome> {
+export async function deliverWebhook(
+  deps: DeliverWebhookDeps,
+  p: WebhookJobPayload,
+  attempt: { isLast: boolean },
+): Promise<DeliveryOutcome> {
   const job = await readCurrentJob(deps, p);
   if (!job?.callback_url) return 'stale';
 
   const result = await deps.sender.send(job.callback_url, webhookMessageId(p), webhookEvent(job));
-  const state: WebhookState['status'] = result.kind === 'delivered' ? 'delivered' : result.kind === 'gone' || attempt.isLast ? 'failed' : 'pending';
-  const lastError = result.kind === 'delivered' ? '' : result.kind === 'gone' ? 'the receiver answered HTTP 410 Gone: not retrying' : result.error;
-  const attempts = (await deps.redis.eval(RECORD_ATTEMPT, 1, deps.keys.job(p.jobId), p.finishedAt, String(p.round), state, lastError, deps.keys.jobEvents, p.jobId)) as number;
+  const state: WebhookState['status'] =
+    result.kind === 'delivered' ? 'delivered' : result.kind === 'gone' || attempt.isLast ? 'failed' : 'pending';
+  const lastError =
+    result.kind === 'delivered' ? '' : result.kind === 'gone' ? 'the receiver answered HTTP 410 Gone: not retrying' : result.error;
+  const attempts = (await deps.redis.eval(
+    RECORD_ATTEMPT,
+    1,
+    deps.keys.job(p.jobId),
+    p.finishedAt,
+    String(p.round),
+    state,
+    lastError,
+    deps.keys.jobEvents,
+    p.jobId,
+  )) as number;
   const log = deps.log.child({ status: result.status, attempts });
 
   if (result.kind === 'delivered') {

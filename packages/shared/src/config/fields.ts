@@ -36,7 +36,10 @@ export const fields = {
   FOXAPI_BASE_URL: httpUrl.default('https://api.foxapi.cc'),
   FOXAPI_TIMEOUT_MS: int(30_000, 100),
   /** Standard Webhooks signing key: the api checks it exists, the worker signs with it. */
-  WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, { message: 'must look like whsec_<base64>' }).optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, { message: 'must look like whsec_<base64>' })
+    .optional(),
   /** A schedule's manifest: largest size read (50 MiB) and whole-fetch time limit. */
   MANIFEST_MAX_BYTES: int(50 * 1024 * 1024, 1_024),
   MANIFEST_TIMEOUT_MS: int(30_000, 100),
@@ -44,27 +47,28 @@ export const fields = {
 };
 
 /** `tenant:token,tenant:token` → token → tenant. */
-export const apiKeysField = z
-  .string()
-  .transform((raw, ctx) => {
-    const byToken = new Map<string, string>();
-    for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const sep = pair.indexOf(':');
-      const tenant = pair.slice(0, sep).trim();
-      const token = pair.slice(sep + 1).trim();
-      if (sep <= 0 || !token || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
-        ctx.addIssue({ code: 'custom', message: 'must be comma-separated tenant:token pairs (tenant: letters, digits, . _ -)' });
-        return z.NEVER;
-      }
-      if (byToken.has(token)) {
-        ctx.addIssue({ code: 'custom', message: 'a token appears twice' });
-        return z.NEVER;
-      }
-      byToken.set(token, tenant);
-    }
-    if (byToken.size === 0) {
-      ctx.addIssue({ code: 'custom', message: 'must name at least one tenant:token pair' });
+export const apiKeysField = z.string().transform((raw, ctx) => {
+  const byToken = new Map<string, string>();
+  for (const pair of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const sep = pair.indexOf(':');
+    const tenant = pair.slice(0, sep).trim();
+    const token = pair.slice(sep + 1).trim();
+    if (sep <= 0 || !token || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
+      ctx.addIssue({ code: 'custom', message: 'must be comma-separated tenant:token pairs (tenant: letters, digits, . _ -)' });
       return z.NEVER;
     }
-    return byToken;
-  });
+    if (byToken.has(token)) {
+      ctx.addIssue({ code: 'custom', message: 'a token appears twice' });
+      return z.NEVER;
+    }
+    byToken.set(token, tenant);
+  }
+  if (byToken.size === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must name at least one tenant:token pair' });
+    return z.NEVER;
+  }
+  return byToken;
+});

@@ -60,7 +60,9 @@ export const jobSchema = z
     progress: z.number().int().min(0).max(100).meta({ description: '(completed + failed + cancelled) / total, floored.' }),
     error: errorInfoSchema.nullable().meta({ description: 'Job-level failure (e.g. upstream_auth).' }),
     webhook: webhookStateSchema.nullable(),
-    waiting_reason: errorInfoSchema.nullable().meta({ description: 'Why queued files are not going out right now (submits paused upstream).' }),
+    waiting_reason: errorInfoSchema
+      .nullable()
+      .meta({ description: 'Why queued files are not going out right now (submits paused upstream).' }),
   })
   .meta({ id: 'Job', description: 'A transcription job (api.md "The Job").' });
 
@@ -109,7 +111,9 @@ export const fileResultSchema = z
 const nextCursor = z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' });
 
 export const jobPageSchema = z.strictObject({ data: z.array(jobSchema), next_cursor: nextCursor }).meta({ id: 'JobPage' });
-export const fileResultPageSchema = z.strictObject({ data: z.array(fileResultSchema), next_cursor: nextCursor }).meta({ id: 'FileResultPage' });
+export const fileResultPageSchema = z
+  .strictObject({ data: z.array(fileResultSchema), next_cursor: nextCursor })
+  .meta({ id: 'FileResultPage' });
 
 export const scheduleRunSchema = z.strictObject({
   at: timestamp,

@@ -5,15 +5,7 @@ export type Model = (typeof MODELS)[number];
 
 export const LANGUAGE_HINTS = ['zh', 'en', 'ja', 'yue', 'ko', 'de', 'fr', 'ru'] as const;
 
-export const JOB_STATUSES = [
-  'queued',
-  'running',
-  'cancelling',
-  'completed',
-  'completed_with_errors',
-  'failed',
-  'cancelled',
-] as const;
+export const JOB_STATUSES = ['queued', 'running', 'cancelling', 'completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'completed_with_errors', 'failed', 'cancelled'];
 

@@ -13,7 +13,10 @@ export const fileUrl = z
 
 const fileEntry = z.strictObject({
   url: fileUrl,
-  ref: z.string().max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` }).optional(),
+  ref: z
+    .string()
+    .max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` })
+    .optional(),
 });
 
 export const callbackUrl = z
@@ -24,14 +27,19 @@ export const callbackUrl = z
 /** Options every job shares with the schedules that create jobs. */
 export const jobOptionsShape = {
   model: z.enum(MODELS, { message: `must be one of ${MODELS.join(', ')}` }).default('paraformer-v2'),
-  language_hints: z.array(z.enum(LANGUAGE_HINTS, { message: `must be one of ${LANGUAGE_HINTS.join(' ')}` })).min(1).optional(),
+  language_hints: z
+    .array(z.enum(LANGUAGE_HINTS, { message: `must be one of ${LANGUAGE_HINTS.join(' ')}` }))
+    .min(1)
+    .optional(),
   channel_id: z.array(z.number().int().min(0)).min(1).max(16).optional(),
   recognition: z.record(z.string(), z.unknown()).optional(),
   diarization: z.record(z.string(), z.unknown()).optional(),
   name: z.string().min(1).max(256).optional(),
   metadata: z
     .record(z.string(), z.unknown())
-    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, { message: `must be at most ${MAX_METADATA_BYTES} bytes of JSON` })
+    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, {
+      message: `must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
+    })
     .optional(),
   callback_url: callbackUrl.optional(),
   priority: z.enum(['interactive', 'bulk']).optional(),
@@ -68,7 +76,12 @@ export const createJobQuery = z
     model: jobOptionsShape.model,
     language_hints: z
       .string()
-      .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+      )
       .pipe(jobOptionsShape.language_hints.unwrap())
       .optional(),
     name: jobOptionsShape.name,

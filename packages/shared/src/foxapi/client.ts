@@ -3,14 +3,7 @@ import type { Logger } from 'pino';
 import { FoxapiError, fromTransportError, isFoxapiError } from './errors.js';
 import { errorForStatus, parseJson, readBodyText } from './http.js';
 import { submitResponseSchema, taskResponseSchema } from './schemas.js';
-import type {
-  FoxapiClientOptions,
-  FoxapiRequestEvent,
-  FoxapiRoute,
-  SubmitRequest,
-  SubmittedTask,
-  TaskSnapshot,
-} from './types.js';
+import type { FoxapiClientOptions, FoxapiRequestEvent, FoxapiRoute, SubmitRequest, SubmittedTask, TaskSnapshot } from './types.js';
 
 /** Idle sockets are kept this long; polls every few seconds then reuse one connection. */
 const KEEP_ALIVE_MS = 30_000;
@@ -62,9 +55,7 @@ export class FoxapiClient {
       });
       this.dispatcher = this.ownedAgent;
     }
-    this.downloadDispatcher = this.dispatcher.compose(
-      interceptors.redirect({ maxRedirections: MAX_DOWNLOAD_REDIRECTS }),
-    );
+    this.downloadDispatcher = this.dispatcher.compose(interceptors.redirect({ maxRedirections: MAX_DOWNLOAD_REDIRECTS }));
   }
 
   /** `POST /v1/audios/generations`. Before retrying a failure, see `isAmbiguousSubmitFailure`. */
@@ -145,7 +136,12 @@ export class FoxapiClient {
       throw new FoxapiError({ kind: 'invalid', message: `${call.route}: not an http(s) URL`, maybeReachedServer: false });
     }
     if (signal?.aborted) {
-      throw new FoxapiError({ kind: 'network', message: `${call.route}: aborted before sending`, maybeReachedServer: false, cause: signal.reason });
+      throw new FoxapiError({
+        kind: 'network',
+        message: `${call.route}: aborted before sending`,
+        maybeReachedServer: false,
+        cause: signal.reason,
+      });
     }
     // One controller carries both the overall deadline and the caller's abort, so the body read is bounded too.
     const controller = new AbortController();
@@ -169,7 +165,11 @@ export class FoxapiClient {
       }
       const json = parseJson(text);
       if (json === undefined) {
-        throw new FoxapiError({ kind: 'protocol', message: `${call.route}: HTTP ${res.statusCode} answer is not JSON`, status: res.statusCode });
+        throw new FoxapiError({
+          kind: 'protocol',
+          message: `${call.route}: HTTP ${res.statusCode} answer is not JSON`,
+          status: res.statusCode,
+        });
       }
       return { status: res.statusCode, json };
     } catch (err) {

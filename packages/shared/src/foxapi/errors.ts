@@ -1,14 +1,5 @@
 /** What went wrong with a foxapi call, coarse enough for a caller to pick a reaction. */
-export type FoxapiErrorKind =
-  | 'auth'
-  | 'quota'
-  | 'invalid'
-  | 'not_found'
-  | 'rate_limited'
-  | 'server'
-  | 'timeout'
-  | 'network'
-  | 'protocol';
+export type FoxapiErrorKind = 'auth' | 'quota' | 'invalid' | 'not_found' | 'rate_limited' | 'server' | 'timeout' | 'network' | 'protocol';
 
 export interface FoxapiErrorInit {
   kind: FoxapiErrorKind;

@@ -28,11 +28,7 @@ function headerText(value: HeaderValue): string | undefined {
 }
 
 /** Reads a body stream to a UTF-8 string, undoing a content-encoding some storage serves regardless of what we asked. */
-export async function readBodyText(
-  body: AsyncIterable<Uint8Array>,
-  contentEncoding: HeaderValue,
-  label: string,
-): Promise<string> {
+export async function readBodyText(body: AsyncIterable<Uint8Array>, contentEncoding: HeaderValue, label: string): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -76,12 +72,7 @@ function optionalString(value: unknown): string | null {
 }
 
 /** The FoxapiError for a non-2xx answer, keeping foxapi's `error.code`/`error.type` when it sent them. */
-export function errorForStatus(
-  status: number,
-  headers: Record<string, HeaderValue>,
-  bodyText: string,
-  label: string,
-): FoxapiError {
+export function errorForStatus(status: number, headers: Record<string, HeaderValue>, bodyText: string, label: string): FoxapiError {
   const parsed = errorBodySchema.safeParse(parseJson(bodyText));
   const upstream = parsed.success ? parsed.data.error : null;
   const upstreamCode = optionalString(upstream?.code);

@@ -13,10 +13,7 @@ const optionalText = z.union([z.string(), z.number()]).nullish().catch(null);
 /** Answer of `POST /v1/audios/generations` (foxapi.md A.1). */
 export const submitResponseSchema = z.looseObject({
   id: z.string().min(1),
-  task_info: z
-    .looseObject({ can_cancel: optionalBoolean, estimated_time: optionalNumber })
-    .nullish()
-    .catch(null),
+  task_info: z.looseObject({ can_cancel: optionalBoolean, estimated_time: optionalNumber }).nullish().catch(null),
 });
 
 const taskErrorSchema = z.looseObject({ code: optionalText, message: optionalText, type: optionalText });
@@ -28,7 +25,10 @@ export const taskResponseSchema = z.looseObject({
   progress: optionalNumber,
   results: z.array(z.unknown()).nullish().catch(null),
   error: taskErrorSchema.nullish().catch(null),
-  output: z.looseObject({ results: z.array(z.unknown()).nullish().catch(null) }).nullish().catch(null),
+  output: z
+    .looseObject({ results: z.array(z.unknown()).nullish().catch(null) })
+    .nullish()
+    .catch(null),
 });
 
 /** foxapi's error body `{error: {message, type, code?}}` (foxapi.md A.5); code may be a number (EvoLink). */

@@ -6,7 +6,12 @@ import type { Priority } from '../domain/job.js';
  * Puts a job's batches on the batch queue. Job ids are deterministic, so calling this twice
  * (the api after a crash, the intake sweeper) adds each batch once.
  */
-export async function enqueueBatches(queue: Queue<BatchJobPayload>, jobId: string, batches: readonly number[], priority: Priority): Promise<void> {
+export async function enqueueBatches(
+  queue: Queue<BatchJobPayload>,
+  jobId: string,
+  batches: readonly number[],
+  priority: Priority,
+): Promise<void> {
   const chunk = 1_000;
   for (let i = 0; i < batches.length; i += chunk) {
     await queue.addBulk(

@@ -19,7 +19,8 @@ const reconnectDelay = (times: number) => Math.min(250 * 2 ** Math.min(times, 6)
 export function createWorkerRedis(target: RedisTarget, extra: RedisOptions = {}): Redis {
   const profile: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra };
   const nodes = clusterNodesOf(target);
-  if (nodes) return createCluster(nodes, { enableReadyCheck: true, enableOfflineQueue: true, clusterRetryStrategy: reconnectDelay }, profile);
+  if (nodes)
+    return createCluster(nodes, { enableReadyCheck: true, enableOfflineQueue: true, clusterRetryStrategy: reconnectDelay }, profile);
   return new Redis(urlOf(target), { retryStrategy: reconnectDelay, ...profile });
 }
 

@@ -107,10 +107,16 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
   return { kind: 'created', job };
 }
 
-async function claimFire(deps: FireScheduleDeps, fireKey: string): Promise<{ kind: 'claimed'; token: string } | { kind: 'done'; jobId: string }> {
+async function claimFire(
+  deps: FireScheduleDeps,
+  fireKey: string,
+): Promise<{ kind: 'claimed'; token: string } | { kind: 'done'; jobId: string }> {
   const deadline = Date.now() + (deps.waitMs ?? 10_000);
   for (;;) {
-    const [word, value] = (await deps.redis.eval(CLAIM_FIRE, 1, fireKey, Date.now(), FIRE_MEMORY_S, deps.claimStaleMs)) as [string, string?];
+    const [word, value] = (await deps.redis.eval(CLAIM_FIRE, 1, fireKey, Date.now(), FIRE_MEMORY_S, deps.claimStaleMs)) as [
+      string,
+      string?,
+    ];
     if (word === 'claimed' && value) return { kind: 'claimed', token: value };
     if (word === 'done' && value) return { kind: 'done', jobId: value };
     if (Date.now() > deadline) throw new FireInProgressError(`fire ${fireKey} is still being processed elsewhere`);

@@ -9,7 +9,8 @@ import { MAX_REF_LENGTH, fileUrl } from '../domain/requests.js';
 
 export type ManifestFile = { url: string; ref?: string };
 
-export type ManifestErrorCode = 'manifest_unreachable' | 'manifest_too_big' | 'manifest_unparsable' | 'manifest_empty' | 'manifest_too_many_files';
+export type ManifestErrorCode =
+  'manifest_unreachable' | 'manifest_too_big' | 'manifest_unparsable' | 'manifest_empty' | 'manifest_too_many_files';
 
 /** Why a manifest made no job; `message` is what `last_run.error` shows. */
 export class ManifestError extends Error {
@@ -111,7 +112,13 @@ function describe(err: unknown, timeoutMs: number): string {
 const jsonEntry = z.union([
   fileUrl,
   // Not strict: manifests exported by other tools may carry extra fields (duration, size…).
-  z.object({ url: fileUrl, ref: z.string().max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` }).optional() }),
+  z.object({
+    url: fileUrl,
+    ref: z
+      .string()
+      .max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` })
+      .optional(),
+  }),
 ]);
 
 /** Text or JSON, decided by Content-Type, else by whether the body starts with `[`. */
@@ -119,7 +126,11 @@ export function parseManifest(raw: string, contentType: string, maxFiles: number
   const text = raw.replace(/^\uFEFF/, '');
   const files = /json/i.test(contentType) || text.trimStart().startsWith('[') ? parseJson(text) : parseText(text);
   if (files.length === 0) throw new ManifestError('manifest_empty', 'the manifest lists no URLs');
-  if (files.length > maxFiles) throw new ManifestError('manifest_too_many_files', `the manifest lists ${files.length} files; at most ${maxFiles} are accepted per job`);
+  if (files.length > maxFiles)
+    throw new ManifestError(
+      'manifest_too_many_files',
+      `the manifest lists ${files.length} files; at most ${maxFiles} are accepted per job`,
+    );
   return files;
 }
 

@@ -46,7 +46,10 @@ export class ScheduleStore {
     const pipeline = this.redis.pipeline();
     for (const id of page) pipeline.hgetall(this.keys.schedule(id));
     const hashes = page.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-    const schedules = hashes.map(([, h]) => h as Record<string, string>).filter((h) => h.id).map(scheduleFromHash);
+    const schedules = hashes
+      .map(([, h]) => h as Record<string, string>)
+      .filter((h) => h.id)
+      .map(scheduleFromHash);
     return { schedules, next: ids.length > opts.limit ? (page[page.length - 1] ?? null) : null };
   }
 

@@ -33,7 +33,10 @@ export class JobReader {
    * A tenant's jobs, newest first. Job ids sort by creation time, so the index is a ZSET read
    * by lex range; ids of jobs that expired are dropped from it as they are met.
    */
-  async listJobs(tenant: string, opts: { limit: number; after: string | null; status: string | null }): Promise<{ jobs: Job[]; next: string | null }> {
+  async listJobs(
+    tenant: string,
+    opts: { limit: number; after: string | null; status: string | null },
+  ): Promise<{ jobs: Job[]; next: string | null }> {
     const indexKey = this.keys.tenantJobs(tenant);
     const jobs: Job[] = [];
     let from = opts.after === null ? '+' : `(${opts.after}`;
@@ -68,7 +71,11 @@ export class JobReader {
    * Files from index `start` on, in index order: up to `limit` matching `status`, looking at
    * no more than `scanBudget` files in one call so a sparse filter cannot pin the server.
    */
-  async readFiles(jobId: string, total: number, opts: { start: number; limit: number; status: string | null; scanBudget?: number }): Promise<FilePage> {
+  async readFiles(
+    jobId: string,
+    total: number,
+    opts: { start: number; limit: number; status: string | null; scanBudget?: number },
+  ): Promise<FilePage> {
     const files: FilePage['files'] = [];
     const budget = opts.scanBudget ?? 10_000;
     let index = opts.start;
