@@ -426,9 +426,7 @@ export class FaultStack {
     }
   }
 
-  async allResults(
-    jobId: string,
-  ): Promise<
+  async allResults(jobId: string): Promise<
     Array<{
       index: number;
       file_url: string;

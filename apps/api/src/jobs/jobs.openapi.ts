@@ -28,14 +28,10 @@ const LOCATION = { description: 'The job: `/v1/jobs/{id}`.', schema: { type: 'st
 const jobAnswer = (description: string) => response(description, jsonContent(jobSchema));
 
 const submitHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .max(255)
-    .optional()
-    .meta({
-      description:
-        'The same key from the same tenant with the same body returns the first job (200); with another body, 422 idempotency-conflict.',
-    }),
+  'idempotency-key': z.string().max(255).optional().meta({
+    description:
+      'The same key from the same tenant with the same body returns the first job (200); with another body, 422 idempotency-conflict.',
+  }),
 });
 
 const CREATE_JOB_DESCRIPTION = [
