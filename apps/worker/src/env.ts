@@ -29,6 +29,9 @@ const schema = z
     WORKER_CONCURRENCY: fields.int(50, 1, 1_000),
     /** BullMQ lock: how long a killed worker's batch waits before another worker takes it over. */
     WORKER_LOCK_MS: fields.int(30_000, 1_000),
+    /** A job still pending intake this long after creation lost its api process: the sweeper enqueues it. */
+    INTAKE_GRACE_MS: fields.int(30_000, 1_000),
+    INTAKE_SWEEP_MS: fields.int(15_000, 100),
     JOB_RETENTION_S: fields.JOB_RETENTION_S,
     LOG_LEVEL: fields.LOG_LEVEL,
     /** `GET /metrics` of this worker (Prometheus); 0 = not served. */

@@ -105,8 +105,8 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     deps.heartbeatMs ?? 10_000,
   );
   const sweeper = setInterval(
-    () => void sweepIntake({ redis, keys, queue, logger }).catch((err: Error) => logger.warn({ err: err.message }, 'intake sweep failed')),
-    deps.sweepMs ?? 15_000,
+    () => void sweepIntake({ redis, keys, queue, logger, graceMs: env.INTAKE_GRACE_MS }).catch((err: Error) => logger.warn({ err: err.message }, 'intake sweep failed')),
+    deps.sweepMs ?? env.INTAKE_SWEEP_MS,
   );
   const webhooks = startWebhookDelivery(
     { redis, keys, logger, onOutcome: (outcome) => metrics.webhookDelivery(outcome) },
