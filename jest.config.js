@@ -7,7 +7,6 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: {
     '^@batchscribe/(shared|foxapi-sim)$': '<rootDir>/packages/$1/src/index.ts',
-    '^@batchscribe/cli$': '<rootDir>/apps/cli/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };

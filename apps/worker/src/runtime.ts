@@ -105,7 +105,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     deps.heartbeatMs ?? 10_000,
   );
   const sweeper = setInterval(
-    () => void sweepIntake({ redis, keys, queue, logger, graceMs: env.INTAKE_GRACE_MS }).catch((err: Error) => logger.warn({ err: err.message }, 'intake sweep failed')),
+    () =>
+      void sweepIntake({ redis, keys, queue, logger, graceMs: env.INTAKE_GRACE_MS }).catch((err: Error) =>
+        logger.warn({ err: err.message }, 'intake sweep failed'),
+      ),
     deps.sweepMs ?? env.INTAKE_SWEEP_MS,
   );
   const webhooks = startWebhookDelivery(
