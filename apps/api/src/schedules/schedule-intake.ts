@@ -1,19 +1,12 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { fileUrl, scheduleJobOptions, type ScheduleJobOptions } from '@batchscribe/shared';
+import { fileUrl, scheduleJobOptions, type ScheduleRecord } from '@batchscribe/shared';
 import { checkCallback, type IntakeLimits } from '../jobs/intake.js';
 import { ProblemError } from '../http/problem.js';
 import { parseOr422 } from '../http/validation.js';
 
 /** A validated `POST /v1/schedules` body. */
-export interface ScheduleRequest {
-  name: string;
-  cron: string;
-  timezone: string;
-  manifestUrl: string | null;
-  fileUrls: string[] | null;
-  job: ScheduleJobOptions;
-}
+export type ScheduleRequest = Omit<ScheduleRecord, 'id' | 'tenant' | 'createdAt' | 'lastRun'>;
 
 /** api.md: 5 fields, or 6 with seconds first. cron-parser alone also takes 4 fields and `@daily`. */
 function cronProblem(cron: string): string | null {
