@@ -15,6 +15,9 @@ export default {
   globalSetup: '<rootDir>/test/global-setup.mjs',
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
   testTimeout: 60_000,
+  // A stray timer or socket from a library (a bull-board or ioredis reconnect) must not hang CI
+  // after every test has finished; the suites themselves close what they open.
+  forceExit: true,
   projects: [
     {
       ...common,

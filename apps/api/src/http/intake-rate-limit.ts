@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
@@ -6,21 +7,26 @@ import type { KeyLayout } from '@batchscribe/shared';
 import { ProblemError, sendProblem } from './problem.js';
 
 /**
- * rate-limit-redis loads its scripts once, at construction, and keeps the promises. The api
- * builds its app before its fail-fast Redis connection is up (and must start while Redis is
- * down), so that load can be rejected; the library would then fail every request with the
- * same error, since only NOSCRIPT triggers a reload. This store retries a failed load.
+ * rate-limit-redis SCRIPT LOADs its Lua once, at construction, and runs it with EVALSHA. That
+ * load fails when the api starts before its fail-fast connection is up, and on a Redis Cluster
+ * it lands on a random node (a keyless command), so the EVALSHA on the key's node answers
+ * NOSCRIPT, and the library's one reload is random again: intermittent 500s. The scripts are
+ * kept here instead and sent with EVAL, which ioredis routes by key like any other command; no
+ * load ever touches Redis.
  */
-class RetryingRedisStore extends RedisStore {
-  override async get(key: string) {
-    this.getScriptSha = this.getScriptSha.catch(() => this.loadGetScript());
-    return super.get(key);
-  }
-
-  override async increment(key: string) {
-    this.incrementScriptSha = this.incrementScriptSha.catch(() => this.loadIncrementScript());
-    return super.increment(key);
-  }
+function scriptsKeptHere(redis: Redis): (command: string, ...args: string[]) => Promise<RedisReply> {
+  const scripts = new Map<string, string>();
+  return async (command, ...args) => {
+    const [sub, lua] = args;
+    if (command.toUpperCase() === 'SCRIPT' && sub?.toUpperCase() === 'LOAD' && lua !== undefined) {
+      const sha = createHash('sha1').update(lua).digest('hex');
+      scripts.set(sha, lua);
+      return sha;
+    }
+    const known = command.toUpperCase() === 'EVALSHA' ? scripts.get(args[0] ?? '') : undefined;
+    if (known !== undefined) return (await redis.eval(known, Number(args[1]), ...args.slice(2))) as RedisReply;
+    return (await redis.call(command, ...args)) as RedisReply;
+  };
 }
 
 /**
@@ -36,9 +42,9 @@ export function intakeRateLimit(deps: { redis: Redis; keys: KeyLayout; perMinute
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: (req) => req.tenant ?? 'anonymous',
-    store: new RetryingRedisStore({
+    store: new RedisStore({
       prefix: `${deps.keys.bullPrefix}:ratelimit:intake:`,
-      sendCommand: (command: string, ...args: string[]) => deps.redis.call(command, ...args) as Promise<RedisReply>,
+      sendCommand: scriptsKeptHere(deps.redis),
     }),
     handler: (req, res) => {
       const reset = Number(res.getHeader('retry-after') ?? 60);

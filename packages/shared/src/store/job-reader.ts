@@ -19,10 +19,9 @@ export class JobReader {
 
   /** The job if it exists and belongs to `tenant`; another tenant's job reads as missing. */
   async getJob(jobId: string, tenant: string): Promise<Job | null> {
-    const [[, hash], [, pause]] = (await this.redis.multi().hgetall(this.keys.job(jobId)).get(this.keys.submitPause).exec()) as [
-      [unknown, Record<string, string>],
-      [unknown, string | null],
-    ];
+    // Two commands written back to back: one round trip, and no MULTI, for which ioredis builds
+    // a Pipeline that copies every script BullMQ defined on this connection (~75 µs a read).
+    const [hash, pause] = await Promise.all([this.redis.hgetall(this.keys.job(jobId)), this.redis.get(this.keys.submitPause)]);
     if (!hash.id || hash.tenant !== tenant) return null;
     const job = jobFromHash(hash);
     job.waiting_reason = waitingReason(job, pause);

@@ -1,0 +1,149 @@
+import { Queue } from 'bullmq';
+import { BATCH_JOB_OPTIONS, QUEUES, batchPriority, batchQueueJobId, type BatchJobPayload } from '@batchscribe/shared';
+import { BENCH_TOKEN, benchUrls, startApi } from './lib/bench-stack.js';
+import { commandCalls, commandDelta, dropPrefix, type BenchRedis } from './lib/bench-redis.js';
+import { MB, median } from './lib/figures.js';
+import { result, type BenchResult } from './lib/results.js';
+import type { MemorySample } from './lib/service-process.js';
+
+const FILES = 100_000;
+const BATCHES = FILES / 100;
+const REPS = 3;
+const PREFIX = 'bench-intake';
+
+interface Timed {
+  ms: number;
+  commands: number;
+  byCommand: Record<string, number>;
+  peakRss?: number;
+}
+
+/** The floor: BullMQ's own addBulk of the 1,000 batch jobs the api enqueues for such a job. */
+async function addBulkOnce(redis: BenchRedis, rep: number): Promise<Timed> {
+  const prefix = `bench-addbulk-${rep}`;
+  const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis.client, prefix: `{${prefix}}` });
+  await queue.waitUntilReady();
+  const jobId = `job_baseline${String(rep).padStart(22, '0')}`;
+  const jobs = Array.from({ length: BATCHES }, (_, batch) => ({
+    name: 'batch',
+    data: { jobId, batch },
+    opts: { ...BATCH_JOB_OPTIONS, jobId: batchQueueJobId(jobId, batch), priority: batchPriority('bulk', batch) },
+  }));
+  const before = await commandCalls(redis.client);
+  const t0 = performance.now();
+  await queue.addBulk(jobs);
+  const ms = performance.now() - t0;
+  const delta = commandDelta(before, await commandCalls(redis.client));
+  await queue.close();
+  await dropPrefix(redis.client, prefix);
+  return { ms, commands: delta.total, byCommand: delta.byCommand };
+}
+
+/** Until the job has left the intake pending set: its batches are all enqueued (before or after the 202). */
+async function intakeSettled(redis: BenchRedis, jobId: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await redis.client.zscore(`{${PREFIX}}:intake:pending`, jobId)) !== null) {
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still pending intake after 30 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function postJob(apiUrl: string, body: string, contentType: string): Promise<{ ms: number; status: number; jobId: string }> {
+  const t0 = performance.now();
+  const res = await fetch(`${apiUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': contentType },
+    body,
+  });
+  const ms = performance.now() - t0;
+  const job = (await res.json()) as { id?: string };
+  if (res.status !== 202) throw new Error(`intake answered ${res.status}: ${JSON.stringify(job).slice(0, 500)}`);
+  return { ms, status: res.status, jobId: job.id ?? '' };
+}
+
+/**
+ * Benchmark 1. Time to 202 for a 100,000-URL job (JSON, then text/plain) against addBulk of
+ * the same 1,000 batch payloads, same Redis, interleaved, median of REPS; the api's peak RSS
+ * (VmHWM of a fresh process that does nothing else); Redis commands per batch.
+ */
+export async function intakeBench(redis: BenchRedis): Promise<BenchResult[]> {
+  const urls = benchUrls(FILES, 'intake');
+  const bodies = {
+    json: { body: JSON.stringify({ file_urls: urls }), type: 'application/json' },
+    text: { body: urls.join('\n'), type: 'text/plain' },
+  };
+  const api = await startApi(redis.url, PREFIX, 'api-intake');
+  const idle = api.proc.memory();
+  const runs: Record<'baseline' | 'json' | 'text', Timed[]> = { baseline: [], json: [], text: [] };
+  let peak: MemorySample | null = null;
+  try {
+    // Warm-up, not counted: connections, script loading, JIT.
+    await addBulkOnce(redis, 99);
+    await postJob(api.url, JSON.stringify({ file_urls: urls.slice(0, 1_000) }), 'application/json');
+    await postJob(api.url, urls.slice(0, 1_000).join('\n'), 'text/plain');
+    await dropPrefix(redis.client, PREFIX);
+
+    for (let rep = 0; rep < REPS; rep++) {
+      runs.baseline.push(await addBulkOnce(redis, rep));
+      for (const kind of ['json', 'text'] as const) {
+        const before = await commandCalls(redis.client);
+        const sampler = api.proc.sampleRss(10);
+        const posted = await postJob(api.url, bodies[kind].body, bodies[kind].type);
+        await intakeSettled(redis, posted.jobId);
+        const peakRss = Math.max(0, ...sampler.stop());
+        const delta = commandDelta(before, await commandCalls(redis.client));
+        runs[kind].push({ ms: posted.ms, commands: delta.total, byCommand: delta.byCommand, peakRss });
+        await dropPrefix(redis.client, PREFIX);
+      }
+    }
+  } finally {
+    peak = api.proc.memory();
+    await api.proc.stop();
+    await dropPrefix(redis.client, PREFIX);
+  }
+
+  const base = median(runs.baseline.map((r) => r.ms));
+  const perBatch = (r: Timed[]) => median(r.map((x) => x.commands)) / BATCHES;
+  const common = { files: FILES, batches: BATCHES, repetitions: REPS, baselineMsEach: runs.baseline.map((r) => Math.round(r.ms)) };
+  return [
+    result(
+      'intake-json',
+      median(runs.json.map((r) => r.ms)),
+      base,
+      'ms',
+      { ratioAtMost: 1.5 },
+      { ...common, msEach: runs.json.map((r) => Math.round(r.ms)), bodyBytes: bodies.json.body.length },
+    ),
+    result(
+      'intake-text',
+      median(runs.text.map((r) => r.ms)),
+      base,
+      'ms',
+      { ratioAtMost: 1.5 },
+      { ...common, msEach: runs.text.map((r) => Math.round(r.ms)), bodyBytes: bodies.text.body.length },
+    ),
+    result(
+      'intake-api-peak-rss',
+      (peak?.peak ?? Number.NaN) / MB,
+      null,
+      'MB',
+      { valueAtMost: 300 },
+      {
+        how: 'VmHWM of a fresh api process after 2 warm-ups and 3 JSON + 3 text/plain 100,000-URL intakes',
+        idleRssMB: Math.round((idle?.rss ?? 0) / MB),
+        sampledPeakJsonMB: Math.round(Math.max(...runs.json.map((r) => r.peakRss ?? 0)) / MB),
+        sampledPeakTextMB: Math.round(Math.max(...runs.text.map((r) => r.peakRss ?? 0)) / MB),
+        sampledPeakMBEach: {
+          json: runs.json.map((r) => Math.round((r.peakRss ?? 0) / MB)),
+          text: runs.text.map((r) => Math.round((r.peakRss ?? 0) / MB)),
+        },
+      },
+    ),
+    result('intake-redis-commands-per-batch', perBatch(runs.json), perBatch(runs.baseline), 'commands', null, {
+      how: 'INFO commandstats delta (commands run inside scripts included) from the POST until the job left the intake pending set, ÷ 1,000 batches; baseline: addBulk alone',
+      jsonByCommand: runs.json[0]?.byCommand,
+      textPerBatch: perBatch(runs.text),
+      baselineByCommand: runs.baseline[0]?.byCommand,
+    }),
+  ];
+}

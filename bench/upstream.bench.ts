@@ -1,0 +1,118 @@
+import { transcriptionFor } from '@batchscribe/foxapi-sim';
+import type { BenchRedis } from './lib/bench-redis.js';
+import { dropPrefix } from './lib/bench-redis.js';
+import { runPipeline } from './lib/pipeline-run.js';
+import { result, type BenchResult } from './lib/results.js';
+
+const FILES = 20_000;
+const BATCHES = FILES / 100;
+/**
+ * FOXAPI_MAX_RPS for this benchmark (its default); the simulator enforces the same cap (excess
+ * → 429). Low enough that the cap, not this machine's CPU, bounds the run: the floor is 40 s,
+ * i.e. 500 files/s to download and store.
+ */
+const RPS = 10;
+const PREFIX = 'bench-upstream';
+
+/**
+ * Benchmarks 2 and 6. 20,000 files with near-instant tasks under FOXAPI_MAX_RPS=RPS: wall time
+ * against the floor (the fewest foxapi requests, one submit and one poll per batch, ÷ RPS) and
+ * requests per batch. The same run's Redis footprint: bytes per finished file without its
+ * transcript (used_memory delta minus the transcripts' MEMORY USAGE), and the stored
+ * transcripts' size against the raw JSON foxapi served.
+ */
+export async function upstreamBench(redis: BenchRedis): Promise<BenchResult[]> {
+  const run = await runPipeline(redis, {
+    prefix: PREFIX,
+    files: FILES,
+    workers: 1,
+    sim: { taskDurationMs: 0, maxRps: RPS },
+    workerEnv: { FOXAPI_MAX_RPS: String(RPS) },
+    timeoutMs: 240_000,
+    keep: true,
+  });
+  try {
+    const floorMs = ((2 * BATCHES) / RPS) * 1000;
+    const requests = run.sim.requests;
+    const { job } = run;
+    const settings = {
+      files: FILES,
+      batches: BATCHES,
+      rps: RPS,
+      workers: 1,
+      taskDurationMs: 0,
+      workerConcurrency: 50,
+      maxInflightTasks: 50,
+    };
+    const upstream = {
+      requests,
+      submissions: run.sim.submissions,
+      polls: run.sim.polls,
+      downloads: run.sim.downloads,
+      rateLimited429: run.sim.rateLimited,
+      duplicateSubmissions: run.sim.duplicateSubmissions,
+      jobStatus: job.status,
+      redisCommandsPerBatch: Math.round(run.commands.total / BATCHES),
+      redisTopCommands: Object.fromEntries(Object.entries(run.commands.byCommand).slice(0, 12)),
+    };
+
+    const compressed = await transcriptBytes(redis, run.job.id, PREFIX, FILES);
+    const raw = run.urls.reduce((sum, url) => sum + Buffer.byteLength(JSON.stringify(transcriptionFor(url))), 0);
+    const perFile = (run.memoryDelta - run.keyMemory.transcripts!) / FILES;
+    return [
+      result(
+        'upstream-wall-time',
+        run.wallMs / 1000,
+        floorMs / 1000,
+        's',
+        { ratioAtMost: 1.25 },
+        { ...settings, ...upstream, floor: `${2 * BATCHES} requests ÷ ${RPS}/s` },
+      ),
+      result(
+        'upstream-requests-per-batch',
+        requests / BATCHES,
+        2,
+        'requests',
+        { valueAtMost: 2.5 },
+        { ...settings, ...upstream, baselineMeaning: 'the minimum: one submit and one poll' },
+      ),
+      result(
+        'footprint-bytes-per-file',
+        perFile,
+        null,
+        'B',
+        { valueAtMost: 500 },
+        {
+          how: 'Redis used_memory after the 20,000-file job ended (workers stopped) minus before it was written, minus MEMORY USAGE of its transcripts hash, ÷ files',
+          usedMemoryDelta: run.memoryDelta,
+          memoryUsageByKind: run.keyMemory,
+          memoryUsagePerFileWithoutTranscripts: Math.round((run.keyMemory.job! + run.keyMemory.files! + run.keyMemory.batches!) / FILES),
+        },
+      ),
+      result(
+        'footprint-transcript-compression',
+        compressed / FILES,
+        raw / FILES,
+        'B/transcript',
+        { ratioAtMost: 0.4 },
+        {
+          how: 'stored (brotli) bytes of every transcript (HSTRLEN) against the JSON foxapi served for it',
+          transcriptsHashMemoryPerFile: Math.round(run.keyMemory.transcripts! / FILES),
+        },
+      ),
+    ];
+  } finally {
+    await dropPrefix(redis.client, PREFIX);
+  }
+}
+
+async function transcriptBytes(redis: BenchRedis, jobId: string, prefix: string, files: number): Promise<number> {
+  const key = `{${prefix}}:job:${jobId}:tx`;
+  let total = 0;
+  for (let i = 0; i < files; i += 1_000) {
+    const pipe = redis.client.pipeline();
+    for (let k = i; k < Math.min(files, i + 1_000); k++) pipe.hstrlen(key, String(k));
+    for (const [, n] of (await pipe.exec()) ?? []) total += Number(n);
+  }
+  return total;
+}
