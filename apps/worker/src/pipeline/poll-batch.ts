@@ -48,7 +48,10 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   );
   switch (outcome.state) {
     case 'running': {
-      const delayMs = nextPollDelay({ submittedAt, estimatedTimeS: rec.estimatedTimeS, now: deps.clock() }, deps.config);
+      const delayMs = nextPollDelay(
+        { submittedAt, estimatedTimeS: rec.estimatedTimeS, progress: outcome.progress, now: deps.clock() },
+        deps.config,
+      );
       log.debug({ status: snapshot.status, progress: outcome.progress, delayMs }, 'task still running');
       return later(delayMs, 'task running');
     }
