@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request } from 'node:http';
 import type { Job } from '@batchscribe/shared';
 import { Stack, TOKENS, urls } from '../support/stack.js';
 
@@ -263,6 +264,67 @@ describe('per-tenant intake rate limit', () => {
       expect((await limited.request('GET', '/v1/jobs')).status).toBe(200);
     } finally {
       await limited.stop();
+    }
+  });
+});
+
+describe('intake admission (INTAKE_MAX_INFLIGHT_BYTES)', () => {
+  /** Starts a POST whose body is only half sent, so the api holds it as in flight. */
+  function halfSentPost(apiUrl: string, body: string): { finish: () => Promise<number> } {
+    const url = new URL('/v1/jobs', apiUrl);
+    let pending: ReturnType<typeof request> | undefined;
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${TOKENS.acme}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 100));
+      pending = req;
+    });
+    return {
+      finish: async () => {
+        pending!.end(body.slice(100));
+        return answered;
+      },
+    };
+  }
+
+  it('when large submissions exceed the budget, then the next is 503 with Retry-After and nothing written, and it gets in once the first is done', async () => {
+    const admission = await Stack.start({ worker: false, apiEnv: { INTAKE_MAX_INFLIGHT_BYTES: '800', INTAKE_RATE_LIMIT_PER_MIN: '0' } });
+    try {
+      const first = JSON.stringify({ file_urls: urls(12, 'first') });
+      const second = { file_urls: urls(8, 'second') };
+      expect(Buffer.byteLength(first)).toBeLessThan(800);
+      expect(Buffer.byteLength(first) + Buffer.byteLength(JSON.stringify(second))).toBeGreaterThan(800);
+
+      const held = halfSentPost(admission.apiUrl, first);
+      await new Promise((r) => setTimeout(r, 300)); // the first request's headers reach the api
+      const before = await admission.keysUnderPrefix();
+      const refused = await admission.request<Problem>('POST', '/v1/jobs', { body: second });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(refused.body.type).toBe('https://batchscribe.dev/problems/unavailable');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await admission.keysUnderPrefix()).toEqual(before);
+
+      expect(await held.finish()).toBe(202);
+      expect((await admission.request('POST', '/v1/jobs', { body: second })).status).toBe(202);
+      // Alone, a body larger than the whole budget is still taken in.
+      expect((await admission.request('POST', '/v1/jobs', { body: { file_urls: urls(40, 'alone') } })).status).toBe(202);
+    } finally {
+      await admission.stop();
     }
   });
 });

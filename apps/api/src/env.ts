@@ -38,6 +38,8 @@ const schema = z
     SSE_HEARTBEAT_MS: fields.int(15_000, 100),
     /** Job submissions a tenant may make per minute, across replicas; 0 turns the limit off. */
     INTAKE_RATE_LIMIT_PER_MIN: fields.int(120, 0),
+    /** Request-body bytes of job submissions one api process takes in at once; default 2 × MAX_BODY_BYTES. */
+    INTAKE_MAX_INFLIGHT_BYTES: fields.int(0, 0),
   })
   .superRefine(
     (env, ctx) => {
@@ -47,10 +49,14 @@ const schema = z
     },
     whenValid('API_KEYS', 'AUTH_DISABLED'),
   )
-  .transform((env) => ({
-    ...env,
-    MAX_BODY_BYTES: env.MAX_BODY_BYTES > 0 ? env.MAX_BODY_BYTES : env.MAX_FILES_PER_JOB * 512 + 1024 * 1024,
-  }));
+  .transform((env) => {
+    const maxBodyBytes = env.MAX_BODY_BYTES > 0 ? env.MAX_BODY_BYTES : env.MAX_FILES_PER_JOB * 512 + 1024 * 1024;
+    return {
+      ...env,
+      MAX_BODY_BYTES: maxBodyBytes,
+      INTAKE_MAX_INFLIGHT_BYTES: env.INTAKE_MAX_INFLIGHT_BYTES > 0 ? env.INTAKE_MAX_INFLIGHT_BYTES : 2 * maxBodyBytes,
+    };
+  });
 
 export type ApiEnv = z.infer<typeof schema>;
 

@@ -100,6 +100,7 @@ export function createApp(deps: ApiDeps): Express {
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
       pollMinMs: deps.env.POLL_MIN_MS,
       intakePerMinute: deps.env.INTAKE_RATE_LIMIT_PER_MIN,
+      intakeInFlightBytes: deps.env.INTAKE_MAX_INFLIGHT_BYTES,
       limits: {
         maxFiles: deps.env.MAX_FILES_PER_JOB,
         webhookSecretSet: deps.env.WEBHOOK_SECRET !== undefined,

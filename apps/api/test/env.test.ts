@@ -41,4 +41,9 @@ describe('api configuration', () => {
   it('when MAX_BODY_BYTES is not set, then it leaves room for MAX_FILES_PER_JOB URLs', () => {
     expect(loadApiEnv({ AUTH_DISABLED: 'true', MAX_FILES_PER_JOB: '1000' }).MAX_BODY_BYTES).toBe(1000 * 512 + 1024 * 1024);
   });
+
+  it('when INTAKE_MAX_INFLIGHT_BYTES is not set, then two of the largest bodies may be taken in at once', () => {
+    expect(loadApiEnv({ AUTH_DISABLED: 'true', MAX_BODY_BYTES: '5000' }).INTAKE_MAX_INFLIGHT_BYTES).toBe(10_000);
+    expect(loadApiEnv({ AUTH_DISABLED: 'true', INTAKE_MAX_INFLIGHT_BYTES: '123456' }).INTAKE_MAX_INFLIGHT_BYTES).toBe(123_456);
+  });
 });

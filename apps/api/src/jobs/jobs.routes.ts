@@ -4,6 +4,7 @@ import { JOB_STATUS_FILTER, type Job, type JobReader } from '@batchscribe/shared
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { ProblemError } from '../http/problem.js';
+import { intakeAdmission } from '../http/intake-admission.js';
 import { intakeRateLimit } from '../http/intake-rate-limit.js';
 import { parseOr400 } from '../http/validation.js';
 import { createJob, type CreateJobDeps } from './create-job.js';
@@ -19,6 +20,8 @@ export interface JobsRoutesDeps extends CreateJobDeps {
   pollMinMs: number;
   /** Per-tenant submissions a minute (0 = unlimited). */
   intakePerMinute: number;
+  /** Request-body bytes of submissions this process takes in at once. */
+  intakeInFlightBytes: number;
 }
 
 export const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
@@ -35,7 +38,8 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const text = express.text({ limit: deps.maxBodyBytes, type: 'text/plain' });
 
   const limitIntake = intakeRateLimit({ redis: deps.redis, keys: deps.keys, perMinute: deps.intakePerMinute });
-  router.post('/v1/jobs', limitIntake, json, text, async (req, res) => {
+  const admit = intakeAdmission({ budgetBytes: deps.intakeInFlightBytes, maxBodyBytes: deps.maxBodyBytes });
+  router.post('/v1/jobs', limitIntake, admit, json, text, async (req, res) => {
     const intake = req.is(['application/json', 'application/*+json'])
       ? parseJsonIntake(req.body, deps.limits)
       : req.is('text/plain')
