@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { BATCH_JOB_OPTIONS, QUEUES, batchPriority, batchQueueJobId, type BatchJobPayload } from '@batchscribe/shared';
-import { BENCH_TOKEN, benchUrls, startApi } from './lib/bench-stack.js';
+import { BENCH_TOKEN, LEAN_API_ENV, benchUrls, startApi } from './lib/bench-stack.js';
 import { commandCalls, commandDelta, dropPrefix, type BenchRedis } from './lib/bench-redis.js';
 import { MB, median } from './lib/figures.js';
 import { result, type BenchResult } from './lib/results.js';
@@ -102,6 +102,7 @@ export async function intakeBench(redis: BenchRedis): Promise<BenchResult[]> {
     await dropPrefix(redis.client, PREFIX);
   }
 
+  const lean = await leanIntake(redis, bodies);
   const base = median(runs.baseline.map((r) => r.ms));
   const perBatch = (r: Timed[]) => median(r.map((x) => x.commands)) / BATCHES;
   const common = { files: FILES, batches: BATCHES, repetitions: REPS, baselineMsEach: runs.baseline.map((r) => Math.round(r.ms)) };
@@ -139,6 +140,17 @@ export async function intakeBench(redis: BenchRedis): Promise<BenchResult[]> {
         },
       },
     ),
+    result('intake-api-peak-rss-lean', lean.peak / MB, null, 'MB', null, {
+      how: 'VmHWM of a fresh api process in the lean profile after 1 warm-up and 2 JSON + 2 text/plain 100,000-URL intakes',
+      env: LEAN_API_ENV,
+    }),
+    result('intake-lean-burst-peak-rss', lean.burstPeak / MB, null, 'MB', null, {
+      how: `the lean api's VmHWM after ${BURST} more 100,000-URL JSON submissions sent at once`,
+      statuses: lean.burstStatuses,
+      accepted: lean.burstStatuses.filter((s) => s === 202).length,
+      refusedWith503: lean.burstStatuses.filter((s) => s === 503).length,
+      apiSurvived: lean.survived,
+    }),
     result('intake-redis-commands-per-batch', perBatch(runs.json), perBatch(runs.baseline), 'commands', null, {
       how: 'INFO commandstats delta (commands run inside scripts included) from the POST until the job left the intake pending set, ÷ 1,000 batches; baseline: addBulk alone',
       jsonByCommand: runs.json[0]?.byCommand,
@@ -146,4 +158,53 @@ export async function intakeBench(redis: BenchRedis): Promise<BenchResult[]> {
       baselineByCommand: runs.baseline[0]?.byCommand,
     }),
   ];
+}
+
+const BURST = 8;
+
+interface LeanFigures {
+  /** VmHWM after the sequential intakes. */
+  peak: number;
+  /** VmHWM after BURST more sent at once, and what they were answered. */
+  burstPeak: number;
+  burstStatuses: number[];
+  survived: boolean;
+}
+
+/**
+ * The same intakes by an api in the README's lean profile (reported, no target), then a burst
+ * of BURST 100,000-URL submissions at once: the intake budget must turn the excess away with
+ * 503 and the process must live through it inside its 256 MB heap.
+ */
+async function leanIntake(redis: BenchRedis, bodies: Record<'json' | 'text', { body: string; type: string }>): Promise<LeanFigures> {
+  const api = await startApi(redis.url, PREFIX, 'api-intake-lean', LEAN_API_ENV);
+  try {
+    await postJob(api.url, JSON.stringify({ file_urls: benchUrls(1_000, 'intake') }), 'application/json');
+    for (let rep = 0; rep < 2; rep++) {
+      for (const kind of ['json', 'text'] as const) {
+        const posted = await postJob(api.url, bodies[kind].body, bodies[kind].type);
+        await intakeSettled(redis, posted.jobId);
+        await dropPrefix(redis.client, PREFIX);
+      }
+    }
+    const peak = api.proc.memory()?.peak ?? Number.NaN;
+    const burstStatuses = await Promise.all(
+      Array.from({ length: BURST }, () =>
+        fetch(`${api.url}/v1/jobs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': bodies.json.type },
+          body: bodies.json.body,
+        }).then(
+          async (res) => (await res.arrayBuffer(), res.status),
+          () => 0,
+        ),
+      ),
+    );
+    const survived = api.proc.alive;
+    if (!survived) throw new Error(`the lean api died during a burst of ${BURST} intakes (answers: ${burstStatuses.join(', ')})`);
+    return { peak, burstPeak: api.proc.memory()?.peak ?? Number.NaN, burstStatuses, survived };
+  } finally {
+    await api.proc.stop();
+    await dropPrefix(redis.client, PREFIX);
+  }
 }

@@ -4,7 +4,7 @@ import autocannon from 'autocannon';
 import { createFoxapiSimulator } from '@batchscribe/foxapi-sim';
 import type { Job } from '@batchscribe/shared';
 import { freePort } from '../scripts/lib/local-redis.js';
-import { BENCH_TOKEN, JobWriter, benchUrls, jobWallMs, startApi, startWorkers } from './lib/bench-stack.js';
+import { BENCH_TOKEN, JobWriter, LEAN_API_ENV, benchUrls, jobWallMs, startApi, startWorkers } from './lib/bench-stack.js';
 import { dropPrefix, type BenchRedis } from './lib/bench-redis.js';
 import { MB, median } from './lib/figures.js';
 import { result, type BenchResult } from './lib/results.js';
@@ -151,6 +151,15 @@ export async function readsBench(redis: BenchRedis): Promise<BenchResult[]> {
       ),
     };
     if (lines !== FILES) throw new Error(`export streamed ${lines} lines, expected ${FILES}`);
+
+    // The same export from an api in the README's lean profile.
+    await api.proc.stop();
+    api = await startApi(redis.url, PREFIX, 'api-export-lean', LEAN_API_ENV);
+    const leanExport = await fetch(`${api.url}/v1/jobs/${created.id}/results`, { headers: { ...auth, accept: 'application/x-ndjson' } });
+    let leanBytes = 0;
+    for await (const chunk of leanExport.body!) leanBytes += chunk.byteLength;
+    if (leanBytes !== bytes) throw new Error(`lean export streamed ${leanBytes} bytes, expected ${bytes}`);
+    const leanPeak = api.proc.memory();
     results.push(
       result('export-lines-per-second', lines / seconds, null, 'lines/s', null, exportSettings),
       result(
@@ -161,6 +170,10 @@ export async function readsBench(redis: BenchRedis): Promise<BenchResult[]> {
         { valueAtMost: 200 },
         { ...exportSettings, how: 'VmHWM of a fresh api process that served only this export' },
       ),
+      result('export-api-peak-rss-lean', (leanPeak?.peak ?? Number.NaN) / MB, null, 'MB', null, {
+        how: 'VmHWM of a fresh api process in the lean profile that served only the same export',
+        env: LEAN_API_ENV,
+      }),
     );
     return results;
   } finally {
