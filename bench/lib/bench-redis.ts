@@ -88,6 +88,11 @@ export async function keysOfPrefix(redis: Redis, prefix: string): Promise<string
 export async function dropPrefix(redis: Redis, prefix: string): Promise<number> {
   const keys = await keysOfPrefix(redis, prefix);
   for (let i = 0; i < keys.length; i += 500) await redis.unlink(...keys.slice(i, i + 500));
+  // UNLINK frees in the background: wait, so a later used_memory reading is not still shrinking.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && /^lazyfree_pending_objects:[1-9]/m.test(await redis.info('memory'))) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return keys.length;
 }
 
