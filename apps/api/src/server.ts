@@ -64,7 +64,9 @@ export function createApp(deps: ApiDeps): Express {
         res.setHeader('x-request-id', id);
         return id;
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // 503s (Redis unreachable, intake budget full) are transient and told to come back: warn.
+      customLogLevel: (_req, res, err) =>
+        res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       // What an operator reads a request line for, and no headers: none can leak a token, and a
       // line costs a third of the full serializers' (the read path serves thousands a second).
       serializers: {
