@@ -181,6 +181,14 @@ describe('reading jobs', () => {
     await expectRejected({ method: 'GET', path: '/v2/nothing' }, 404, 'not-found');
   });
 
+  it('when query parameters are sent empty, then they count as not sent', async () => {
+    const job = await stack.submit({ file_urls: urls(2) });
+    const listed = await stack.request<{ data: Job[]; next_cursor: string | null }>('GET', '/v1/jobs?status=&limit=&cursor=');
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((j) => j.id)).toContain(job.id);
+    expect((await stack.request('GET', `/v1/jobs/${job.id}/results?status=&limit=&cursor=`)).status).toBe(200);
+  });
+
   it('when the cursor or limit is bad, then 400 malformed-request', async () => {
     const job = await stack.submit({ file_urls: urls(3) });
     await expectRejected({ method: 'GET', path: '/v1/jobs?cursor=garbage' }, 400, 'malformed-request');

@@ -538,6 +538,8 @@ describe('401 and 402 on submit (decision 4: pause submits)', () => {
     expect(job.status).toBe('queued');
     expect(job.waiting_reason?.code).toBe('upstream_insufficient_quota');
     expect(job.waiting_reason?.message).toMatch(/402|balance|quota/i);
+    const listed = await s.request<{ data: Array<Job & { waiting_reason?: { code: string } | null }> }>('GET', '/v1/jobs');
+    expect(listed.body.data.find((j) => j.id === created.id)?.waiting_reason?.code).toBe('upstream_insufficient_quota');
 
     expect((await s.request('POST', `/v1/jobs/${created.id}/cancel`)).status).toBe(202);
     const cancelled = (await s.waitForJob(created.id)) as Job & { waiting_reason?: unknown };

@@ -92,6 +92,42 @@ describe('Prometheus metrics', () => {
     expectPromtoolPasses(api);
   });
 
+  it("when two workers finish jobs, then the api's /metrics shows their counters summed, and a worker that stops leaves the sum", async () => {
+    stack = await Stack.start();
+    const second = await stack.startWorker();
+    const jobs = await Promise.all([1, 2, 3, 4].map((k) => stack!.submit({ file_urls: urls(5, `summed-${k}`) })));
+    for (const job of jobs) expect((await stack.waitForJob(job.id)).status).toBe('completed');
+
+    const perWorker = await Promise.all(
+      stack.workers.map(async (w) =>
+        sample(await w.metrics.registry.metrics(), 'batchscribe_files_finished_total', { outcome: 'completed' }),
+      ),
+    );
+    expect(perWorker.reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBe(20);
+    // Snapshots travel with the heartbeat (1 s here): wait for both to carry the last batch.
+    const api = await waitFor(
+      async () => {
+        const text = await scrape(`${stack!.apiUrl}/metrics`);
+        return sample(text, 'batchscribe_files_finished_total', { outcome: 'completed' }) === 20 ? text : undefined;
+      },
+      { what: "the api's /metrics to sum both workers' files" },
+    );
+    expect(sample(api, 'batchscribe_foxapi_requests_total', { endpoint: 'submit', status: '200' })).toBe(4);
+    expect(sample(api, 'batchscribe_batches_finished_total', { outcome: 'completed' })).toBe(4);
+    expect(sample(api, 'batchscribe_foxapi_request_duration_seconds_count', { endpoint: 'submit', status: '200' })).toBe(4);
+    expect(sample(api, 'batchscribe_webhook_deliveries_total', { outcome: 'delivered' })).toBe(0);
+    // The api's own gauges are not doubled by the workers' snapshots, nor are process metrics mixed in.
+    expect(sample(api, 'batchscribe_workers_alive')).toBe(2);
+    expect(api.match(/^# TYPE process_cpu_user_seconds_total /gm)).toHaveLength(1);
+    expectPromtoolPasses(api);
+
+    const secondsShare = perWorker[1] ?? 0;
+    await second.close();
+    stack.workers.splice(stack.workers.indexOf(second), 1);
+    const after = await scrape(`${stack.apiUrl}/metrics`);
+    expect(sample(after, 'batchscribe_files_finished_total', { outcome: 'completed' })).toBe(20 - secondsShare);
+  });
+
   it('when batches wait with no worker to take them, then the queue gauges show them and their age', async () => {
     stack = await Stack.start({ worker: false });
     await stack.submit({ file_urls: urls(1, 'waiting') });

@@ -2,7 +2,9 @@ import type { Queue } from 'bullmq';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import type { KeyLayout } from '@batchscribe/shared';
+import type { Logger } from 'pino';
+import { WorkerMetricsStore, type KeyLayout } from '@batchscribe/shared';
+import { WORKER_HEARTBEAT_FRESH_MS } from './health.routes.js';
 import { dashboardRoutes } from './admin/dashboard.routes.js';
 import type { ApiEnv } from './env.js';
 import { registerQueueMetrics } from './metrics/queue-metrics.js';
@@ -17,13 +19,21 @@ export interface OperationsDeps {
   metrics: Registry;
   /** Queues for the dashboard and the queue gauges. */
   queues: readonly Queue[];
+  logger: Logger;
 }
 
 /** What operators use next to the API: /metrics, /openapi.json, /docs and the dashboard. */
 export function operationsRoutes(deps: OperationsDeps): Router {
   const router = Router();
   registerQueueMetrics(deps.metrics, { queues: deps.queues, redis: deps.redis, keys: deps.keys });
-  router.use(metricsRoutes(deps.metrics));
+  router.use(
+    metricsRoutes({
+      registry: deps.metrics,
+      workers: new WorkerMetricsStore(deps.redis, deps.keys),
+      workerFreshMs: WORKER_HEARTBEAT_FRESH_MS,
+      logger: deps.logger,
+    }),
+  );
   router.use(openapiRoutes(buildOpenApiDocument()));
   // Unset ADMIN_TOKEN: not mounted at all, so /admin/queues is an ordinary 404.
   if (deps.env.ADMIN_TOKEN) {

@@ -117,7 +117,7 @@ export function createApp(deps: ApiDeps): Express {
   // After the API routes, which serve the traffic: every request walks the routers in order.
   app.use(healthRoutes({ redis: deps.redis, keys: deps.keys }));
   const queues = [deps.queue, ...(deps.schedulesQueue ? [deps.schedulesQueue] : []), ...(deps.observedQueues ?? [])];
-  app.use(operationsRoutes({ env: deps.env, redis: deps.redis, keys: deps.keys, metrics, queues }));
+  app.use(operationsRoutes({ env: deps.env, redis: deps.redis, keys: deps.keys, metrics, queues, logger: deps.logger }));
   app.use((req, _res, next) => next(new ProblemError('not-found', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler({ logger: deps.logger, redisReady: () => deps.redis.status === 'ready' }));
   return app;

@@ -129,7 +129,7 @@ stdout: the job id. Exit: 0 accepted (with --wait: every file transcribed); 2 (-
     .description("download a job's transcripts into DIR: one file per input, named by its ref, else by its index")
     .argument('<ID>', 'job id (job_…)')
     .addOption(
-      new Option('--format <format>', 'ndjson: every FileResult in DIR/results.ndjson; txt|srt|vtt|json: one transcript file per input')
+      new Option('--format <format>', 'one file per input, named by ref or index: ndjson its FileResult; txt|srt|vtt|json its transcript')
         .choices(RESULT_FORMATS)
         .default('txt'),
     )

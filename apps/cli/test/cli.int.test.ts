@@ -74,15 +74,16 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
     for (const name of names) expect(await readFile(join(dir, 'srt-out', name), 'utf8')).toMatch(SRT_CUE);
   });
 
-  it('when results are fetched as ndjson, then results.ndjson holds one FileResult per input with its ref', async () => {
+  it('when results are fetched as ndjson, then each input has a file named by its ref holding its FileResult', async () => {
     const run = await bs(['results', doneId, '--format', 'ndjson', '--out', join(dir, 'nd-out')]);
     expect(run.code).toBe(0);
-    const lines = (await readFile(join(dir, 'nd-out', 'results.ndjson'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { ref: string; status: string });
-    expect(lines.map((l) => l.ref)).toEqual(['standup-2026-11-02', 'team/review, Q4', 'dup', 'dup']);
-    expect(lines.every((l) => l.status === 'completed')).toBe(true);
+    const names = (await readdir(join(dir, 'nd-out'))).sort();
+    expect(names).toEqual(['dup-2.ndjson', 'dup.ndjson', 'standup-2026-11-02.ndjson', 'team_review, Q4.ndjson']);
+    const results = await Promise.all(
+      names.map(async (n) => JSON.parse(await readFile(join(dir, 'nd-out', n), 'utf8')) as { ref: string; status: string }),
+    );
+    expect(results.map((r) => r.ref).sort()).toEqual(['dup', 'dup', 'standup-2026-11-02', 'team/review, Q4']);
+    expect(results.every((r) => r.status === 'completed')).toBe(true);
   });
 
   it('when status is asked of a completed job, then it exits 0; --json gives the Job', async () => {

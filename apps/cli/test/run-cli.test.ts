@@ -261,13 +261,16 @@ describe('runCli results', () => {
     );
   });
 
-  it('when the format is ndjson, then one results.ndjson holds every FileResult', async () => {
+  it('when the format is ndjson, then every input, failed or not, has a file holding its FileResult', async () => {
     const r = await cli(['results', ID, '--format', 'ndjson', '--out', dir], route);
     expect(r.code).toBe(2);
-    const lines = (await readFile(join(dir, 'results.ndjson'), 'utf8')).trim().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { index: number }).index)).toEqual([0, 1, 2, 3, 4]);
-    expect(r.out).toContain('wrote results.ndjson (5 files, 4 transcribed)');
-    expect(await readdir(dir)).toEqual(['results.ndjson']);
+    const names = (await readdir(dir)).sort();
+    expect(names).toEqual(['4.ndjson', 'dup-2.ndjson', 'dup-3.ndjson', 'dup.ndjson', 'team_sync.ndjson']);
+    const indexes = await Promise.all(
+      names.map(async (n) => (JSON.parse(await readFile(join(dir, n), 'utf8')) as { index: number }).index),
+    );
+    expect(indexes.sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(r.out).toContain('wrote 5 ndjson files (4 transcribed)');
   });
 
   it('when the job is still running, then finished transcripts are written, and the summary names failures and counts the rest', async () => {

@@ -4,7 +4,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { FoxapiClient, QUEUES, createMetricsRegistry, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import { FoxapiClient, QUEUES, WorkerMetricsStore, createMetricsRegistry, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
 import { createBatchProcessor } from './batch.processor.js';
 import type { WorkerEnv } from './env.js';
 import { Parking } from './parking.js';
@@ -95,10 +95,12 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     ),
   );
 
+  const sharedMetrics = new WorkerMetricsStore(redis, keys);
   const beat = async () => {
     const now = Date.now();
     await redis.zadd(keys.workers, now, id);
     await redis.zremrangebyscore(keys.workers, '-inf', now - 10 * 60_000);
+    await sharedMetrics.publish(id, metrics.registry, now);
   };
   const heartbeat = setInterval(
     () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
@@ -148,6 +150,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await queue.close();
       await foxapi.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);
+      await sharedMetrics.withdraw(id).catch(() => undefined);
     },
   };
 }

@@ -21,5 +21,6 @@ export * from './schedules/manifest.js';
 export * from './schedules/fire-schedule.js';
 export * from './logger.js';
 export * from './metrics/registry.js';
+export * from './metrics/worker-metrics-store.js';
 export * from './foxapi/index.js';
 export * from './transcript/index.js';

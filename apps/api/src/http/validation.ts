@@ -20,8 +20,13 @@ export function parseOr422<S extends z.ZodType>(schema: S, value: unknown, what:
   return result.data;
 }
 
-export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(value);
+/**
+ * Query strings. A parameter sent empty (`?status=&limit=`, as form-built URLs do) counts as
+ * not sent, rather than as an invalid value.
+ */
+export function parseOr400<S extends z.ZodType>(schema: S, query: Record<string, unknown>, what: string): z.infer<S> {
+  const given = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+  const result = schema.safeParse(given);
   if (!result.success) {
     const errors = fieldErrors(result.error);
     throw new ProblemError('malformed-request', `${what} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`, errors);

@@ -1,6 +1,4 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TranscriptFormat } from '../api/client.js';
 import { HttpError } from '../api/http-error.js';
@@ -55,8 +53,8 @@ interface Outcome {
 }
 
 /**
- * Downloads a job's results into DIR: `results.ndjson` for `ndjson`, else one file per input
- * named by its ref (or index). 0 when every input has a transcript in DIR, 2 when some have
+ * Downloads a job's results into DIR, one file per input named by its ref (or index): its
+ * FileResult for `ndjson`, else its transcript. 0 when every input has a transcript in DIR, 2 when some have
  * none (listed on stderr), 1 on an error.
  */
 export async function resultsCommand(ctx: CommandContext, id: string, opts: ResultsOptions): Promise<ExitCode> {
@@ -106,21 +104,32 @@ async function writeTranscripts(ctx: CommandContext, job: Job, dir: string, form
   return { transcribed, missing, wrote: `wrote ${transcribed} ${format} file${transcribed === 1 ? '' : 's'}` };
 }
 
-/** Streams the NDJSON answer to `results.ndjson` as it arrives, noting each line's status on the way. */
+/**
+ * Streams the NDJSON answer and writes each input's FileResult line to its own file, named as
+ * the transcripts are (`<ref>.ndjson`, else `<index>.ndjson`): failed inputs get a file too,
+ * since their line says why. One page of lines is in memory at a time.
+ */
 async function writeNdjson(ctx: CommandContext, job: Job, dir: string): Promise<Outcome> {
   const res = await ctx.client.openResultsNdjson(job.id);
-  const path = join(dir, 'results.ndjson');
-  const out = createWriteStream(`${path}.part`);
-  const failed = new Promise<never>((_, reject) => out.once('error', reject));
-  failed.catch(() => undefined);
+  const namer = new OutputNamer('ndjson');
   const missing = new MissingFiles();
   let transcribed = 0;
   let lines = 0;
-  const onLine = (line: string) => {
+  const onLine = async (line: string) => {
     if (line.trim() === '') return;
     lines++;
-    const parsed = fileResultSchema.safeParse(JSON.parse(line));
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new CliError('unexpected answer from the results stream: a line is not JSON');
+    }
+    const parsed = fileResultSchema.safeParse(value);
     if (!parsed.success) throw new CliError(`unexpected answer from the results stream at line ${lines}`);
+    const path = join(dir, namer.nameFor(parsed.data.index, parsed.data.ref));
+    await writeFileAtomic(path, `${line}\n`).catch((err: unknown) => {
+      throw new CliError(`cannot write ${path}: ${describeFsError(err)}`);
+    });
     if (parsed.data.status === 'completed') transcribed++;
     else missing.add(parsed.data);
   };
@@ -128,24 +137,17 @@ async function writeNdjson(ctx: CommandContext, job: Job, dir: string): Promise<
     let pending = '';
     const decoder = new TextDecoder();
     for await (const chunk of res.body ?? []) {
-      if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
       pending += decoder.decode(chunk, { stream: true });
       const complete = pending.split('\n');
       pending = complete.pop() ?? '';
-      complete.forEach(onLine);
+      for (const line of complete) await onLine(line);
     }
-    onLine(pending + decoder.decode());
-    out.end();
-    await Promise.race([once(out, 'finish'), failed]);
-    await rename(`${path}.part`, path);
+    await onLine(pending + decoder.decode());
   } catch (err) {
-    out.destroy();
     if (err instanceof CliError) throw err;
-    if (err instanceof SyntaxError) throw new CliError('unexpected answer from the results stream: a line is not JSON');
-    if ((err as NodeJS.ErrnoException).code) throw new CliError(`cannot write ${path}: ${describeFsError(err)}`);
     throw new CliError(`the results stream broke off after ${lines} files: ${(err as Error).message}`, undefined, true);
   }
-  return { transcribed, missing, wrote: `wrote results.ndjson (${lines} file${lines === 1 ? '' : 's'}, ${transcribed} transcribed)` };
+  return { transcribed, missing, wrote: `wrote ${lines} ndjson file${lines === 1 ? '' : 's'} (${transcribed} transcribed)` };
 }
 
 function missingSummary(job: Job, missing: MissingFiles): string {

@@ -32,6 +32,8 @@ export interface KeyLayout {
   readonly parked: string;
   /** ZSET worker id → last heartbeat ms. */
   readonly workers: string;
+  /** HASH worker id → JSON snapshot of that worker's metrics and when it was taken (shown summed on the api's /metrics). */
+  readonly workerMetrics: string;
   /** Pub/sub channel announcing job changes (message = job id). */
   readonly jobEvents: string;
   /** ZSET job id → 0: jobs that ended with a callback_url whose webhook is not yet queued (outbox). */
@@ -64,6 +66,7 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     rateBackoff: `${tag}:foxapi:rate:backoff`,
     parked: `${tag}:foxapi:parked`,
     workers: `${tag}:workers`,
+    workerMetrics: `${tag}:workers:metrics`,
     jobEvents: `${tag}:events`,
     webhookOutbox: `${tag}:outbox:webhooks`,
     idempotency: (tenant, keyHash) => `${tag}:idem:${tenant}:${keyHash}`,

@@ -38,6 +38,8 @@ export class JobReader {
   ): Promise<{ jobs: Job[]; next: string | null }> {
     const indexKey = this.keys.tenantJobs(tenant);
     const jobs: Job[] = [];
+    // The same waiting_reason as GET /v1/jobs/{id} shows: one read of the pause for the page.
+    const pause = await this.redis.get(this.keys.submitPause);
     let from = opts.after === null ? '+' : `(${opts.after}`;
     let lastScanned: string | null = null;
     // A status filter may skip many jobs: scan in pages, but bound the work of one request.
@@ -55,6 +57,7 @@ export class JobReader {
           continue;
         }
         const job = jobFromHash(hash);
+        job.waiting_reason = waitingReason(job, pause);
         if (opts.status === null || job.status === opts.status) jobs.push(job);
         if (jobs.length === opts.limit) return { jobs, next: id };
       }
