@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { BATCH_JOB_OPTIONS, QUEUES, batchPriority, batchQueueJobId, type BatchJobPayload } from '@batchscribe/shared';
 import { BENCH_TOKEN, LEAN_API_ENV, benchUrls, startApi } from './lib/bench-stack.js';
@@ -44,7 +45,7 @@ async function intakeSettled(redis: BenchRedis, jobId: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while ((await redis.client.zscore(`{${PREFIX}}:intake:pending`, jobId)) !== null) {
     if (Date.now() > deadline) throw new Error(`job ${jobId} still pending intake after 30 s`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 
@@ -107,21 +108,15 @@ export async function intakeBench(redis: BenchRedis): Promise<BenchResult[]> {
   const perBatch = (r: Timed[]) => median(r.map((x) => x.commands)) / BATCHES;
   const common = { files: FILES, batches: BATCHES, repetitions: REPS, baselineMsEach: runs.baseline.map((r) => Math.round(r.ms)) };
   return [
-    result(
-      'intake-json',
-      median(runs.json.map((r) => r.ms)),
-      base,
-      'ms',
-      { ratioAtMost: 1.5 },
-      { ...common, msEach: runs.json.map((r) => Math.round(r.ms)), bodyBytes: bodies.json.body.length },
-    ),
-    result(
-      'intake-text',
-      median(runs.text.map((r) => r.ms)),
-      base,
-      'ms',
-      { ratioAtMost: 1.5 },
-      { ...common, msEach: runs.text.map((r) => Math.round(r.ms)), bodyBytes: bodies.text.body.length },
+    ...(['json', 'text'] as const).map((kind) =>
+      result(
+        `intake-${kind}`,
+        median(runs[kind].map((r) => r.ms)),
+        base,
+        'ms',
+        { ratioAtMost: 1.5 },
+        { ...common, msEach: runs[kind].map((r) => Math.round(r.ms)), bodyBytes: bodies[kind].body.length },
+      ),
     ),
     result(
       'intake-api-peak-rss',

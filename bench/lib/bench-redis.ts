@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { redisServerAvailable, startLocalRedis } from '../../scripts/lib/local-redis.js';
 
@@ -91,7 +92,7 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<number> 
   // UNLINK frees in the background: wait, so a later used_memory reading is not still shrinking.
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && /^lazyfree_pending_objects:[1-9]/m.test(await redis.info('memory'))) {
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
   return keys.length;
 }

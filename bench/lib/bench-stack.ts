@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -15,8 +16,6 @@ import { ServiceProcess, nodeArgsOfScript, waitForHttp } from './service-process
 
 export const BENCH_TENANT = 'bench';
 export const BENCH_TOKEN = 'bench-token-0123456789';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `n` distinct URLs of a realistic length (~60 characters). */
 export function benchUrls(n: number, tag: string): string[] {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FoxapiClient, interpretTask } from '@batchscribe/shared';
 
 /**
@@ -7,7 +8,6 @@ import { FoxapiClient, interpretTask } from '@batchscribe/shared';
  */
 export async function runFixedIntervalPoller(baseUrl: string, files: string[], intervalMs: number): Promise<void> {
   const foxapi = new FoxapiClient({ baseUrl, apiKey: 'sk-sim', timeoutMs: 10_000 });
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
     const tasks = [];
     for (const url of files) {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../../scripts/lib/processes.js';
 
 /** Where children's logs (and CPU profiles with BENCH_CPU_PROF=1) go. */
@@ -15,8 +16,6 @@ export interface MemorySample {
 
 /** USER_HZ: 100 on every mainstream Linux. */
 const CLOCK_TICKS = 100;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Children not yet exited: killed if this process exits first (an error, Ctrl-C), never orphaned. */
 const live = new Set<ChildProcess>();

@@ -39,6 +39,48 @@ export function redisServerAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * Starts `redis-server` with `args` and resolves once it accepts connections; rejects with its
+ * output when it exits or stays silent for 10 s. Its output is drained afterwards.
+ */
+export async function spawnRedisServer(args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const where = `redis-server ${args.join(' ')}`;
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${where} did not start: ${out}`)), 10_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${where} exited with ${code}: ${out}`));
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  child.stdout!.removeAllListeners('data');
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return child;
+}
+
+/** Sends `signal` to a server from spawnRedisServer and waits for it to exit (no-op if it has). */
+export async function stopRedisServer(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
 export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<LocalRedis> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'batchscribe-redis-'));
@@ -61,37 +103,10 @@ export async function startLocalRedis(opts: LocalRedisOptions = {}): Promise<Loc
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port}: ${out}`)), 10_000);
-      child!.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child!.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child!.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}: ${out}`));
-      });
-    });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    child = await spawnRedisServer(args);
   };
-
   const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill(signal);
-    });
+    if (child) await stopRedisServer(child, signal);
   };
 
   await launch();

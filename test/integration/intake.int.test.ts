@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from '@batchscribe/shared';
 import { Stack, TOKENS, urls } from '../support/stack.js';
 
@@ -318,7 +319,7 @@ describe('intake admission (INTAKE_MAX_INFLIGHT_BYTES)', () => {
       expect(Buffer.byteLength(first) + Buffer.byteLength(JSON.stringify(second))).toBeGreaterThan(800);
 
       const held = halfSentPost(admission.apiUrl, first);
-      await new Promise((r) => setTimeout(r, 300)); // the first request's headers reach the api
+      await sleep(300); // the first request's headers reach the api
       const before = await admission.keysUnderPrefix();
       const refused = await admission.request<Problem>('POST', '/v1/jobs', { body: second });
       expect(refused.status).toBe(503);

@@ -50,6 +50,13 @@ export interface ApiDeps {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** 503s (Redis unreachable, intake budget full) are transient and tell the caller when to come back. */
+function requestLogLevel(status: number, failed: boolean): 'info' | 'warn' | 'error' {
+  if (status === 503) return 'warn';
+  if (failed || status >= 500) return 'error';
+  return status >= 400 ? 'warn' : 'info';
+}
+
 /** Builds the Express app from its collaborators; tests build it with their own Redis. */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -64,9 +71,7 @@ export function createApp(deps: ApiDeps): Express {
         res.setHeader('x-request-id', id);
         return id;
       },
-      // 503s (Redis unreachable, intake budget full) are transient and told to come back: warn.
-      customLogLevel: (_req, res, err) =>
-        res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      customLogLevel: (_req, res, err) => requestLogLevel(res.statusCode, Boolean(err)),
       // What an operator reads a request line for, and no headers: none can leak a token, and a
       // line costs a third of the full serializers' (the read path serves thousands a second).
       serializers: {

@@ -2,8 +2,8 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
 import type { KeyLayout } from '@batchscribe/shared';
-// A worker counts as alive for the gauge when its heartbeat is as recent as /readyz wants it.
 import { WORKER_HEARTBEAT_FRESH_MS } from '../health.routes.js';
+
 /** How many of the next jobs of a queue are looked at for the oldest one still waiting. */
 const OLDEST_SAMPLE = 50;
 const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
@@ -84,6 +84,7 @@ export function registerQueueMetrics(registry: Registry, deps: QueueMetricsDeps)
     g.set((await deps.redis.pttl(deps.keys.submitPause)) > 0 ? 1 : 0);
   });
 
+  // Alive by the same heartbeat age /readyz asks for.
   gauge(
     'batchscribe_workers_alive',
     `Worker processes that sent a heartbeat in the last ${WORKER_HEARTBEAT_FRESH_MS / 1000} s.`,

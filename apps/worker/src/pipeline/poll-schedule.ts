@@ -31,10 +31,9 @@ export interface PollState {
  * so far, and the next look is when that pace says it has surely ended: progress is a whole
  * percentage that never overstates, so `elapsed × 100 / progress` is the latest end it allows,
  * and one look then usually finds the task done rather than one POLL_MIN_MS too early.
- * Without progress: before the estimate, wait for it; once
- * overdue, wait a quarter of the time already overdue — a task late by a minute is unlikely to
- * end in the next second, and a long task then costs a logarithmic number of polls, not one
- * every POLL_MIN_MS.
+ * Without progress: before the estimate, wait for it; once overdue, wait a quarter of the time
+ * already overdue — a task late by a minute is unlikely to end in the next second, and a long
+ * task then costs a logarithmic number of polls, not one every POLL_MIN_MS.
  */
 export function nextPollDelay(p: PollState, b: PollBounds): number {
   const elapsed = p.now - p.submittedAt;
