@@ -1,10 +1,16 @@
 /**
  * `pnpm demo`: the whole service on this machine, end to end. Gets a Redis, starts the foxapi
- * simulator, the api and a worker, submits a sample job, shows its progress, prints one
- * transcript, and exits 0 — or says plainly what is missing.
+ * simulator, the api and a worker, submits a sample job with a callback URL, shows its
+ * progress, receives and verifies the signed webhook, prints one transcript, and exits 0 — or
+ * says plainly what is missing.
  */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createFoxapiSimulator } from '@batchscribe/foxapi-sim';
 import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
 import { freePort, redisServerAvailable, startLocalRedis, type LocalRedis } from './lib/local-redis.js';
 import { spawnTs, stopProcess } from './lib/processes.js';
 
@@ -44,6 +50,41 @@ async function getRedis(): Promise<{ url: string; local?: LocalRedis }> {
   return { url: local.url, local };
 }
 
+interface ReceivedWebhook {
+  type: string;
+  jobId: string;
+  status: string;
+}
+
+/**
+ * What a caller's service would run: an HTTP endpoint that checks each webhook's Standard
+ * Webhooks signature with the shared secret (the `standardwebhooks` package) before trusting it.
+ */
+async function startWebhookReceiver(secret: string): Promise<{ url: string; received: Promise<ReceivedWebhook>; server: Server }> {
+  const verifier = new Webhook(secret);
+  let deliver: (hook: ReceivedWebhook) => void = () => undefined;
+  const received = new Promise<ReceivedWebhook>((resolve) => (deliver = resolve));
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const payload = verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers as Record<string, string>) as {
+          type: string;
+          data: { id: string; status: string };
+        };
+        res.writeHead(204).end();
+        deliver({ type: payload.type, jobId: payload.data.id, status: payload.data.status });
+      } catch (err) {
+        say(`webhook    REJECTED: ${(err as Error).message}`);
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/batchscribe`, received, server };
+}
+
 function bar(done: number, total: number, width = 30): string {
   const filled = total === 0 ? 0 : Math.round((done / total) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
@@ -56,10 +97,14 @@ async function main(): Promise<void> {
   const { url: simUrl } = await sim.listen(0);
   say(`foxapi sim ${simUrl}`);
 
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const receiver = await startWebhookReceiver(webhookSecret);
+  say(`webhooks   ${receiver.url} (verifies signatures)`);
+
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const prefix = `demo${Date.now().toString(36)}`;
-  const common = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  const common = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', WEBHOOK_SECRET: webhookSecret };
   const logs: string[] = [];
   const keep = (line: string) => {
     logs.push(line);
@@ -79,6 +124,7 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     await Promise.all(children.map((c) => stopProcess(c)));
     await sim.close();
+    receiver.server.close();
     await redis.local?.stop();
   };
 
@@ -94,7 +140,7 @@ async function main(): Promise<void> {
     const res = await fetch(`${apiUrl}/v1/jobs`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ name: 'demo archive', file_urls: fileUrls, language_hints: ['en'] }),
+      body: JSON.stringify({ name: 'demo archive', file_urls: fileUrls, language_hints: ['en'], callback_url: receiver.url }),
     });
     if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
     const created = (await res.json()) as { id: string; batches: { total: number } };
@@ -109,9 +155,17 @@ async function main(): Promise<void> {
       process.stdout.write(process.stdout.isTTY ? `\r${line}` : `${line}\n`);
       if (['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(job.status)) break;
       if (Date.now() - started > 120_000) throw new Error('the sample job did not finish within 2 minutes');
-      await new Promise((r) => setTimeout(r, process.stdout.isTTY ? 250 : 1_000));
+      await sleep(process.stdout.isTTY ? 250 : 1_000);
     }
     say(`\n\njob ended ${job.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const hook = await Promise.race([
+      receiver.received,
+      sleep(30_000).then(() => {
+        throw new Error('no webhook arrived within 30 s of the job ending');
+      }),
+    ]);
+    if (hook.jobId !== created.id) throw new Error(`the webhook was about ${hook.jobId}, not ${created.id}`);
+    say(`webhook    ${hook.type} for ${hook.jobId} (status ${hook.status}), signature verified`);
 
     const results = (await (await fetch(`${apiUrl}/v1/jobs/${created.id}/results?status=completed&limit=1`, { headers })).json()) as {
       data: Array<{ index: number; file_url: string }>;
@@ -136,7 +190,7 @@ async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what:
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
