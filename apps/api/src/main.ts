@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   webhooksQueue.on('error', (err) => logger.error({ queue: QUEUES.webhooks, err }, 'queue error'));
   const metrics = createMetricsRegistry();
 
-  const app = createApp({ env, redis, keys, queue, logger, schedulesQueue, jobEvents, metrics, observedQueues: [webhooksQueue] });
+  const app = createApp({ env, redis, keys, queue, logger, schedulesQueue, jobEvents, metrics, webhooksQueue });
   const server = await startWebServer(app, env.PORT, env.HOST);
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT, host: env.HOST }, 'api listening');

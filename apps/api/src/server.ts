@@ -44,8 +44,8 @@ export interface ApiDeps {
   manifests?: ManifestFetcher;
   /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
   metrics?: Registry;
-  /** Queues only watched here (webhooks): shown on /admin/queues and in the queue gauges. */
-  observedQueues?: Queue[];
+  /** The webhooks queue: shown on /admin/queues and in the queue gauges; a deleted job's deliveries leave it. */
+  webhooksQueue?: Queue;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -103,6 +103,7 @@ export function createApp(deps: ApiDeps): Express {
         queue: deps.queue,
         batchSize: deps.env.BATCH_SIZE,
         retentionS: deps.env.JOB_RETENTION_S,
+        ...(deps.webhooksQueue ? { webhooks: deps.webhooksQueue } : {}),
       }),
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
       pollMinMs: deps.env.POLL_MIN_MS,
@@ -121,7 +122,7 @@ export function createApp(deps: ApiDeps): Express {
   if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue)));
   // After the API routes, which serve the traffic: every request walks the routers in order.
   app.use(healthRoutes({ redis: deps.redis, keys: deps.keys }));
-  const queues = [deps.queue, ...(deps.schedulesQueue ? [deps.schedulesQueue] : []), ...(deps.observedQueues ?? [])];
+  const queues = [deps.queue, ...(deps.schedulesQueue ? [deps.schedulesQueue] : []), ...(deps.webhooksQueue ? [deps.webhooksQueue] : [])];
   app.use(operationsRoutes({ env: deps.env, redis: deps.redis, keys: deps.keys, metrics, queues, logger: deps.logger }));
   app.use((req, _res, next) => next(new ProblemError('not-found', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler({ logger: deps.logger, redisReady: () => deps.redis.status === 'ready' }));

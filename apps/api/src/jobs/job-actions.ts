@@ -1,6 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { enqueueBatches, type BatchJobPayload, type KeyLayout, type Priority } from '@batchscribe/shared';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  batchQueueJobId,
+  enqueueBatches,
+  webhookQueueJobId,
+  type BatchJobPayload,
+  type KeyLayout,
+  type Priority,
+} from '@batchscribe/shared';
 import { ProblemError } from '../http/problem.js';
 import { CANCEL_JOB, DELETE_JOB, RETRY_JOB } from './job-actions.lua.js';
 
@@ -10,7 +18,12 @@ export interface JobActionsDeps {
   queue: Queue<BatchJobPayload>;
   batchSize: number;
   retentionS: number;
+  /** The webhooks queue, whose delivery records of a deleted job go with it. */
+  webhooks?: Queue;
 }
+
+/** How long delete waits for a batch's last BullMQ step, finishing as the job ended, to let go of its record. */
+const RELEASE_WAIT_MS = 5_000;
 
 const notFound = () => new ProblemError('not-found', 'No such job.');
 
@@ -65,8 +78,14 @@ export class JobActions {
     return count;
   }
 
+  /**
+   * Removes the job's own keys in one script, then the queue's records of it: the BullMQ job of
+   * each batch and the webhook deliveries of its last ending, so no key naming the job is left.
+   */
   async delete(jobId: string, tenant: string): Promise<void> {
     const { redis, keys } = this.deps;
+    // Read before the script deletes them; a terminal job's batch count and ending are settled.
+    const [batches, finishedAt, round] = await redis.hmget(keys.job(jobId), 'b_total', 'finished_at', 'webhook_round');
     const word = (await redis.eval(
       DELETE_JOB,
       2,
@@ -78,5 +97,30 @@ export class JobActions {
     )) as string;
     if (word === 'missing') throw notFound();
     if (word === 'running') throw new ProblemError('conflict', 'The job is still running; cancel it first, or wait for it to finish.');
+    await removeRecords(
+      this.deps.queue,
+      Array.from({ length: Number(batches ?? 0) }, (_, b) => batchQueueJobId(jobId, b)),
+    );
+    if (this.deps.webhooks && finishedAt) {
+      const rounds = Array.from({ length: Number(round ?? 0) + 1 }, (_, r) => webhookQueueJobId({ jobId, finishedAt, round: r }));
+      await removeRecords(this.deps.webhooks, rounds);
+    }
+  }
+}
+
+/**
+ * Queue.remove of each id; one still locked (its last step is completing as the job ended)
+ * answers 0 and is tried again until it lets go. Ids the queue never had, or already dropped,
+ * need nothing.
+ */
+async function removeRecords(queue: Queue, ids: readonly string[]): Promise<void> {
+  let left = [...ids];
+  const deadline = Date.now() + RELEASE_WAIT_MS;
+  for (;;) {
+    const removed = await Promise.all(left.map((id) => queue.remove(id)));
+    const kept = left.filter((_, i) => removed[i] === 0);
+    left = (await Promise.all(kept.map(async (id) => ((await queue.getJob(id)) ? id : null)))).filter((id) => id !== null);
+    if (left.length === 0 || Date.now() > deadline) return;
+    await sleep(50);
   }
 }
