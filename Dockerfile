@@ -10,7 +10,8 @@ COPY packages/shared/package.json packages/shared/
 COPY packages/foxapi-sim/package.json packages/foxapi-sim/
 RUN pnpm install --frozen-lockfile
 COPY . .
-RUN pnpm build \
+# Only what the image runs (and what it depends on): the CLI is not part of it.
+RUN pnpm --filter '@batchscribe/api...' --filter '@batchscribe/worker...' --filter '@batchscribe/foxapi-sim...' build \
  && pnpm deploy --filter @batchscribe/api --prod --legacy /out/api \
  && pnpm deploy --filter @batchscribe/worker --prod --legacy /out/worker \
  && pnpm deploy --filter @batchscribe/foxapi-sim --prod --legacy /out/foxapi-sim
