@@ -337,3 +337,25 @@ describe('intake admission (INTAKE_MAX_INFLIGHT_BYTES)', () => {
     }
   });
 });
+
+describe('callback_url without a signing key', () => {
+  it('when the server has no WEBHOOK_SECRET, then a job with callback_url is 422 naming callback_url, and nothing is written', async () => {
+    const unsigned = await Stack.start({ worker: false, apiEnv: { WEBHOOK_SECRET: '' } });
+    try {
+      const before = await unsigned.keysUnderPrefix();
+      const res = await unsigned.request<Problem>('POST', '/v1/jobs', {
+        body: { file_urls: urls(1), callback_url: 'https://hooks.example.com/batchscribe' },
+      });
+      expect(res.status).toBe(422);
+      expect(res.body.type).toBe('https://batchscribe.dev/problems/validation-error');
+      expect(fieldPaths(res.body)).toEqual(['callback_url']);
+      expect(res.body.detail).toContain('WEBHOOK_SECRET');
+      expect((await unsigned.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'))).toEqual(
+        before.filter((k) => !k.includes(':ratelimit:')),
+      );
+      expect((await unsigned.request('POST', '/v1/jobs', { body: { file_urls: urls(1) } })).status).toBe(202);
+    } finally {
+      await unsigned.stop();
+    }
+  });
+});
