@@ -321,6 +321,33 @@ describe('500 / 503 / hang on poll (decision 4: back off and poll again)', () =>
     await expectNothingLeftOpen(s);
   });
 
+  it('when polls get 503 without Retry-After, then the batch backs off with the default jittered back-off, is never resubmitted, and completes', async () => {
+    const s = await start({
+      sim: faults({ route: 'poll', status: 503, times: 2 }),
+      workerEnv: { FOXAPI_BACKOFF_BASE_MS: '400', FOXAPI_BACKOFF_MAX_MS: '2000' },
+    });
+    const watch = new SimWatch(s);
+    const files = urls(2, 'poll503');
+    const created = await s.submit({ file_urls: files });
+
+    const job = await s.waitForJob(created.id, isTerminal, 20_000);
+    watch.stop();
+    expect(job.status).toBe('completed');
+    expectAllTranscribed(await allResults(s, created.id), files);
+    const st = s.sim.stats();
+    expect(answered(st, 503)).toBe(2);
+    expect(st.submissions).toBe(1);
+    expect(st.duplicateSubmissions).toBe(0);
+    // Back-off from 400 ms, doubling, with jitter between half and all of it: each failed poll
+    // is followed by a pause of at least 200 ms, then 400 ms, before the next look.
+    const errors = watch.answersOf(503).sort((a, b) => a - b);
+    const firstGoodPoll = watch.firstAt((x) => x.polls >= 1, 'an answered poll');
+    const marks = [...errors, firstGoodPoll];
+    expect(marks[1]! - marks[0]!).toBeGreaterThanOrEqual(150);
+    expect(marks[2]! - marks[1]!).toBeGreaterThanOrEqual(350);
+    await expectNothingLeftOpen(s);
+  });
+
   it('when a poll gets 429 with Retry-After, then polling pauses that long and the job completes without a resubmit', async () => {
     const s = await start({ sim: faults({ route: 'poll', status: 429, times: 1, retryAfterS: 1 }) });
     const watch = new SimWatch(s);
@@ -560,6 +587,25 @@ describe('401 and 402 on submit (decision 4: pause submits)', () => {
     const st = s.sim.stats();
     expect(st.submissions).toBe(1);
     expect(answered(st, 402)).toBe(1);
+    await expectNothingLeftOpen(s);
+  });
+
+  it('when a 402 pause runs out, then the next submit probes foxapi by itself and the waiting job completes', async () => {
+    const s = await start({
+      sim: faults({ route: 'submit', status: 402, times: 1 }),
+      workerEnv: { SUBMIT_PAUSE_MS: '1000', SUBMIT_PAUSE_RECHECK_MS: '200' },
+    });
+    const files = urls(2, 'quota-probe');
+    const created = await s.submit({ file_urls: files });
+    await waitFor(async () => ((await s.redis.get(s.keys.submitPause)) ? true : undefined), { what: 'the quota pause' });
+
+    const job = await s.waitForJob(created.id, isTerminal, 15_000);
+    expect(job.status).toBe('completed');
+    expectAllTranscribed(await allResults(s, created.id), files);
+    const st = s.sim.stats();
+    expect(answered(st, 402)).toBe(1);
+    expect(st.submissions).toBe(1);
+    expect(st.duplicateSubmissions).toBe(0);
     await expectNothingLeftOpen(s);
   });
 });

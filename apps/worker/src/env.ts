@@ -21,6 +21,8 @@ const schema = z
     /** Back-off after a 429/5xx/timeout without Retry-After: from this, doubling, up to the max. */
     FOXAPI_BACKOFF_BASE_MS: fields.int(5_000, 10),
     FOXAPI_BACKOFF_MAX_MS: fields.int(60_000, 10),
+    /** How long a 401/402 pauses submits; the first submit after it is the probe that resumes them. */
+    SUBMIT_PAUSE_MS: fields.int(60_000, 100),
     /** While submits are paused (401/402), how often held batches look again. */
     SUBMIT_PAUSE_RECHECK_MS: fields.int(5_000, 100),
     POLL_MIN_MS: fields.int(2_000, 100),

@@ -73,6 +73,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       foxapiTimeoutMs: env.FOXAPI_TIMEOUT_MS,
       submitLeaseMs: env.FOXAPI_TIMEOUT_MS + 5_000,
       backoff: { baseMs: env.FOXAPI_BACKOFF_BASE_MS, capMs: env.FOXAPI_BACKOFF_MAX_MS },
+      pauseMs: env.SUBMIT_PAUSE_MS,
       pauseRecheckMs: env.SUBMIT_PAUSE_RECHECK_MS,
     },
   };

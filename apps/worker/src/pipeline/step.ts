@@ -38,6 +38,8 @@ export interface PipelineConfig {
   submitLeaseMs: number;
   /** Back-off after upstream failures without Retry-After. */
   backoff: BackoffBounds;
+  /** How long a 401/402 pauses every submit. */
+  pauseMs: number;
   /** How soon a batch held by a submit pause looks again (a resumed pause is seen this fast). */
   pauseRecheckMs: number;
 }

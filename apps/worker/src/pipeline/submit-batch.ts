@@ -115,14 +115,14 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
     }
     case 'quota': {
       await release();
-      await deps.redis.set(deps.keys.submitPause, 'upstream_insufficient_quota', 'PX', 60_000);
+      await deps.redis.set(deps.keys.submitPause, 'upstream_insufficient_quota', 'PX', deps.config.pauseMs);
       log.error(logged, 'foxapi balance is insufficient: submits paused; nothing is failed');
       return later(deps.config.pauseRecheckMs, 'upstream_insufficient_quota');
     }
     case 'auth': {
       const error = { code: 'upstream_auth', message: 'foxapi rejected the API key (401); check FOXAPI_API_KEY.' };
       await deps.redis.hset(deps.keys.job(rec.jobId), 'error', JSON.stringify(error));
-      await deps.redis.set(deps.keys.submitPause, 'upstream_auth', 'PX', 60_000);
+      await deps.redis.set(deps.keys.submitPause, 'upstream_auth', 'PX', deps.config.pauseMs);
       await finishAllFiles(ctx, rec, ['submitting'], 'failed', error);
       log.error(logged, 'foxapi rejected the API key: job failed, submits paused');
       return done;
