@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { FileResult, Job } from '@batchscribe/shared';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { BATCH_JOB_OPTIONS, QUEUES, type BatchJobPayload, type FileResult, type Job } from '@batchscribe/shared';
 import { Stack, countsAddUp, urls } from '../support/stack.js';
 
 let stack: Stack | undefined;
@@ -56,6 +58,38 @@ describe('core pipeline', () => {
       expect(r.task_id).toMatch(/^task-unified-/);
       expect(r.transcript?.text).toContain(`This is the recording at file-${r.index}.wav`);
     }
+  });
+
+  it('when every batch is delivered twice and two workers run both copies at once, then each batch is submitted by one attempt only', async () => {
+    // Slow foxapi answers keep each submit in flight long enough for the second copy to try.
+    stack = await Stack.start({ worker: false, sim: { latencyMs: 300 } });
+    const files = urls(300, 'twice');
+    const created = await stack.submit({ file_urls: files });
+    // A second BullMQ job for each batch, as a redelivery or a stalled-job takeover would make.
+    const connection = new Redis(process.env.REDIS_URL!);
+    const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection, prefix: stack.keys.bullPrefix });
+    try {
+      await queue.addBulk(
+        [0, 1, 2].map((batch) => ({
+          name: 'batch',
+          data: { jobId: created.id, batch },
+          opts: { ...BATCH_JOB_OPTIONS, jobId: `copy-${created.id}-b${batch}`, priority: 1 },
+        })),
+      );
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    await stack.startWorker();
+    await stack.startWorker();
+
+    const job = await stack.waitForJob(created.id);
+    expect(job.status).toBe('completed');
+    expect(job.counts).toMatchObject({ total: 300, completed: 300 });
+    const results = await allResults(stack, created.id);
+    expect(results.map((r) => r.file_url)).toEqual(files);
+    expect(stack.sim.stats().submissions).toBe(3);
+    expect(stack.sim.stats().duplicateSubmissions).toBe(0);
   });
 
   it('when some files fail upstream, then the job ends completed_with_errors and each failure carries its code', async () => {
