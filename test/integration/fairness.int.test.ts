@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Job } from '@batchscribe/shared';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUES, batchQueueJobId, type Job } from '@batchscribe/shared';
 import { Stack, TOKENS, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -42,4 +44,27 @@ describe('priority lanes and fairness', () => {
     expect(bigAfter.batches.completed).toBeLessThan(40);
     await stack.request('POST', `/v1/jobs/${big.id}/cancel`);
   }, 90_000);
+
+  it('when a job of several batches asks for priority interactive, then all its batches queue in the interactive lane, ahead of a bulk job’s', async () => {
+    stack = await Stack.start({ worker: false });
+    const asked = await stack.submit({ file_urls: urls(250, 'asked'), priority: 'interactive' });
+    const bulk = await stack.submit({ file_urls: urls(250, 'bulk') });
+    expect(asked.priority).toBe('interactive');
+    expect(bulk.priority).toBe('bulk');
+
+    const connection = new Redis(process.env.REDIS_URL!);
+    const queue = new Queue(QUEUES.batches, { connection, prefix: stack.keys.bullPrefix });
+    try {
+      const priorities = async (id: string) =>
+        Promise.all([0, 1, 2].map(async (b) => (await queue.getJob(batchQueueJobId(id, b)))?.opts.priority));
+      const interactiveLane = await priorities(asked.id);
+      const bulkLane = await priorities(bulk.id);
+      expect(interactiveLane).toEqual([1, 1, 1]);
+      // BullMQ runs lower numbers first: every batch of the interactive job goes before any of the bulk job's.
+      expect(Math.max(...(interactiveLane as number[]))).toBeLessThan(Math.min(...(bulkLane as number[])));
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
 });

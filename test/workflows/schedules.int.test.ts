@@ -25,7 +25,7 @@ afterEach(async () => {
 
 const LIMITS = { MANIFEST_MAX_BYTES: '4096', MANIFEST_TIMEOUT_MS: '2000' };
 
-/** A manifest host: `/list.txt`, `/list.json` (with refs), `/big.txt` (over 4 KiB); anything else 404. */
+/** A manifest host: `/list.txt`, `/list.json` (with refs), `/big.txt` (over 4 KiB), `/slow.txt` (never ends); anything else 404. */
 async function startManifestHost(): Promise<HttpFixture> {
   const text = ['# nightly archive', ...urls(3, 'night'), ''].join('\r\n');
   const json = JSON.stringify([{ url: 'https://media.example.com/a.wav', ref: 'meeting-a' }, 'https://media.example.com/b.wav']);
@@ -34,6 +34,11 @@ async function startManifestHost(): Promise<HttpFixture> {
     if (req.path === '/list.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(json);
     if (req.path === '/big.txt') return void res.writeHead(200, { 'content-type': 'text/plain' }).end(urls(200).join('\n'));
     if (req.path === '/bad.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('[42]');
+    if (req.path === '/slow.txt') {
+      // Starts answering, then never finishes: the whole fetch must give up at MANIFEST_TIMEOUT_MS.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return void res.write(`${urls(1, 'slow')[0]}\n`);
+    }
     if (req.path === '/stream.txt') {
       // Chunked, no Content-Length: the limit must hold while the body streams.
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -220,8 +225,30 @@ describe('schedules', () => {
     const unparsable = await stack.request<{ detail: string }>('POST', `/v1/schedules/${bad.id}/run`);
     expect(unparsable.status).toBe(422);
     expect(unparsable.body.detail).toMatch(/manifest item 0/);
+    const slow = await createSchedule(stack, { name: 'slow', cron: '0 2 * * *', manifest_url: `${host.url}/slow.txt` });
+    const timedOut = await stack.request<{ detail: string }>('POST', `/v1/schedules/${slow.id}/run`);
+    expect(timedOut.status).toBe(422);
+    expect(timedOut.body.detail).toMatch(/no complete answer within 2000 ms/);
+    expect((await stack.request<Schedule>('GET', `/v1/schedules/${slow.id}`)).body.last_run?.error).toMatch(/within 2000 ms/);
     // Only the two good runs made jobs.
     expect((await stack.keysUnderPrefix()).filter((k) => /:job:job_[0-9a-z]{26}$/.test(k))).toHaveLength(2);
+  });
+
+  it('when a schedule names a time zone, then next_run is the cron time in that zone', async () => {
+    stack = await startStack({ worker: false });
+    const clock = (iso: string | null, timeZone: string) =>
+      new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso!));
+    const kolkata = await createSchedule(stack, { name: 'ist', cron: '0 2 * * *', timezone: 'Asia/Kolkata', file_urls: urls(1) });
+    const utc = await createSchedule(stack, { name: 'utc', cron: '0 2 * * *', file_urls: urls(1) });
+    expect(kolkata.timezone).toBe('Asia/Kolkata');
+    expect(clock(kolkata.next_run, 'Asia/Kolkata')).toBe('02:00');
+    expect(clock(kolkata.next_run, 'UTC')).toBe('20:30'); // India is UTC+5:30, all year
+    expect(clock(utc.next_run, 'UTC')).toBe('02:00');
+    for (const s of [kolkata, utc]) {
+      const ahead = Date.parse(s.next_run!) - Date.now();
+      expect(ahead).toBeGreaterThan(0);
+      expect(ahead).toBeLessThanOrEqual(24 * 3_600_000);
+    }
   });
 
   it('when the body is invalid, then 422 problem+json naming each field, and nothing is stored', async () => {
