@@ -86,6 +86,53 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
     expect(results.every((r) => r.status === 'completed')).toBe(true);
   });
 
+  it('when results are fetched as vtt and as json, then each input has a WebVTT file or its normalized transcript', async () => {
+    const vtt = await bs(['results', doneId, '--format', 'vtt', '--out', join(dir, 'vtt-out')]);
+    expect(vtt.code).toBe(0);
+    const vttNames = (await readdir(join(dir, 'vtt-out'))).sort();
+    expect(vttNames).toEqual(['dup-2.vtt', 'dup.vtt', 'standup-2026-11-02.vtt', 'team_review, Q4.vtt']);
+    for (const name of vttNames) {
+      expect(await readFile(join(dir, 'vtt-out', name), 'utf8')).toMatch(
+        /^WEBVTT\n\n(\d+\n)?\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}\n/,
+      );
+    }
+    const json = await bs(['results', doneId, '--format', 'json', '--out', join(dir, 'json-out')]);
+    expect(json.code).toBe(0);
+    const transcript = JSON.parse(await readFile(join(dir, 'json-out', 'standup-2026-11-02.json'), 'utf8')) as {
+      text: string;
+      channels: Array<{ sentences: unknown[] }>;
+    };
+    expect(transcript.text.length).toBeGreaterThan(0);
+    expect(transcript.channels[0]!.sentences.length).toBeGreaterThan(0);
+  });
+
+  it('when a JSON list is submitted from stdin with --model, --callback and --idempotency-key, then the job carries them, and the same key again gives the same job', async () => {
+    const input = JSON.stringify([{ url: media('json-a'), ref: 'a' }, media('json-b')]);
+    const args = [
+      'submit',
+      '-',
+      '--model',
+      'paraformer-8k-v2',
+      '--callback',
+      'https://hooks.example.com/batchscribe',
+      '--idempotency-key',
+      'cli-int-json-1',
+    ];
+    const first = await bs(args, { stdin: input });
+    expect(first.code).toBe(0);
+    const id = first.stdout.trim();
+    expect(id).toMatch(JOB_ID);
+    const job = await stack.request<{ model: string; callback_url: string; counts: { total: number } }>('GET', `/v1/jobs/${id}`);
+    expect(job.body).toMatchObject({
+      model: 'paraformer-8k-v2',
+      callback_url: 'https://hooks.example.com/batchscribe',
+      counts: { total: 2 },
+    });
+    const again = await bs(args, { stdin: input });
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe(id);
+  });
+
   it('when status is asked of a completed job, then it exits 0; --json gives the Job', async () => {
     const run = await bs(['status', doneId, '--json']);
     expect(run.code).toBe(0);
