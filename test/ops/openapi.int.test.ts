@@ -164,6 +164,36 @@ describe('real responses conform to the document', () => {
     }
   });
 
+  it('when limits refuse a request (413, 409, idempotency 422, 429), then each problem+json answer matches the document', async () => {
+    const check = contract.expectConforms.bind(contract);
+    const tight = await Stack.start({
+      worker: false,
+      apiEnv: { MAX_FILES_PER_JOB: '5', MAX_BODY_BYTES: '2000', INTAKE_RATE_LIMIT_PER_MIN: '4' },
+    });
+    try {
+      const post = (body: unknown, headers: Record<string, string> = {}) => tight.request('POST', '/v1/jobs', { body, headers });
+      const tooMany = await post({ file_urls: urls(6) });
+      expect(tooMany.status).toBe(413);
+      check('post', '/v1/jobs', tooMany);
+      const tooBig = await post({ file_urls: [`https://media.example.com/${'a'.repeat(1_990)}.wav`] });
+      expect(tooBig.status).toBe(413);
+      check('post', '/v1/jobs', tooBig);
+      const first = await post({ file_urls: urls(1) }, { 'idempotency-key': 'contract-1' });
+      expect(first.status).toBe(202);
+      const conflict = await post({ file_urls: urls(2) }, { 'idempotency-key': 'contract-1' });
+      expect(conflict.status).toBe(422);
+      check('post', '/v1/jobs', conflict);
+      const limited = await post({ file_urls: urls(1) });
+      expect(limited.status).toBe(429);
+      check('post', '/v1/jobs', limited);
+      const running = await tight.request('DELETE', `/v1/jobs/${(first.body as Job).id}`);
+      expect(running.status).toBe(409);
+      check('delete', '/v1/jobs/{id}', running);
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it('when a schedule is created, listed, run and deleted, then each answer matches the document', async () => {
     const check = contract.expectConforms.bind(contract);
     const created = await stack.request<{ id: string }>('POST', '/v1/schedules', {
