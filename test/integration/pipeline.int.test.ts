@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BATCH_JOB_OPTIONS, QUEUES, type BatchJobPayload, type FileResult, type Job } from '@batchscribe/shared';
 import { Stack, countsAddUp, urls } from '../support/stack.js';
+import { waitFor } from '../support/wait-for.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -124,6 +125,26 @@ describe('core pipeline', () => {
     const results = await allResults(stack, created.id);
     expect(results.map((r) => r.status)).toEqual(['completed', 'failed', 'completed']);
     expect(stack.sim.stats().submittedUrls[dup]).toBe(2);
+  });
+
+  it('when a job ends, then every key of it expires within JOB_RETENTION_S, and once expired its id leaves the tenant index with the next job', async () => {
+    stack = await Stack.start({ apiEnv: { JOB_RETENTION_S: '600' }, workerEnv: { JOB_RETENTION_S: '600' } });
+    const old = await stack.submit({ file_urls: urls(120, 'retained') });
+    expect((await stack.waitForJob(old.id)).status).toBe('completed');
+    const jobKeys = (await stack.keysUnderPrefix()).filter((k) => k.includes(old.id) && !k.includes(':batches:'));
+    expect(jobKeys.length).toBeGreaterThanOrEqual(5); // job, files, transcripts, two batch records
+    for (const key of jobKeys) {
+      const ttl = await stack.redis.ttl(key);
+      expect(`${key} ttl ${ttl > 0 && ttl <= 600 ? 'within retention' : ttl}`).toBe(`${key} ttl within retention`);
+    }
+
+    // Let retention run out now rather than in ten minutes, then let the next job of the tenant clean up.
+    for (const key of jobKeys) await stack.redis.pexpire(key, 1);
+    await waitFor(async () => ((await stack!.redis.exists(...jobKeys)) === 0 ? true : undefined), { what: 'the keys to expire' });
+    expect(await stack.redis.zscore(stack.keys.tenantJobs('acme'), old.id)).not.toBeNull();
+    const next = await stack.submit({ file_urls: urls(1, 'next') });
+    expect(await stack.redis.zscore(stack.keys.tenantJobs('acme'), old.id)).toBeNull();
+    expect(await stack.redis.zscore(stack.keys.tenantJobs('acme'), next.id)).not.toBeNull();
   });
 
   it('when foxapi answers inline transcripts, then they are stored without a download', async () => {

@@ -37,6 +37,27 @@ export interface CreateJobExtra {
   idempotency?: { key: string; value: (jobId: string) => string };
 }
 
+/** Oldest entries of a tenant's job index looked at per new job (see PRUNE_TENANT_INDEX). */
+const PRUNE_PER_JOB = 10;
+
+/**
+ * A tenant's job index holds every job id it made; a job's keys expire after JOB_RETENTION_S but
+ * a ZSET member cannot. Ids sort by creation time, so the oldest entries are the ones expired:
+ * each new job drops the expired among the oldest few, and the index stays about as large as
+ * the tenant's jobs still retained, whether or not the tenant ever lists them.
+ * KEYS: tenant index. ARGV: job key prefix, how many to look at. Returns the number dropped.
+ */
+const PRUNE_TENANT_INDEX = `
+local removed = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
+  if redis.call('EXISTS', ARGV[1] .. id) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+    removed = removed + 1
+  end
+end
+return removed
+`;
+
 export function chunkIndexes(total: number, size: number): number[][] {
   const batches: number[][] = [];
   for (let start = 0; start < total; start += size) {
@@ -98,5 +119,6 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
   );
   await deps.redis.zrem(deps.keys.intakePending, id);
   await deps.redis.publish(deps.keys.jobEvents, id);
+  await deps.redis.eval(PRUNE_TENANT_INDEX, 1, deps.keys.tenantJobs(tenant), deps.keys.job(''), PRUNE_PER_JOB);
   return jobFromHash(record);
 }
