@@ -105,5 +105,13 @@ describe('logs', () => {
     expect(submitted[0]).toMatchObject({ jobId, batch: 0, taskId: expect.any(String) });
     expect(byMsg('batch completed')[0]).toMatchObject({ jobId, batch: 0, taskId: submitted[0]!.taskId });
     expect(byMsg('webhook delivered')[0]).toMatchObject({ jobId });
+    // And not only those: every line about a batch names its job, and every line about a foxapi
+    // task names its job and batch.
+    const aboutBatch = lines.filter((l) => l.batch !== undefined);
+    expect(aboutBatch.length).toBeGreaterThan(2);
+    expect(aboutBatch.filter((l) => l.jobId !== jobId).map((l) => l.msg)).toEqual([]);
+    const aboutTask = lines.filter((l) => l.taskId !== undefined);
+    expect(aboutTask.length).toBeGreaterThan(1);
+    expect(aboutTask.filter((l) => l.jobId !== jobId || l.batch !== 0).map((l) => l.msg)).toEqual([]);
   });
 });

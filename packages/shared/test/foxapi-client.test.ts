@@ -390,7 +390,7 @@ describe('transport failures', () => {
       .reply(200, { status: 'pending' }, { headers: JSON_HEADERS })
       .delay(1_000);
 
-    const pending = failureOf(client.getTask('t1', controller.signal));
+    const pending = failureOf(client.getTask('t1', { signal: controller.signal }));
     controller.abort();
     const err = await pending;
 
@@ -398,7 +398,7 @@ describe('transport failures', () => {
   });
 
   it('when the signal is already aborted, then nothing is sent', async () => {
-    const err = await failureOf(client.submit(aSubmit(), AbortSignal.abort()));
+    const err = await failureOf(client.submit(aSubmit(), { signal: AbortSignal.abort() }));
 
     expect(err).toMatchObject({ kind: 'network', maybeReachedServer: false });
   });

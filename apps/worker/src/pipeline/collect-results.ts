@@ -36,7 +36,7 @@ async function collectOne(ctx: StepContext, outcome: FileOutcome): Promise<Colle
     raw = outcome.transcription;
   } else {
     try {
-      raw = await ctx.deps.foxapi.fetchJson(outcome.url);
+      raw = await ctx.deps.foxapi.fetchJson(outcome.url, { log: ctx.log });
       ctx.deps.crash('mid-download');
     } catch (err) {
       if (isFoxapiError(err) && (err.kind === 'not_found' || err.kind === 'auth' || err.kind === 'invalid')) {

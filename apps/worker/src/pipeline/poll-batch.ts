@@ -22,7 +22,7 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   if (wait > 0) return later(wait, 'request budget');
   let snapshot;
   try {
-    snapshot = await deps.foxapi.getTask(taskId);
+    snapshot = await deps.foxapi.getTask(taskId, { log });
   } catch (err) {
     if (!isFoxapiError(err)) throw err;
     if (err.kind === 'not_found') {

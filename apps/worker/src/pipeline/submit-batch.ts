@@ -67,11 +67,10 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   let taskId: string;
   let estimatedTimeS: number | null;
   try {
-    const task = await deps.foxapi.submit({
-      model: (job.model ?? 'paraformer-v2') as Model,
-      file_urls: files.map((f) => f.u),
-      ...upstreamOptionsFromHash(job),
-    });
+    const task = await deps.foxapi.submit(
+      { model: (job.model ?? 'paraformer-v2') as Model, file_urls: files.map((f) => f.u), ...upstreamOptionsFromHash(job) },
+      { log },
+    );
     taskId = task.taskId;
     estimatedTimeS = task.estimatedTimeS;
   } catch (err) {

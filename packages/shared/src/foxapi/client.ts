@@ -26,6 +26,12 @@ interface Call {
  * The one client of foxapi (style.md habit 5): submit a Paraformer task, read it, download its
  * results. Answers are zod-parsed; every failure is a FoxapiError.
  */
+/** Per call: an abort signal, and the logger of what the call is for (a batch's, with its job and batch ids). */
+export interface CallOptions {
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
 export class FoxapiClient {
   private readonly baseUrl: string;
   private readonly apiKey: string;
@@ -59,13 +65,13 @@ export class FoxapiClient {
   }
 
   /** `POST /v1/audios/generations`. Before retrying a failure, see `isAmbiguousSubmitFailure`. */
-  async submit(req: SubmitRequest, signal?: AbortSignal): Promise<SubmittedTask> {
+  async submit(req: SubmitRequest, opts: CallOptions = {}): Promise<SubmittedTask> {
     const { status, json: raw } = await this.exchange(
       { route: 'submit', method: 'POST', url: `${this.baseUrl}/v1/audios/generations`, authorized: true, body: JSON.stringify(req) },
-      signal,
+      opts,
     );
     const parsed = submitResponseSchema.safeParse(raw);
-    if (!parsed.success) throw this.protocolError('submit', status, 'answer has no task id', parsed.error);
+    if (!parsed.success) throw this.protocolError('submit', status, 'answer has no task id', parsed.error, opts);
     return {
       taskId: parsed.data.id,
       estimatedTimeS: parsed.data.task_info?.estimated_time ?? null,
@@ -75,11 +81,11 @@ export class FoxapiClient {
   }
 
   /** `GET /v1/tasks/{id}?sync_upstream=true`: foxapi refreshes from upstream before answering (foxapi.md A.2). */
-  async getTask(taskId: string, signal?: AbortSignal): Promise<TaskSnapshot> {
+  async getTask(taskId: string, opts: CallOptions = {}): Promise<TaskSnapshot> {
     const url = `${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}?sync_upstream=true`;
-    const { status, json: raw } = await this.exchange({ route: 'get_task', method: 'GET', url, authorized: true, taskId }, signal);
+    const { status, json: raw } = await this.exchange({ route: 'get_task', method: 'GET', url, authorized: true, taskId }, opts);
     const parsed = taskResponseSchema.safeParse(raw);
-    if (!parsed.success) throw this.protocolError('get_task', status, 'answer has no status', parsed.error);
+    if (!parsed.success) throw this.protocolError('get_task', status, 'answer has no status', parsed.error, opts);
     const task = parsed.data;
     const error = task.error
       ? {
@@ -101,8 +107,8 @@ export class FoxapiClient {
    * GETs a result URL (`transcription_url` or `url`) and parses its JSON. Sends no Authorization:
    * the URL is pre-signed and may name any host (foxapi.md decision 6). Follows redirects.
    */
-  async fetchJson(url: string, signal?: AbortSignal): Promise<unknown> {
-    const { json } = await this.exchange({ route: 'download', method: 'GET', url, authorized: false }, signal);
+  async fetchJson(url: string, opts: CallOptions = {}): Promise<unknown> {
+    const { json } = await this.exchange({ route: 'download', method: 'GET', url, authorized: false }, opts);
     return json;
   }
 
@@ -112,22 +118,22 @@ export class FoxapiClient {
   }
 
   /** One request with the overall deadline; returns the status and parsed JSON of a 2xx answer. */
-  private async exchange(call: Call, signal: AbortSignal | undefined): Promise<{ status: number; json: unknown }> {
+  private async exchange(call: Call, opts: CallOptions): Promise<{ status: number; json: unknown }> {
     const started = performance.now();
     try {
-      const answer = await this.send(call, signal);
-      this.report(call, answer.status, started, null);
+      const answer = await this.send(call, opts.signal);
+      this.report(call, answer.status, started, null, opts);
       return answer;
     } catch (err) {
       const error = isFoxapiError(err) ? err : fromTransportError(err, call.route);
-      this.report(call, error.status, started, error);
+      this.report(call, error.status, started, error, opts);
       throw error;
     }
   }
 
   /** A 2xx whose JSON lacks what we need. Logged here because `exchange` already reported success. */
-  private protocolError(route: FoxapiRoute, status: number, what: string, cause: unknown): FoxapiError {
-    this.logger?.warn({ route, status, kind: 'protocol' }, 'foxapi answer unreadable');
+  private protocolError(route: FoxapiRoute, status: number, what: string, cause: unknown, opts: CallOptions): FoxapiError {
+    (opts.log ?? this.logger)?.warn({ route, status, kind: 'protocol' }, 'foxapi answer unreadable');
     return new FoxapiError({ kind: 'protocol', message: `${route}: ${what}`, status, cause });
   }
 
@@ -197,11 +203,12 @@ export class FoxapiClient {
   }
 
   /** Logs only route, method, path, status, duration and task id: never the key, never a (signed) query string. */
-  private report(call: Call, status: number | null, started: number, error: FoxapiError | null): void {
+  private report(call: Call, status: number | null, started: number, error: FoxapiError | null, opts: CallOptions): void {
     const durationMs = Math.round(performance.now() - started);
     const fields = { route: call.route, method: call.method, path: pathOf(call.url), status, durationMs, taskId: call.taskId };
-    if (error) this.logger?.warn({ ...fields, kind: error.kind, upstreamCode: error.upstreamCode }, 'foxapi request failed');
-    else this.logger?.debug(fields, 'foxapi request');
+    const log = opts.log ?? this.logger;
+    if (error) log?.warn({ ...fields, kind: error.kind, upstreamCode: error.upstreamCode }, 'foxapi request failed');
+    else log?.debug(fields, 'foxapi request');
     this.onRequestEnd?.({ route: call.route, method: call.method, status, durationMs, errorKind: error?.kind ?? null });
   }
 }

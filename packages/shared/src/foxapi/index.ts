@@ -1,4 +1,4 @@
-export { FoxapiClient } from './client.js';
+export { FoxapiClient, type CallOptions } from './client.js';
 export {
   FoxapiError,
   isFoxapiError,
