@@ -1,4 +1,6 @@
 import { transcriptionFor } from '@batchscribe/foxapi-sim';
+import { FsBlobStore } from '@batchscribe/shared';
+import { BENCH_DATA_DIR } from './lib/bench-stack.js';
 import type { BenchRedis } from './lib/bench-redis.js';
 import { dropPrefix } from './lib/bench-redis.js';
 import { runPipeline } from './lib/pipeline-run.js';
@@ -17,9 +19,9 @@ const PREFIX = 'bench-upstream';
 /**
  * Benchmarks 2 and 6. 20,000 files with near-instant tasks under FOXAPI_MAX_RPS=RPS: wall time
  * against the floor (the fewest foxapi requests, one submit and one poll per batch, ÷ RPS) and
- * requests per batch. The same run's Redis footprint: bytes per finished file without its
- * transcript (used_memory delta minus the transcripts' MEMORY USAGE), and the stored
- * transcripts' size against the raw JSON foxapi served.
+ * requests per batch. The same run's Redis footprint: bytes per finished file (transcripts are
+ * in the blob store, not Redis), and the stored transcripts' size against the raw JSON foxapi
+ * served.
  */
 export async function upstreamBench(redis: BenchRedis): Promise<BenchResult[]> {
   const run = await runPipeline(redis, {
@@ -56,9 +58,9 @@ export async function upstreamBench(redis: BenchRedis): Promise<BenchResult[]> {
       redisTopCommands: Object.fromEntries(Object.entries(run.commands.byCommand).slice(0, 12)),
     };
 
-    const compressed = await transcriptBytes(redis, run.job.id, PREFIX, FILES);
+    const compressed = await transcriptBytes(run.job.id, PREFIX);
     const raw = run.urls.reduce((sum, url) => sum + Buffer.byteLength(JSON.stringify(transcriptionFor(url))), 0);
-    const perFile = (run.memoryDelta - run.keyMemory.transcripts!) / FILES;
+    const perFile = run.memoryDelta / FILES;
     return [
       result(
         'upstream-wall-time',
@@ -83,7 +85,7 @@ export async function upstreamBench(redis: BenchRedis): Promise<BenchResult[]> {
         'B',
         { valueAtMost: 500 },
         {
-          how: 'Redis used_memory after the 20,000-file job ended (workers stopped) minus before it was written, minus MEMORY USAGE of its transcripts hash, ÷ files',
+          how: 'Redis used_memory after the 20,000-file job ended (workers stopped) minus before it was written, ÷ files (transcripts are in the blob store)',
           usedMemoryDelta: run.memoryDelta,
           memoryUsageByKind: run.keyMemory,
           memoryUsagePerFileWithoutTranscripts: Math.round((run.keyMemory.job! + run.keyMemory.files! + run.keyMemory.batches!) / FILES),
@@ -96,23 +98,22 @@ export async function upstreamBench(redis: BenchRedis): Promise<BenchResult[]> {
         'B/transcript',
         { ratioAtMost: 0.4 },
         {
-          how: 'stored (brotli) bytes of every transcript (HSTRLEN) against the JSON foxapi served for it',
-          transcriptsHashMemoryPerFile: Math.round(run.keyMemory.transcripts! / FILES),
+          how: 'stored (brotli) bytes of every transcript in the fs blob store against the JSON foxapi served for it',
         },
       ),
     ];
   } finally {
     await dropPrefix(redis.client, PREFIX);
+    const blobs = new FsBlobStore(BENCH_DATA_DIR);
+    await blobs.deleteByPrefix(`${PREFIX}/`);
+    await blobs.close();
   }
 }
 
-async function transcriptBytes(redis: BenchRedis, jobId: string, prefix: string, files: number): Promise<number> {
-  const key = `{${prefix}}:job:${jobId}:tx`;
+async function transcriptBytes(jobId: string, prefix: string): Promise<number> {
+  const blobs = new FsBlobStore(BENCH_DATA_DIR);
   let total = 0;
-  for (let i = 0; i < files; i += 1_000) {
-    const pipe = redis.client.pipeline();
-    for (let k = i; k < Math.min(files, i + 1_000); k++) pipe.hstrlen(key, String(k));
-    for (const [, n] of (await pipe.exec()) ?? []) total += Number(n);
-  }
+  for await (const entry of blobs.list(`${prefix}/jobs/${jobId}/tx/`)) total += entry.size;
+  await blobs.close();
   return total;
 }

@@ -5,8 +5,11 @@
  * says plainly what is missing.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createFoxapiSimulator } from '@batchscribe/foxapi-sim';
 import { Redis } from 'ioredis';
@@ -104,7 +107,17 @@ async function main(): Promise<void> {
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const prefix = `demo${Date.now().toString(36)}`;
-  const common = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', WEBHOOK_SECRET: webhookSecret };
+  // Transcripts go to an fs blob store in a temporary directory that api and worker share.
+  const dataDir = mkdtempSync(join(tmpdir(), 'batchscribe-demo-'));
+  say(`blobs      ${dataDir} (BLOB_STORE=fs)`);
+  const common = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    WEBHOOK_SECRET: webhookSecret,
+    BLOB_STORE: 'fs',
+    DATA_DIR: dataDir,
+  };
   const logs: string[] = [];
   const keep = (line: string) => {
     logs.push(line);
@@ -126,6 +139,7 @@ async function main(): Promise<void> {
     await sim.close();
     receiver.server.close();
     await redis.local?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   };
 
   try {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -38,6 +41,13 @@ export interface RunningApi {
  */
 export const LEAN_API_ENV = { NODE_OPTIONS: '--max-old-space-size=256', INTAKE_MAX_INFLIGHT_BYTES: String(20 * 1024 * 1024) };
 
+/**
+ * The fs blob store every api and worker of one bench run shares, as a volume would in
+ * production (BENCH_DATA_DIR to choose it, e.g. on another disk).
+ */
+export const BENCH_DATA_DIR = process.env.BENCH_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'batchscribe-bench-'));
+const BLOB_ENV = { BLOB_STORE: 'fs', DATA_DIR: BENCH_DATA_DIR };
+
 export async function startApi(redisUrl: string, prefix: string, name = 'api', env: Record<string, string> = {}): Promise<RunningApi> {
   const port = await freePort();
   const proc = ServiceProcess.start(name, nodeArgsOfScript('start:api'), {
@@ -48,6 +58,7 @@ export async function startApi(redisUrl: string, prefix: string, name = 'api', e
     PORT: String(port),
     LOG_LEVEL: 'info',
     INTAKE_RATE_LIMIT_PER_MIN: '0',
+    ...BLOB_ENV,
     // To try heap limits on the api alone, e.g. BENCH_API_NODE_OPTIONS=--max-old-space-size=192.
     ...(process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {}),
     ...env,
@@ -82,6 +93,7 @@ export async function startWorkers(
       FOXAPI_API_KEY: 'sk-sim',
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'info',
+      ...BLOB_ENV,
       ...env,
     }),
   );

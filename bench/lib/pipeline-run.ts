@@ -85,7 +85,6 @@ export async function runPipeline(redis: BenchRedis, opts: PipelineOptions): Pro
       job: await memoryUsage(redis.client, [keys.job(job.id)]),
       files: await memoryUsage(redis.client, [keys.files(job.id)]),
       batches: await memoryUsage(redis.client, batchKeys),
-      transcripts: await memoryUsage(redis.client, [keys.transcripts(job.id)]),
       bullmqAndShared: await memoryUsage(redis.client, bullKeys),
     };
     return { job, urls, wallMs: jobWallMs(job), sim: simStats, commands, memoryDelta, keyMemory, cpu };

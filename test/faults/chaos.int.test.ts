@@ -122,7 +122,7 @@ describe('chaos: two worker SIGKILLs and a Redis restart', () => {
       const states = await s.batchStates(created.id, BATCHES);
       expect(states.every((st) => st === 'completed')).toBe(true);
       expect(await s.admin.scard(s.keys.inflight)).toBe(0);
-      expect(await s.admin.hlen(s.keys.transcripts(created.id))).toBe(FILES);
+      expect(await s.transcriptCount(created.id)).toBe(FILES);
       // A cut batch was resent exactly once, on its new claim.
       for (const b of [...cut1, ...cut2]) expect(stats.submittedUrls[files[b * 100]!]).toBe(1);
     });

@@ -27,7 +27,7 @@ type Point =
 async function checkStateAtCrash(s: FaultStack, point: Point, jobId: string): Promise<void> {
   const states = await s.batchStates(jobId, BATCHES);
   const stats = s.sim.stats();
-  const txCount = await s.admin.hlen(s.keys.transcripts(jobId));
+  const txCount = await s.transcriptCount(jobId);
   switch (point) {
     case 'before-claim':
       expect(states).toEqual(['queued', 'queued', 'queued']);
@@ -128,7 +128,7 @@ describe('worker SIGKILLed at a failpoint', () => {
         // State left behind: every intent record terminal, no foxapi slot held, every transcript stored.
         expect(await s.batchStates(created.id, BATCHES)).toEqual(['completed', 'completed', 'completed']);
         expect(await s.admin.scard(s.keys.inflight)).toBe(0);
-        expect(await s.admin.hlen(s.keys.transcripts(created.id))).toBe(FILES);
+        expect(await s.transcriptCount(created.id)).toBe(FILES);
         expect(await s.admin.zcard(s.keys.intakePending)).toBe(0);
       });
     },

@@ -668,7 +668,7 @@ describe('bad or missing results (decisions 1 and 2)', () => {
     expect(bad.error).toBeNull();
     const [result] = await allResults(s, garbage.id);
     expect(result).toMatchObject({ status: 'failed', transcript: null, error: { code: 'upstream_unparsable_result' } });
-    expect(await s.redis.hget(s.keys.batch(garbage.id, 0), 'raw_task')).toContain('sim-garbage-1');
+    expect(await s.transcripts.readTaskAnswer(garbage.id, 0)).toContain('sim-garbage-1');
 
     const files = urls(2, 'after-garbage');
     const next = await s.submit({ file_urls: files });

@@ -1,10 +1,22 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
-import { QUEUES, batchQueueJobId, createKeyLayout, type BatchJobPayload, type Job, type KeyLayout } from '@batchscribe/shared';
+import {
+  FsBlobStore,
+  QUEUES,
+  TranscriptStore,
+  batchQueueJobId,
+  createKeyLayout,
+  type BatchJobPayload,
+  type Job,
+  type KeyLayout,
+} from '@batchscribe/shared';
 import { freePort, startLocalRedis, type LocalRedis } from '../../scripts/lib/local-redis.js';
 import { spawnTs } from '../../scripts/lib/processes.js';
 import { countsAddUp, isTerminal } from './stack.js';
@@ -279,6 +291,10 @@ export class FaultStack {
   readonly children: ChildHandle[] = [];
   api: ChildHandle | undefined;
   readonly keys: KeyLayout = createKeyLayout(PREFIX);
+  /** The fs blob store every child shares (as api and workers share a volume in production). */
+  private readonly dataDir = mkdtempSync(join(tmpdir(), 'bs-faults-'));
+  private readonly blobs = new FsBlobStore(this.dataDir);
+  readonly transcripts = new TranscriptStore(this.blobs, PREFIX);
   private queueHandle: Queue<BatchJobPayload> | undefined;
 
   private constructor(
@@ -310,7 +326,7 @@ export class FaultStack {
   }
 
   private commonEnv(): Record<string, string> {
-    return { REDIS_URL: this.redis.url, QUEUE_PREFIX: PREFIX, LOG_LEVEL: 'info' };
+    return { REDIS_URL: this.redis.url, QUEUE_PREFIX: PREFIX, LOG_LEVEL: 'info', BLOB_STORE: 'fs', DATA_DIR: this.dataDir };
   }
 
   /** Starts the api and waits until /healthz answers. */
@@ -595,6 +611,13 @@ export class FaultStack {
     this.admin.disconnect();
     await this.front.close();
     await this.redis.stop();
+    await this.blobs.close();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** How many transcripts of the job are in the blob store. */
+  async transcriptCount(jobId: string): Promise<number> {
+    return (await this.transcripts.storedIndexes(jobId)).length;
   }
 }
 

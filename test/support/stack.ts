@@ -6,10 +6,13 @@ import { pino, type Logger } from 'pino';
 import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
 import {
   QUEUES,
+  TranscriptStore,
   createApiRedis,
+  createBlobStore,
   createKeyLayout,
   createWorkerRedis,
   type BatchJobPayload,
+  type BlobStore,
   type Job,
   type KeyLayout,
   type ScheduleFirePayload,
@@ -19,6 +22,7 @@ import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { loadWorkerEnv } from '../../apps/worker/src/env.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../apps/worker/src/runtime.js';
+import { blobEnvFor, type BlobKind } from './blob-env.js';
 import { waitFor } from './wait-for.js';
 
 export const TOKENS = { acme: 'tok-acme-123', globex: 'tok-globex-456' } as const;
@@ -29,6 +33,8 @@ export interface StackOptions {
   workerEnv?: Record<string, string>;
   /** Start without a worker (intake and validation tests). */
   worker?: boolean;
+  /** Which blob store the transcripts go to: a fresh temp dir (fs, default) or a fresh prefix of the test S3 server. */
+  blob?: BlobKind;
   logger?: Logger;
 }
 
@@ -59,7 +65,13 @@ export class Stack {
     private readonly logger: Logger,
     /** Schedules' queue and the SSE hub with its own subscriber connection, as main.ts builds them. */
     private readonly workflows: { schedulesQueue: Queue<ScheduleFirePayload>; jobEvents: JobEventsHub; subscriber: Redis },
-  ) {}
+    /** The api's blob store; `transcripts` reads what the workers stored in it. */
+    readonly blobs: BlobStore,
+  ) {
+    this.transcripts = new TranscriptStore(blobs, prefix);
+  }
+
+  readonly transcripts: TranscriptStore;
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
     const redisUrl = process.env.REDIS_URL;
@@ -70,7 +82,7 @@ export class Stack {
     const sim = createFoxapiSimulator({ taskDurationMs: 300, ...opts.sim });
     const { url: simUrl } = await sim.listen(0);
 
-    const common = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    const common = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...blobEnvFor(opts.blob ?? 'fs') };
     const apiEnv = loadApiEnv({
       ...common,
       API_KEYS: `acme:${TOKENS.acme},globex:${TOKENS.globex}`,
@@ -87,8 +99,9 @@ export class Stack {
     const subscriber = new Redis(redisUrl);
     const jobEvents = new JobEventsHub(subscriber, keys.jobEvents, logger);
     await jobEvents.start();
+    const blobs = createBlobStore(apiEnv);
     const server = await startWebServer(
-      createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger, schedulesQueue, jobEvents }),
+      createApp({ env: apiEnv, redis: apiRedis, keys, blobs, queue, logger, schedulesQueue, jobEvents }),
       0,
       '127.0.0.1',
     );
@@ -104,11 +117,25 @@ export class Stack {
       FOXAPI_TIMEOUT_MS: '3000',
       ...opts.workerEnv,
     };
-    const stack = new Stack(prefix, keys, new Redis(redisUrl), sim, simUrl, apiUrl, server, apiRedis, queue, workerEnv, logger, {
-      schedulesQueue,
-      jobEvents,
-      subscriber,
-    });
+    const stack = new Stack(
+      prefix,
+      keys,
+      new Redis(redisUrl),
+      sim,
+      simUrl,
+      apiUrl,
+      server,
+      apiRedis,
+      queue,
+      workerEnv,
+      logger,
+      {
+        schedulesQueue,
+        jobEvents,
+        subscriber,
+      },
+      blobs,
+    );
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -116,10 +143,12 @@ export class Stack {
   async startWorker(): Promise<WorkerRuntime> {
     const env = loadWorkerEnv(this.workerEnv);
     const redis = createWorkerRedis(env.REDIS_URL);
+    const blobs = createBlobStore(env);
     const runtime = await startWorkerRuntime({
       env,
       redis,
       keys: this.keys,
+      blobs,
       logger: this.logger,
       heartbeatMs: 1_000,
       sweepMs: 500,
@@ -132,6 +161,7 @@ export class Stack {
       worker: runtime.worker,
       close: async () => {
         await close();
+        await blobs.close();
         await redis.quit();
       },
     };
@@ -200,6 +230,8 @@ export class Stack {
     await this.apiRedis.quit();
     await this.redis.quit();
     await this.sim.close();
+    await this.blobs.deleteByPrefix(`${this.prefix}/`);
+    await this.blobs.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeysField, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
+import { BLOB_STORE_CROSS_FIELDS, apiKeysField, blobStoreFields, checkBlobStoreEnv, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
 
 const schema = z
   .object({
@@ -40,7 +40,10 @@ const schema = z
     INTAKE_RATE_LIMIT_PER_MIN: fields.int(120, 0),
     /** Request-body bytes of job submissions one api process takes in at once; default 2 × MAX_BODY_BYTES. */
     INTAKE_MAX_INFLIGHT_BYTES: fields.int(0, 0),
+    /** Where transcripts live (never in Redis). */
+    ...blobStoreFields,
   })
+  .superRefine(checkBlobStoreEnv, whenValid(...BLOB_STORE_CROSS_FIELDS))
   .superRefine(
     (env, ctx) => {
       if (!env.API_KEYS && !env.AUTH_DISABLED) {

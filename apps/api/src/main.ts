@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import {
   QUEUES,
   createApiRedis,
+  createBlobStore,
   createKeyLayout,
   createLogger,
   wantsPrettyLogs,
@@ -48,7 +49,8 @@ async function main(): Promise<void> {
   webhooksQueue.on('error', (err) => logger.error({ queue: QUEUES.webhooks, err }, 'queue error'));
   const metrics = createMetricsRegistry();
 
-  const app = createApp({ env, redis, keys, queue, logger, schedulesQueue, jobEvents, metrics, webhooksQueue });
+  const blobs = createBlobStore(env);
+  const app = createApp({ env, redis, keys, blobs, queue, logger, schedulesQueue, jobEvents, metrics, webhooksQueue });
   const server = await startWebServer(app, env.PORT, env.HOST);
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT, host: env.HOST }, 'api listening');
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     await schedulesQueue.close();
     await webhooksQueue.close();
     await queue.close();
+    await blobs.close();
     await subscriber.quit().catch(() => subscriber.disconnect());
     await redis.quit().catch(() => redis.disconnect());
     logger.info('api stopped');

@@ -9,9 +9,11 @@ import type { Registry } from 'prom-client';
 import {
   JobReader,
   ManifestFetcher,
+  TranscriptStore,
   ScheduleStore,
   createMetricsRegistry,
   type BatchJobPayload,
+  type BlobStore,
   type KeyLayout,
   type ScheduleFirePayload,
 } from '@batchscribe/shared';
@@ -34,6 +36,8 @@ export interface ApiDeps {
   env: Readonly<ApiEnv>;
   redis: Redis;
   keys: KeyLayout;
+  /** Where transcripts are read from (BLOB_STORE); its owner closes it. */
+  blobs: BlobStore;
   queue: Queue<BatchJobPayload>;
   logger: Logger;
   /** The queue the schedules' BullMQ job schedulers live on; without it /v1/schedules is not served. */
@@ -89,6 +93,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(httpMetrics(metrics));
 
   const reader = new JobReader(deps.redis, deps.keys);
+  const transcripts = new TranscriptStore(deps.blobs, deps.env.QUEUE_PREFIX);
   app.use('/v1', bearerAuth(deps.env.API_KEYS));
   app.use(
     jobsRoutes({
@@ -103,6 +108,7 @@ export function createApp(deps: ApiDeps): Express {
         queue: deps.queue,
         batchSize: deps.env.BATCH_SIZE,
         retentionS: deps.env.JOB_RETENTION_S,
+        transcripts,
         ...(deps.webhooksQueue ? { webhooks: deps.webhooksQueue } : {}),
       }),
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
@@ -116,7 +122,7 @@ export function createApp(deps: ApiDeps): Express {
       },
     }),
   );
-  app.use(resultsRoutes({ reader }));
+  app.use(resultsRoutes({ reader, transcripts }));
   app.use(webhooksRoutes({ redis: deps.redis, keys: deps.keys, reader }));
   if (deps.jobEvents) app.use(jobEventsRoutes({ reader, hub: deps.jobEvents, stream: { heartbeatMs: deps.env.SSE_HEARTBEAT_MS } }));
   if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue)));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
+import { BLOB_STORE_CROSS_FIELDS, blobStoreFields, checkBlobStoreEnv, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
 import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z
@@ -35,6 +35,12 @@ const schema = z
     INTAKE_GRACE_MS: fields.int(30_000, 1_000),
     INTAKE_SWEEP_MS: fields.int(15_000, 100),
     JOB_RETENTION_S: fields.JOB_RETENTION_S,
+    /** Result documents one worker holds at once (download to stored), across all its batches. */
+    WORKER_DOCUMENTS_IN_FLIGHT: fields.int(8, 1, 1_000),
+    /** Largest result document read; a larger one fails its file (an hour of speech is ~0.8 MB). */
+    RESULT_MAX_BYTES: fields.int(64 * 1024 * 1024, 1_024),
+    /** How often a worker looks for the transcripts of jobs that expired or were deleted. */
+    BLOB_SWEEP_MS: fields.int(3_600_000, 100),
     LOG_LEVEL: fields.LOG_LEVEL,
     /** `GET /metrics` of this worker (Prometheus); 0 = not served. */
     WORKER_METRICS_PORT: fields.int(9464, 0, 65_535),
@@ -53,7 +59,10 @@ const schema = z
     WEBHOOK_CONCURRENCY: fields.int(10, 1, 1_000),
     /** Test-only failpoint (see pipeline/crash-points.ts). */
     BATCHSCRIBE_CRASH_AT: z.enum(CRASH_POINTS).optional(),
+    /** Where transcripts live (never in Redis). */
+    ...blobStoreFields,
   })
+  .superRefine(checkBlobStoreEnv, whenValid(...BLOB_STORE_CROSS_FIELDS))
   .superRefine(
     (env, ctx) => {
       if (env.POLL_MIN_MS > env.POLL_MAX_MS) {

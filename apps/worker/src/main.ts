@@ -1,4 +1,5 @@
 import {
+  createBlobStore,
   createKeyLayout,
   createLogger,
   wantsPrettyLogs,
@@ -31,7 +32,8 @@ async function main(): Promise<void> {
   await warnIfRedisForgets(redis, logger).catch((err: Error) =>
     logger.warn({ err: err.message }, 'could not read Redis persistence settings'),
   );
-  const runtime = await startWorkerRuntime({ env, redis, keys, logger, metricsRegistry: createMetricsRegistry() });
+  const blobs = createBlobStore(env);
+  const runtime = await startWorkerRuntime({ env, redis, keys, blobs, logger, metricsRegistry: createMetricsRegistry() });
   const metricsServer = await serveMetrics(runtime.metrics.registry, env.WORKER_METRICS_PORT, logger);
 
   let stopping = false;
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     }, env.FOXAPI_TIMEOUT_MS + 15_000);
     deadline.unref();
     await runtime.close();
+    await blobs.close();
     await metricsServer?.close();
     await redis.quit().catch(() => redis.disconnect());
     logger.info('worker stopped');

@@ -3,8 +3,19 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import pLimit from 'p-limit';
 import type { Registry } from 'prom-client';
-import { FoxapiClient, QUEUES, WorkerMetricsStore, createMetricsRegistry, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import {
+  FoxapiClient,
+  QUEUES,
+  TranscriptStore,
+  WorkerMetricsStore,
+  createMetricsRegistry,
+  type BatchJobPayload,
+  type BlobStore,
+  type KeyLayout,
+} from '@batchscribe/shared';
+import { sweepBlobs } from './blob-sweeper.js';
 import { createBatchProcessor } from './batch.processor.js';
 import type { WorkerEnv } from './env.js';
 import { Parking } from './parking.js';
@@ -20,12 +31,15 @@ export interface WorkerRuntimeDeps {
   /** A worker-profile connection (maxRetriesPerRequest: null). */
   redis: Redis;
   keys: KeyLayout;
+  /** Where transcripts go (BLOB_STORE); the runtime uses it and its owner closes it. */
+  blobs: BlobStore;
   logger: Logger;
   clock?: () => number;
   /** Intervals, shortened by tests. */
   heartbeatMs?: number;
   sweepMs?: number;
   webhookOutboxMs?: number;
+  blobSweepMs?: number;
   /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
   metricsRegistry?: Registry;
 }
@@ -52,6 +66,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     onRequestEnd: metrics.foxapiRequestEnded,
   });
   const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S);
+  const transcripts = new TranscriptStore(deps.blobs, env.QUEUE_PREFIX);
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
 
@@ -59,6 +74,8 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     redis,
     keys,
     store,
+    transcripts,
+    documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
     clock: deps.clock ?? Date.now,
     crash: crashAt(env.BATCHSCRIBE_CRASH_AT),
@@ -75,6 +92,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       backoff: { baseMs: env.FOXAPI_BACKOFF_BASE_MS, capMs: env.FOXAPI_BACKOFF_MAX_MS },
       pauseMs: env.SUBMIT_PAUSE_MS,
       pauseRecheckMs: env.SUBMIT_PAUSE_RECHECK_MS,
+      resultMaxBytes: env.RESULT_MAX_BYTES,
     },
   };
 
@@ -114,6 +132,14 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       ),
     deps.sweepMs ?? env.INTAKE_SWEEP_MS,
   );
+  const blobSweepMs = deps.blobSweepMs ?? env.BLOB_SWEEP_MS;
+  const blobSweeper = setInterval(
+    () =>
+      void sweepBlobs({ redis, keys, transcripts, logger, lockMs: blobSweepMs }).catch((err: Error) =>
+        logger.warn({ err: err.message }, 'blob sweep failed'),
+      ),
+    blobSweepMs,
+  );
   const webhooks = startWebhookDelivery(
     { redis, keys, logger, onOutcome: (outcome) => metrics.webhookDelivery(outcome) },
     {
@@ -135,7 +161,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   );
   await beat();
-  logger.info({ workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS }, 'worker started');
+  logger.info(
+    { workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS, blobStore: deps.blobs.kind },
+    'worker started',
+  );
 
   return {
     id,
@@ -144,6 +173,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     close: async () => {
       clearInterval(heartbeat);
       clearInterval(sweeper);
+      clearInterval(blobSweeper);
       // Fires enqueue batches: they stop before the batch queue closes.
       await scheduleFires.close();
       await webhooks.close();

@@ -8,6 +8,7 @@ import {
   type BatchJobPayload,
   type KeyLayout,
   type Priority,
+  type TranscriptStore,
 } from '@batchscribe/shared';
 import { ProblemError } from '../http/problem.js';
 import { CANCEL_JOB, DELETE_JOB, RETRY_JOB } from './job-actions.lua.js';
@@ -18,6 +19,8 @@ export interface JobActionsDeps {
   queue: Queue<BatchJobPayload>;
   batchSize: number;
   retentionS: number;
+  /** A deleted job's transcripts go with it. */
+  transcripts: TranscriptStore;
   /** The webhooks queue, whose delivery records of a deleted job go with it. */
   webhooks?: Queue;
 }
@@ -105,6 +108,9 @@ export class JobActions {
       const rounds = Array.from({ length: Number(round ?? 0) + 1 }, (_, r) => webhookQueueJobId({ jobId, finishedAt, round: r }));
       await removeRecords(this.deps.webhooks, rounds);
     }
+    // After Redis: a crash before this leaves blobs of a job Redis no longer knows, which the
+    // workers' blob sweeper deletes; the other order could leave a job without its transcripts.
+    await this.deps.transcripts.deleteJob(jobId);
   }
 }
 

@@ -1,50 +1,83 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import {
   FILE_STATUSES,
   TRANSCRIPT_CONTENT_TYPES,
   normalizeTranscription,
+  renderTranscript,
   toFileResult,
-  toPlainText,
-  toSrt,
-  toWebVtt,
   type FileRecord,
   type FileResult,
   type JobReader,
   type Transcript,
+  type TranscriptStore,
 } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { ProblemError } from '../http/problem.js';
 import { parseOr400 } from '../http/validation.js';
+import { orderedMap } from './ordered-map.js';
 import { jobIdParam } from './jobs.routes.js';
 
-export const resultsQuery = pageQuery(1000, 100).extend({ status: z.enum(FILE_STATUSES).optional() });
-export const transcriptQuery = z.object({ format: z.enum(['json', 'txt', 'srt', 'vtt', 'raw']).default('json') });
-const NDJSON_CHUNK = 500;
+const booleanParam = z.enum(['true', 'false'], { message: 'must be "true" or "false"' }).transform((v) => v === 'true');
 
-function normalizeOrNull(raw: unknown): Transcript | null {
-  if (raw === null || raw === undefined) return null;
+export const resultsQuery = pageQuery(1000, 100).extend({
+  status: z.enum(FILE_STATUSES).optional(),
+  /** false: a listing without transcripts, which never touches the blob store. */
+  include_transcript: booleanParam.default(true),
+});
+export const transcriptQuery = z.object({ format: z.enum(['json', 'txt', 'srt', 'vtt', 'raw']).default('json') });
+
+/** File records read from Redis per round of an NDJSON export (small: ~300 B each). */
+const NDJSON_CHUNK = 500;
+/**
+ * Transcripts read, decompressed and normalized ahead of the one being written. An hour of
+ * speech is ~0.8 MB of upstream JSON and a few MB once parsed, so this bounds the memory of a
+ * response whatever the page size, while keeping the blob store and the CPU busy.
+ */
+const READ_AHEAD = 4;
+
+type IndexedRecord = { index: number; record: FileRecord };
+
+function normalizeOrNull(raw: string | null): Transcript | null {
+  if (raw === null) return null;
   try {
-    return normalizeTranscription(raw);
+    return normalizeTranscription(JSON.parse(raw));
   } catch {
     return null;
   }
 }
 
-async function fileResults(reader: JobReader, jobId: string, files: Array<{ index: number; record: FileRecord }>): Promise<FileResult[]> {
-  const withTranscript = files.filter((f) => f.record.s === 'completed').map((f) => f.index);
-  const raws = await reader.readRawTranscripts(jobId, withTranscript);
-  const byIndex = new Map(withTranscript.map((index, i) => [index, normalizeOrNull(raws[i])]));
-  return files.map((f) => toFileResult(f.index, f.record, byIndex.get(f.index) ?? null));
+interface ResultsDeps {
+  reader: JobReader;
+  transcripts: TranscriptStore;
 }
 
-/** Writes and waits for the socket to drain, so a slow reader holds memory at one chunk. */
-async function write(res: Response, chunk: string): Promise<void> {
-  if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+/** One file's result as a JSON text; the transcript is read from the blob store only when wanted. */
+async function resultJson(deps: ResultsDeps, jobId: string, file: IndexedRecord, withTranscript: boolean): Promise<string> {
+  let transcript: Transcript | null = null;
+  if (withTranscript && file.record.s === 'completed') transcript = normalizeOrNull(await deps.transcripts.readText(jobId, file.index));
+  const result: FileResult = toFileResult(file.index, file.record, transcript);
+  return JSON.stringify(result);
 }
 
-export function resultsRoutes(deps: { reader: JobReader }): Router {
+/**
+ * Writes an iterable of text pieces to the response honouring back-pressure; a client that goes
+ * away stops the producer (pipeline destroys the source), so nothing more is read for it.
+ */
+async function stream(res: Response, pieces: Readable | AsyncIterable<string>): Promise<void> {
+  const source = pieces instanceof Readable ? pieces : Readable.from(pieces, { objectMode: false, highWaterMark: 1 });
+  try {
+    await pipeline(source, res);
+  } catch (err) {
+    // Once the status is sent an error can only cut the response; a vanished client is no error.
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
+  }
+}
+
+export function resultsRoutes(deps: ResultsDeps): Router {
   const router = Router();
 
   router.get('/v1/jobs/:id/results', async (req, res) => {
@@ -54,24 +87,40 @@ export function resultsRoutes(deps: { reader: JobReader }): Router {
     const job = await deps.reader.getJob(jobId, tenantOf(req));
     if (!job) throw new ProblemError('not-found', 'No such job.');
     const status = q.status ?? null;
+    const total = job.counts.total;
+    const toJson = (file: IndexedRecord) => resultJson(deps, jobId, file, q.include_transcript);
 
     if (/application\/x-ndjson/i.test(req.get('accept') ?? '')) {
-      res.status(200).type('application/x-ndjson');
-      let next: number | null = start;
-      let closed = false;
-      res.on('close', () => (closed = true));
-      while (next !== null && !closed) {
-        const page = await deps.reader.readFiles(jobId, job.counts.total, { start: next, limit: NDJSON_CHUNK, status });
-        const results = await fileResults(deps.reader, jobId, page.files);
-        if (results.length > 0) await write(res, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
-        next = page.next;
+      async function* records(): AsyncGenerator<IndexedRecord> {
+        let next: number | null = start;
+        while (next !== null) {
+          const page = await deps.reader.readFiles(jobId, total, { start: next, limit: NDJSON_CHUNK, status });
+          yield* page.files;
+          next = page.next;
+        }
       }
-      res.end();
+      async function* lines(): AsyncGenerator<string> {
+        for await (const json of orderedMap(records(), READ_AHEAD, toJson)) yield `${json}\n`;
+      }
+      res.status(200).type('application/x-ndjson');
+      await stream(res, lines());
       return;
     }
 
-    const page = await deps.reader.readFiles(jobId, job.counts.total, { start, limit: q.limit, status });
-    res.json({ data: await fileResults(deps.reader, jobId, page.files), next_cursor: page.next === null ? null : encodeCursor(page.next) });
+    // A page of 1,000 hour-long transcripts is a GB of JSON: it is written as it is produced.
+    const page = await deps.reader.readFiles(jobId, total, { start, limit: q.limit, status });
+    const nextCursor = page.next === null ? null : encodeCursor(page.next);
+    async function* body(): AsyncGenerator<string> {
+      yield '{"data":[';
+      let first = true;
+      for await (const json of orderedMap(page.files, READ_AHEAD, toJson)) {
+        yield first ? json : `,${json}`;
+        first = false;
+      }
+      yield `],"next_cursor":${JSON.stringify(nextCursor)}}`;
+    }
+    res.status(200).type('application/json');
+    await stream(res, body());
   });
 
   router.get('/v1/jobs/:id/files/:index/transcript', async (req, res) => {
@@ -83,26 +132,20 @@ export function resultsRoutes(deps: { reader: JobReader }): Router {
     if (!Number.isInteger(index) || index < 0 || index >= job.counts.total)
       throw new ProblemError('not-found', `The job has no file ${req.params.index}.`);
     const file = await deps.reader.readFile(jobId, index);
-    const [raw] = await deps.reader.readRawTranscripts(jobId, [index]);
+    const missing = () => new ProblemError('not-found', `File ${index} has no transcript${file?.s === 'failed' ? ' (it failed)' : ' yet'}.`);
     // A failed file may still keep the raw upstream answer that could not be parsed: only `raw` shows it.
-    if (raw === null || raw === undefined || (file?.s !== 'completed' && format !== 'raw')) {
-      throw new ProblemError('not-found', `File ${index} has no transcript${file?.s === 'failed' ? ' (it failed)' : ' yet'}.`);
-    }
-    res.type(TRANSCRIPT_CONTENT_TYPES[format]);
+    if (file?.s !== 'completed' && format !== 'raw') throw missing();
     if (format === 'raw') {
-      res.send(JSON.stringify(raw));
+      // Piped as stored, never parsed: the api holds a chunk of it at a time.
+      const raw = await deps.transcripts.open(jobId, index);
+      if (raw === null) throw missing();
+      res.status(200).type(TRANSCRIPT_CONTENT_TYPES.raw);
+      await stream(res, raw);
       return;
     }
-    const transcript = normalizeTranscription(raw);
-    const body =
-      format === 'json'
-        ? JSON.stringify(transcript)
-        : format === 'txt'
-          ? toPlainText(transcript)
-          : format === 'srt'
-            ? toSrt(transcript)
-            : toWebVtt(transcript);
-    res.send(body);
+    const transcript = normalizeOrNull(await deps.transcripts.readText(jobId, index));
+    if (transcript === null) throw missing();
+    res.type(TRANSCRIPT_CONTENT_TYPES[format]).send(renderTranscript(transcript, format));
   });
 
   return router;

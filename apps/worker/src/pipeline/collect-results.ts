@@ -1,80 +1,85 @@
 import {
-  compressJson,
   isFoxapiError,
   normalizeTranscription,
   type BatchRecord,
+  type CollectedOutcome,
   type FileOutcome,
-  type FileRecord,
   type FileOutcomeRecord,
+  type FileRecord,
 } from '@batchscribe/shared';
-import { backOffBatch } from './backoff.js';
+import { backOffBatch, upstreamBackoffMs } from './backoff.js';
 import { done, later, type StepContext, type StepResult } from './step.js';
 
-const DOWNLOAD_CONCURRENCY = 8;
+/**
+ * A result document that arrives but cannot be used (not JSON, too large, undecodable) is
+ * fetched this many times in all, with growing delays (a transfer cut short looks the same),
+ * then fails its file alone.
+ */
+export const UNUSABLE_RESULT_TRIES = 3;
 
-/** A download that may work if tried again (the URLs live 24 h): retried by re-polling later. */
-class TransientDownloadError extends Error {
-  override readonly name = 'TransientDownloadError';
-  constructor(
-    message: string,
-    readonly retryAfterMs: number | null,
-  ) {
-    super(message);
-  }
-}
+/** What one attempt at one file's transcript came to. */
+type Attempt =
+  | { kind: 'decided'; outcome: CollectedOutcome }
+  /** Worth trying again as it is (network, 5xx, 429): the result URLs live 24 h. */
+  | { kind: 'transient'; message: string; retryAfterMs: number | null }
+  /** The document came, but is not one we can read. */
+  | { kind: 'unusable'; message: string };
 
-interface Collected {
-  status: 'completed' | 'failed';
-  raw: unknown;
-  error?: { code: string; message: string };
-}
-
-async function collectOne(ctx: StepContext, outcome: FileOutcome): Promise<Collected> {
-  if (outcome.kind === 'failed') return { status: 'failed', raw: undefined, error: { code: outcome.code, message: outcome.message } };
-  let raw: unknown;
-  if (outcome.kind === 'inline') {
-    raw = outcome.transcription;
-  } else {
-    try {
-      raw = await ctx.deps.foxapi.fetchJson(outcome.url, { log: ctx.log });
-      ctx.deps.crash('mid-download');
-    } catch (err) {
-      if (isFoxapiError(err) && (err.kind === 'not_found' || err.kind === 'auth' || err.kind === 'invalid')) {
-        return {
-          status: 'failed',
-          raw: undefined,
-          error: { code: 'upstream_result_unavailable', message: `The transcript could not be downloaded (${err.status ?? err.kind}).` },
-        };
-      }
-      throw new TransientDownloadError((err as Error).message, isFoxapiError(err) ? err.retryAfterMs : null);
-    }
-  }
-  try {
-    normalizeTranscription(raw);
-    return { status: 'completed', raw };
-  } catch (err) {
-    // Keep what foxapi sent: `format=raw` still shows it, and an operator can see why.
-    return { status: 'failed', raw, error: { code: 'upstream_unparsable_result', message: (err as Error).message.slice(0, 500) } };
-  }
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return results;
+interface Pending {
+  index: number;
+  outcome: FileOutcome;
 }
 
 /**
- * Downloads every transcript of a completed task at once (result URLs die after 24 h), stores
- * them compressed, then records every file's outcome and the batch's end in one atomic step.
- * Storing first makes a crash in between harmless: the replay downloads and overwrites.
+ * Downloads, validates, compresses and stores one transcript, under the worker's bound on
+ * documents in flight: a document is held from its download until it is stored, then dropped.
+ * Only its outcome is returned.
+ */
+async function collectOne(ctx: StepContext, rec: BatchRecord, file: Pending): Promise<Attempt> {
+  const { deps } = ctx;
+  const { outcome, index } = file;
+  if (outcome.kind === 'failed') return { kind: 'decided', outcome: { s: 'failed', e: { code: outcome.code, message: outcome.message } } };
+  let raw: Buffer;
+  if (outcome.kind === 'inline') {
+    raw = Buffer.from(JSON.stringify(outcome.transcription));
+  } else {
+    try {
+      raw = await deps.foxapi.download(outcome.url, { log: ctx.log, maxBytes: deps.config.resultMaxBytes });
+      deps.crash('mid-download');
+    } catch (err) {
+      if (isFoxapiError(err) && (err.kind === 'not_found' || err.kind === 'auth' || err.kind === 'invalid')) {
+        const message = `The transcript could not be downloaded (${err.status ?? err.kind}).`;
+        return { kind: 'decided', outcome: { s: 'failed', e: { code: 'upstream_result_unavailable', message } } };
+      }
+      if (isFoxapiError(err) && err.kind === 'protocol') return { kind: 'unusable', message: err.message };
+      return { kind: 'transient', message: (err as Error).message, retryAfterMs: isFoxapiError(err) ? err.retryAfterMs : null };
+    }
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch {
+    // Kept as received: `format=raw` shows an operator what came.
+    await deps.transcripts.put(rec.jobId, index, raw);
+    return { kind: 'unusable', message: 'The transcript is not valid JSON.' };
+  }
+  await deps.transcripts.put(rec.jobId, index, raw);
+  try {
+    normalizeTranscription(doc);
+    return { kind: 'decided', outcome: { s: 'completed' } };
+  } catch (err) {
+    // Well-formed JSON of the wrong shape will not change on a second download.
+    const message = (err as Error).message.slice(0, 500);
+    return { kind: 'decided', outcome: { s: 'failed', e: { code: 'upstream_unparsable_result', message } } };
+  }
+}
+
+/**
+ * Collects the transcripts of a completed task (its result URLs die after 24 h), then records
+ * every file's outcome and the batch's end in one atomic step. Each transcript is stored before
+ * anything records it, so a crash in between costs one download and an overwrite. A step that
+ * cannot decide every file keeps what it decided in the batch record and comes back for the
+ * rest only, so a bad document neither holds the good ones hostage nor makes them download again.
  */
 export async function collectResults(
   ctx: StepContext,
@@ -84,34 +89,79 @@ export async function collectResults(
   rawTask: unknown,
 ): Promise<StepResult> {
   const { deps, log } = ctx;
-  let collected: Collected[];
-  try {
-    collected = await mapLimited(outcomes, DOWNLOAD_CONCURRENCY, (o) => collectOne(ctx, o));
-  } catch (err) {
-    if (!(err instanceof TransientDownloadError)) throw err;
-    const delayMs = await backOffBatch(ctx, rec, err.retryAfterMs);
-    log.warn({ err: err.message, delayMs }, 'transcript download failed; retrying later');
+  const decided = new Map<number, CollectedOutcome>(Object.entries(rec.collected).map(([i, o]) => [Number(i), o]));
+  const tries: Record<number, number> = { ...rec.unusableTries };
+  const pending: Pending[] = outcomes.map((outcome, i) => ({ index: rec.files[i]!, outcome })).filter((p) => !decided.has(p.index));
+
+  const attempts = await Promise.all(pending.map((p) => deps.documents(() => collectOne(ctx, rec, p))));
+
+  let transient: Extract<Attempt, { kind: 'transient' }> | null = null;
+  let mostUnusableTries = 0;
+  for (const [k, attempt] of attempts.entries()) {
+    const { index } = pending[k]!;
+    if (attempt.kind === 'decided') {
+      decided.set(index, attempt.outcome);
+    } else if (attempt.kind === 'transient') {
+      transient ??= attempt;
+    } else {
+      const n = (tries[index] ?? 0) + 1;
+      tries[index] = n;
+      if (n >= UNUSABLE_RESULT_TRIES) {
+        const message = `${attempt.message} (${n} downloads)`;
+        decided.set(index, { s: 'failed', e: { code: 'upstream_unparsable_result', message } });
+      } else {
+        mostUnusableTries = Math.max(mostUnusableTries, n);
+      }
+    }
+  }
+
+  if (decided.size < rec.files.length) {
+    if (!(await deps.store.saveCollectProgress(rec.jobId, rec.batch, Object.fromEntries(decided), tries))) return done;
+    // Only a transient failure counts against the batch's back-off (a later good poll does not reset it).
+    const transientDelay = transient ? await backOffBatch(ctx, rec, transient.retryAfterMs) : 0;
+    const unusableDelay = mostUnusableTries > 0 ? upstreamBackoffMs(mostUnusableTries - 1, null, deps.config.backoff, deps.random) : 0;
+    const delayMs = Math.max(transientDelay, unusableDelay);
+    log.warn(
+      { missing: rec.files.length - decided.size, delayMs, err: transient?.message },
+      'some transcripts could not be collected; retrying those later',
+    );
     return later(delayMs, 'download failed');
   }
 
-  const stored: Array<[number, Buffer]> = [];
-  for (const [i, c] of collected.entries()) {
-    if (c.raw !== undefined) stored.push([rec.files[i]!, await compressJson(c.raw)]);
-  }
-  await deps.store.storeTranscripts(rec.jobId, stored);
-  if (collected.some((c) => c.error?.code === 'upstream_unparsable_result' || c.error?.code === 'upstream_missing_result')) {
-    await deps.store.setBatchFields(rec.jobId, rec.batch, { raw_task: JSON.stringify(rawTask).slice(0, 1_000_000) });
-  }
+  const failedOnce = [...decided.values()].some(
+    (o) => o.e?.code === 'upstream_unparsable_result' || o.e?.code === 'upstream_missing_result',
+  );
+  if (failedOnce) await deps.transcripts.putTaskAnswer(rec.jobId, rec.batch, Buffer.from(JSON.stringify(rawTask)));
 
-  const records: FileOutcomeRecord[] = collected.map((c, i) => {
-    const record: FileRecord = { ...files[i]!, s: c.status, t: rec.taskId! };
-    if (c.error) record.e = c.error;
-    return { index: rec.files[i]!, record };
+  const records: FileOutcomeRecord[] = rec.files.map((index, i) => {
+    const outcome = decided.get(index)!;
+    const record: FileRecord = { ...files[i]!, s: outcome.s, t: rec.taskId! };
+    if (outcome.e) record.e = outcome.e;
+    return { index, record };
   });
   deps.crash('after-transcripts-stored');
   await deps.store.finish(rec.jobId, rec.batch, ['submitted'], 'completed', records);
   deps.crash('after-batch-finished');
-  const failed = collected.filter((c) => c.status === 'failed').length;
-  log.info({ completed: collected.length - failed, failed }, 'batch completed');
+  const failed = records.filter((r) => r.record.s === 'failed').length;
+  log.info({ completed: records.length - failed, failed }, 'batch completed');
   return done;
+}
+
+/**
+ * Ends a batch whose task outlived TASK_TIMEOUT_MS: files already collected keep their outcome
+ * (their transcripts are stored), every other file fails with `error`.
+ */
+export async function giveUpCollecting(ctx: StepContext, rec: BatchRecord, error: { code: string; message: string }): Promise<void> {
+  const files = await ctx.deps.store.readFiles(rec.jobId, rec.files);
+  const records: FileOutcomeRecord[] = rec.files.map((index, i) => {
+    const outcome: CollectedOutcome = rec.collected[index] ?? { s: 'failed', e: error };
+    const record: FileRecord = { ...files[i]!, s: outcome.s };
+    if (rec.taskId) record.t = rec.taskId;
+    if (outcome.e) record.e = outcome.e;
+    else delete record.e;
+    return { index, record };
+  });
+  const next = records.some((r) => r.record.s === 'completed') ? 'completed' : 'failed';
+  const moved = await ctx.deps.store.finish(rec.jobId, rec.batch, ['submitted'], next, records, { error_code: error.code });
+  if (moved) ctx.log.info({ code: error.code, kept: Object.keys(rec.collected).length }, 'batch timed out');
 }

@@ -1,6 +1,6 @@
 import { interpretTask, isFoxapiError, type BatchRecord } from '@batchscribe/shared';
 import { backOffBatch, resetBackoff } from './backoff.js';
-import { collectResults } from './collect-results.js';
+import { collectResults, giveUpCollecting } from './collect-results.js';
 import { finishAllFiles } from './finish.js';
 import { nextPollDelay } from './poll-schedule.js';
 import { done, later, type StepContext, type StepResult } from './step.js';
@@ -11,7 +11,7 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   const taskId = rec.taskId!;
   const submittedAt = rec.submittedAt ?? deps.clock();
   if (deps.clock() - submittedAt > deps.config.taskTimeoutMs) {
-    await finishAllFiles(ctx, rec, ['submitted'], 'failed', {
+    await giveUpCollecting(ctx, rec, {
       code: 'upstream_timeout',
       message: `foxapi task ${taskId} did not finish within ${Math.round(deps.config.taskTimeoutMs / 1000)} s.`,
     });
@@ -39,7 +39,6 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   }
   deps.crash('after-poll-response');
   await deps.store.incrementPolls(rec.jobId, rec.batch);
-  await resetBackoff(ctx, rec);
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);
   const outcome = interpretTask(
@@ -48,6 +47,9 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   );
   switch (outcome.state) {
     case 'running': {
+      // The poll did what it was for. A completed task's poll did not: its back-off belongs to
+      // the collecting, which may be what keeps failing.
+      await resetBackoff(ctx, rec);
       const delayMs = nextPollDelay(
         { submittedAt, estimatedTimeS: rec.estimatedTimeS, progress: outcome.progress, now: deps.clock() },
         deps.config,

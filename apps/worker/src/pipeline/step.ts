@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout } from '@batchscribe/shared';
+import type { LimitFunction } from 'p-limit';
+import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout, TranscriptStore } from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Crash } from './crash-points.js';
 
@@ -42,12 +43,18 @@ export interface PipelineConfig {
   pauseMs: number;
   /** How soon a batch held by a submit pause looks again (a resumed pause is seen this fast). */
   pauseRecheckMs: number;
+  /** Largest result document read; a larger one is unusable (RESULT_MAX_BYTES). */
+  resultMaxBytes: number;
 }
 
 export interface PipelineDeps {
   redis: Redis;
   keys: KeyLayout;
   store: BatchStore;
+  /** Transcripts in the blob store. */
+  transcripts: TranscriptStore;
+  /** The worker's bound on result documents held at once, across all its batches (WORKER_DOCUMENTS_IN_FLIGHT). */
+  documents: LimitFunction;
   foxapi: FoxapiClient;
   /** FOXAPI_MAX_RPS across all workers, and the shared back-off after a 429. */
   limiter: GlobalRateLimiter;

@@ -23,6 +23,11 @@ export interface BlobStore {
   deleteByPrefix(prefix: string): Promise<number>;
   /** Every object whose key starts with `prefix`, in no promised order. */
   list(prefix: string): AsyncIterable<BlobEntry>;
+  /**
+   * The distinct next segments below `prefix` (which ends with `/`): for `jobs/` the job ids
+   * that have any object, without walking each job's objects (S3's delimiter listing).
+   */
+  listChildren(prefix: string): AsyncIterable<string>;
   /** Releases sockets and handles. */
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { FoxapiError, fromTransportError, isFoxapiError } from './errors.js';
-import { errorForStatus, parseJson, readBodyText } from './http.js';
+import { errorForStatus, parseJson, readBody } from './http.js';
 import { submitResponseSchema, taskResponseSchema } from './schemas.js';
 import type { FoxapiClientOptions, FoxapiRequestEvent, FoxapiRoute, SubmitRequest, SubmittedTask, TaskSnapshot } from './types.js';
 
@@ -20,6 +20,10 @@ interface Call {
   authorized: boolean;
   body?: string;
   taskId?: string;
+  /** Largest answer read; default MAX_BODY_BYTES. */
+  maxBytes?: number;
+  /** Hand back the bytes without requiring JSON. */
+  unparsed?: boolean;
 }
 
 /**
@@ -112,18 +116,30 @@ export class FoxapiClient {
     return json;
   }
 
+  /**
+   * GETs a result URL like `fetchJson` but hands back the bytes as received (content-encoding
+   * undone), unparsed: the worker stores them as they are and judges them itself. An answer over
+   * `maxBytes` is a `protocol` error, as is one that does not decode.
+   */
+  async download(url: string, opts: CallOptions & { maxBytes?: number } = {}): Promise<Buffer> {
+    const call: Call = { route: 'download', method: 'GET', url, authorized: false, unparsed: true };
+    if (opts.maxBytes !== undefined) call.maxBytes = opts.maxBytes;
+    return (await this.exchange(call, opts)).bytes;
+  }
+
   /** Closes the client's own agent; an injected dispatcher belongs to its owner and stays open. */
   async close(): Promise<void> {
     await this.ownedAgent?.close();
   }
 
-  /** One request with the overall deadline; returns the status and parsed JSON of a 2xx answer. */
-  private async exchange(call: Call, opts: CallOptions): Promise<{ status: number; json: unknown }> {
+  /** One request with the overall deadline; returns the status, body and (unless `unparsed`) JSON of a 2xx answer. */
+  private async exchange(call: Call, opts: CallOptions): Promise<{ status: number; bytes: Buffer; json: unknown }> {
     const started = performance.now();
     try {
       const answer = await this.send(call, opts.signal);
+      const json = call.unparsed ? undefined : this.parseAnswer(call.route, answer.status, answer.bytes);
       this.report(call, answer.status, started, null, opts);
-      return answer;
+      return { ...answer, json };
     } catch (err) {
       const error = isFoxapiError(err) ? err : fromTransportError(err, call.route);
       this.report(call, error.status, started, error, opts);
@@ -137,7 +153,16 @@ export class FoxapiClient {
     return new FoxapiError({ kind: 'protocol', message: `${route}: ${what}`, status, cause });
   }
 
-  private async send(call: Call, signal: AbortSignal | undefined): Promise<{ status: number; json: unknown }> {
+  /** A 2xx answer's JSON; a body that is not JSON is a `protocol` error (the call itself went through). */
+  private parseAnswer(route: FoxapiRoute, status: number, bytes: Buffer): unknown {
+    const json = parseJson(bytes.toString('utf8'));
+    if (json === undefined) {
+      throw new FoxapiError({ kind: 'protocol', message: `${route}: HTTP ${status} answer is not JSON`, status });
+    }
+    return json;
+  }
+
+  private async send(call: Call, signal: AbortSignal | undefined): Promise<{ status: number; bytes: Buffer }> {
     if (!isHttpUrl(call.url)) {
       throw new FoxapiError({ kind: 'invalid', message: `${call.route}: not an http(s) URL`, maybeReachedServer: false });
     }
@@ -165,19 +190,11 @@ export class FoxapiClient {
         bodyTimeout: this.timeoutMs,
         signal: controller.signal,
       });
-      const text = await readBodyText(res.body, res.headers['content-encoding'], call.route);
+      const bytes = await readBody(res.body, res.headers['content-encoding'], call.route, call.maxBytes);
       if (res.statusCode < 200 || res.statusCode > 299) {
-        throw errorForStatus(res.statusCode, res.headers, text, call.route);
+        throw errorForStatus(res.statusCode, res.headers, bytes.toString('utf8'), call.route);
       }
-      const json = parseJson(text);
-      if (json === undefined) {
-        throw new FoxapiError({
-          kind: 'protocol',
-          message: `${call.route}: HTTP ${res.statusCode} answer is not JSON`,
-          status: res.statusCode,
-        });
-      }
-      return { status: res.statusCode, json };
+      return { status: res.statusCode, bytes };
     } catch (err) {
       if (isFoxapiError(err)) throw err;
       if (controller.signal.aborted) {

@@ -27,15 +27,22 @@ function headerText(value: HeaderValue): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Reads a body stream to a UTF-8 string, undoing a content-encoding some storage serves regardless of what we asked. */
-export async function readBodyText(body: AsyncIterable<Uint8Array>, contentEncoding: HeaderValue, label: string): Promise<string> {
+/**
+ * Reads a body stream whole, undoing a content-encoding some storage serves regardless of what
+ * we asked. Stops reading past `maxBytes` (before and after decoding), so a runaway answer costs
+ * at most that much memory.
+ */
+export async function readBody(
+  body: AsyncIterable<Uint8Array>,
+  contentEncoding: HeaderValue,
+  label: string,
+  maxBytes: number = MAX_BODY_BYTES,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      throw new FoxapiError({ kind: 'protocol', message: `${label}: answer larger than ${MAX_BODY_BYTES} bytes` });
-    }
+    if (size > maxBytes) throw tooLarge(label, maxBytes);
     chunks.push(Buffer.from(chunk));
   }
   let bytes: Buffer = Buffer.concat(chunks);
@@ -52,8 +59,18 @@ export async function readBodyText(body: AsyncIterable<Uint8Array>, contentEncod
     } catch (err) {
       throw new FoxapiError({ kind: 'protocol', message: `${label}: body does not decode as ${encoding}`, cause: err });
     }
+    if (bytes.length > maxBytes) throw tooLarge(label, maxBytes);
   }
-  return bytes.toString('utf8');
+  return bytes;
+}
+
+function tooLarge(label: string, maxBytes: number): FoxapiError {
+  return new FoxapiError({ kind: 'protocol', message: `${label}: answer larger than ${maxBytes} bytes` });
+}
+
+/** `readBody` as a UTF-8 string. */
+export async function readBodyText(body: AsyncIterable<Uint8Array>, contentEncoding: HeaderValue, label: string): Promise<string> {
+  return (await readBody(body, contentEncoding, label)).toString('utf8');
 }
 
 /** JSON.parse that answers undefined instead of throwing. */

@@ -10,8 +10,6 @@ export interface KeyLayout {
   job(jobId: string): string;
   /** HASH: file index → JSON FileRecord. */
   files(jobId: string): string;
-  /** HASH: file index → brotli-compressed raw upstream transcription JSON. */
-  transcripts(jobId: string): string;
   /** HASH: one batch's intent record (state machine of the submit/poll cycle). */
   batch(jobId: string, batch: number): string;
   /** Common start of every key of one job, for deletion and expiry. */
@@ -30,6 +28,8 @@ export interface KeyLayout {
   readonly rateBackoff: string;
   /** ZSET BullMQ job id → ms: batches waiting for a free foxapi task slot. */
   readonly parked: string;
+  /** STRING with TTL: held by the worker sweeping the blob store for expired jobs' transcripts. */
+  readonly blobSweepLock: string;
   /** ZSET worker id → last heartbeat ms. */
   readonly workers: string;
   /** HASH worker id → JSON snapshot of that worker's metrics and when it was taken (shown summed on the api's /metrics). */
@@ -55,7 +55,6 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     bullPrefix: tag,
     job: jobKeyPrefix,
     files: (jobId) => `${jobKeyPrefix(jobId)}:files`,
-    transcripts: (jobId) => `${jobKeyPrefix(jobId)}:tx`,
     batch: (jobId, batch) => `${jobKeyPrefix(jobId)}:b:${batch}`,
     jobKeyPrefix,
     tenantJobs: (tenant) => `${tag}:tenant:${tenant}:jobs`,
@@ -65,6 +64,7 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     rateTat: `${tag}:foxapi:rate:tat`,
     rateBackoff: `${tag}:foxapi:rate:backoff`,
     parked: `${tag}:foxapi:parked`,
+    blobSweepLock: `${tag}:blobs:sweep`,
     workers: `${tag}:workers`,
     workerMetrics: `${tag}:workers:metrics`,
     jobEvents: `${tag}:events`,

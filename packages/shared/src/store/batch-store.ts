@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { BatchState, FileRecord } from '../domain/job.js';
-import { CLAIM_SUBMIT, FINISH_BATCH, RECORD_SUBMITTED, RELEASE_CLAIM } from './lua.js';
+import { CLAIM_SUBMIT, FINISH_BATCH, RECORD_SUBMITTED, RELEASE_CLAIM, UPDATE_BATCH_IF_STATE } from './lua.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -18,6 +18,16 @@ export interface BatchRecord {
   claim: string | null;
   /** ms since epoch after which a `submitting` claim is presumed dead. */
   leaseUntil: number | null;
+  /** While a finished task's transcripts are collected: the outcomes decided (and stored) so far, by file index. */
+  collected: Record<number, CollectedOutcome>;
+  /** Downloads of a file that came back unusable (not JSON, too large), by file index. */
+  unusableTries: Record<number, number>;
+}
+
+/** One file's outcome, decided while collecting, kept until the whole batch is recorded. */
+export interface CollectedOutcome {
+  s: 'completed' | 'failed';
+  e?: { code: string; message: string };
 }
 
 export type ClaimResult = 'claimed' | 'full' | 'missing' | BatchState;
@@ -32,6 +42,7 @@ type ScriptClient = Redis & {
   bsReleaseClaim(batch: string, inflight: string, token: string): Promise<number>;
   bsRecordSubmitted(job: string, batch: string, files: string, ...args: (string | number)[]): Promise<number>;
   bsFinishBatch(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
+  bsUpdateBatchIfState(batch: string, expected: string, ...fieldsAndValues: string[]): Promise<number>;
 };
 
 function defineScripts(redis: Redis): ScriptClient {
@@ -41,6 +52,7 @@ function defineScripts(redis: Redis): ScriptClient {
     redis.defineCommand('bsReleaseClaim', { numberOfKeys: 2, lua: RELEASE_CLAIM });
     redis.defineCommand('bsRecordSubmitted', { numberOfKeys: 3, lua: RECORD_SUBMITTED });
     redis.defineCommand('bsFinishBatch', { numberOfKeys: 4, lua: FINISH_BATCH });
+    redis.defineCommand('bsUpdateBatchIfState', { numberOfKeys: 1, lua: UPDATE_BATCH_IF_STATE });
   }
   return client;
 }
@@ -76,7 +88,30 @@ export class BatchStore {
       polls: Number(h.polls ?? 0),
       claim: h.claim ?? null,
       leaseUntil: num(h.lease_until),
+      collected: h.collected ? (JSON.parse(h.collected) as Record<number, CollectedOutcome>) : {},
+      unusableTries: h.unusable_tries ? (JSON.parse(h.unusable_tries) as Record<number, number>) : {},
     };
+  }
+
+  /**
+   * Keeps what a collect step decided (its transcripts already stored), so the next attempt
+   * downloads only the rest. Written only while the batch is still `submitted`.
+   */
+  async saveCollectProgress(
+    jobId: string,
+    batch: number,
+    collected: Record<number, CollectedOutcome>,
+    unusableTries: Record<number, number>,
+  ): Promise<boolean> {
+    const written = await this.redis.bsUpdateBatchIfState(
+      this.keys.batch(jobId, batch),
+      'submitted',
+      'collected',
+      JSON.stringify(collected),
+      'unusable_tries',
+      JSON.stringify(unusableTries),
+    );
+    return written === 1;
   }
 
   async readFiles(jobId: string, indexes: number[]): Promise<FileRecord[]> {
@@ -151,17 +186,5 @@ export class BatchStore {
 
   async incrementPolls(jobId: string, batch: number): Promise<void> {
     await this.redis.hincrby(this.keys.batch(jobId, batch), 'polls', 1);
-  }
-
-  /** Idempotent: a replayed download overwrites the same fields with the same bytes. */
-  async storeTranscripts(jobId: string, entries: Array<[index: number, compressed: Buffer]>): Promise<void> {
-    if (entries.length === 0) return;
-    const flat: (string | Buffer)[] = [];
-    for (const [index, data] of entries) flat.push(String(index), data);
-    await this.redis.hset(this.keys.transcripts(jobId), ...(flat as [string, Buffer]));
-  }
-
-  async setBatchFields(jobId: string, batch: number, fields: Record<string, string | number>): Promise<void> {
-    await this.redis.hset(this.keys.batch(jobId, batch), fields);
   }
 }

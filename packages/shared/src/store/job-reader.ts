@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { FileRecord, Job } from '../domain/job.js';
 import { jobFromHash, waitingReason } from '../domain/job-record.js';
-import { decompressJson } from './compression.js';
 
 export interface FilePage {
   files: Array<{ index: number; record: FileRecord }>;
@@ -10,7 +9,7 @@ export interface FilePage {
   next: number | null;
 }
 
-/** Read-only queries over jobs, files and stored transcripts. */
+/** Read-only queries over jobs and files (transcripts live in the blob store: TranscriptStore). */
 export class JobReader {
   constructor(
     private readonly redis: Redis,
@@ -103,12 +102,5 @@ export class JobReader {
   async readFile(jobId: string, index: number): Promise<FileRecord | null> {
     const raw = await this.redis.hget(this.keys.files(jobId), String(index));
     return raw === null ? null : (JSON.parse(raw) as FileRecord);
-  }
-
-  /** Raw upstream transcription JSON of each index (null where none is stored). */
-  async readRawTranscripts(jobId: string, indexes: number[]): Promise<Array<unknown | null>> {
-    if (indexes.length === 0) return [];
-    const raw = await this.redis.hmgetBuffer(this.keys.transcripts(jobId), ...indexes.map(String));
-    return Promise.all(raw.map((b) => (b === null ? null : decompressJson(b))));
   }
 }

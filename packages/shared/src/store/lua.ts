@@ -32,7 +32,6 @@ local function settleJob(jobKey, now, retention, keyPrefix)
   local batches = tonumber(redis.call('HGET', jobKey, 'b_total') or '0')
   redis.call('EXPIRE', jobKey, retention)
   redis.call('EXPIRE', keyPrefix .. ':files', retention)
-  redis.call('EXPIRE', keyPrefix .. ':tx', retention)
   for b = 0, batches - 1 do redis.call('EXPIRE', keyPrefix .. ':b:' .. b, retention) end
 end
 `;
@@ -123,5 +122,16 @@ redis.call('SREM', KEYS[4], KEYS[2])
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 settleJob(KEYS[1], ARGV[3], ARGV[4], ARGV[5])
 redis.call('PUBLISH', ARGV[7], ARGV[8])
+return 1
+`;
+
+/**
+ * updateBatchIfState: sets batch fields only while the batch is in the expected state, so a
+ * step that lost a race with a cancel and delete cannot recreate the key (without a TTL).
+ * KEYS: batch. ARGV: expectedState, then field/value pairs. Returns 1 if written.
+ */
+export const UPDATE_BATCH_IF_STATE = `
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
 `;

@@ -1,0 +1,34 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { KeyLayout, TranscriptStore } from '@batchscribe/shared';
+
+/**
+ * Deletes the transcripts of jobs Redis no longer knows: jobs that expired (JOB_RETENTION_S),
+ * and any a crash left behind (a delete cut short between its Redis step and its blob step).
+ * Works the same on both blob stores, so it needs no bucket lifecycle rule. One worker sweeps
+ * per interval (a lock in Redis); a second sweep at once would only repeat idempotent deletes.
+ *
+ * Safe against live jobs: a job's record is written before any of its transcripts, and it
+ * stays until the job expires or is deleted.
+ */
+export async function sweepBlobs(deps: {
+  redis: Redis;
+  keys: KeyLayout;
+  transcripts: TranscriptStore;
+  logger: Logger;
+  /** How long the sweep lock is held: the interval, so workers do not repeat each other's sweep. */
+  lockMs: number;
+}): Promise<{ swept: boolean; jobsDeleted: number; objectsDeleted: number }> {
+  const { redis, keys, transcripts, logger } = deps;
+  const got = await redis.set(keys.blobSweepLock, String(process.pid), 'PX', deps.lockMs, 'NX');
+  if (got !== 'OK') return { swept: false, jobsDeleted: 0, objectsDeleted: 0 };
+  let jobsDeleted = 0;
+  let objectsDeleted = 0;
+  for await (const jobId of transcripts.jobIds()) {
+    if ((await redis.exists(keys.job(jobId))) === 1) continue;
+    objectsDeleted += await transcripts.deleteJob(jobId);
+    jobsDeleted++;
+    logger.info({ jobId }, 'blob sweeper deleted the transcripts of a job that is gone');
+  }
+  return { swept: true, jobsDeleted, objectsDeleted };
+}
