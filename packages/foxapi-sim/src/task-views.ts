@@ -86,7 +86,7 @@ function succeededEntry(task: SimTask, fileUrl: string, link: () => string): unk
     case 'url':
       return { url: link(), file_url: fileUrl };
     case 'inline': {
-      const { transcripts, properties } = transcriptionFor(fileUrl);
+      const { transcripts, properties } = transcriptionFor(fileUrl, task.transcriptMinutes);
       return { file_url: fileUrl, transcripts, properties };
     }
   }

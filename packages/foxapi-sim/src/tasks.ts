@@ -16,6 +16,8 @@ export interface SimTask {
   readonly outcome: TaskOutcome;
   /** Result shape in force at submit; a task's results never change shape between polls. */
   readonly shape: ResultShape;
+  /** Default transcript length in force at submit; a file's `sim-minutes=` marker wins over it. */
+  readonly transcriptMinutes: number | undefined;
   readonly createdAt: number;
   readonly durationMs: number;
   readonly estimatedTimeS: number;
@@ -42,6 +44,7 @@ export interface TaskSettings {
   estimatedTimeNoise: number;
   failRate: number;
   shape: ResultShape;
+  transcriptMinutes: number | undefined;
 }
 
 /** Share of the duration a task spends `pending` before it turns `processing`. */
@@ -64,6 +67,7 @@ export class TaskStore {
       failedFiles: this.drawFailedFiles(input.fileUrls, settings.failRate),
       outcome: outcomeFor(input.fileUrls),
       shape: settings.shape,
+      transcriptMinutes: settings.transcriptMinutes,
       createdAt: now,
       durationMs,
       estimatedTimeS: this.estimate(durationMs, settings.estimatedTimeNoise),
