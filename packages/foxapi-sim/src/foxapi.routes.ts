@@ -13,7 +13,8 @@ import { sendError } from './errors.js';
 import type { SimRuntime } from './runtime.js';
 import { checkTranscriptionLink } from './signed-links.js';
 import { parseSubmitRequest } from './submit-request.js';
-import { entryKind, pollView, submitView } from './task-views.js';
+import { entryKind } from './entries.js';
+import { pollView, submitView } from './task-views.js';
 import { isTerminal, taskStateAt, type SimTask } from './tasks.js';
 import { transcriptionBody } from './transcripts.js';
 
