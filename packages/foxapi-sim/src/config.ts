@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TRANSCRIPT_MINUTES } from './transcripts.js';
 
 export type ResultShape = 'dashscope' | 'url' | 'inline';
 export type FaultRouteName = 'submit' | 'poll' | 'download' | 'any';
@@ -40,6 +41,11 @@ export interface SimOptions {
   faults?: FaultRule[];
   /** Base URL of transcription links. Default: the scheme and Host of the poll request. */
   publicBaseUrl?: string;
+  /**
+   * Minutes of speech in every transcription whose file URL has no `sim-minutes=<n>` marker
+   * (an hour ≈ 9,000 timed words, ~0.8 MB). Default: unset, a short 2–4 sentence transcript.
+   */
+  transcriptMinutes?: number;
   /** Millisecond clock. Default `Date.now`. */
   clock?: () => number;
 }
@@ -55,6 +61,7 @@ export interface ResolvedConfig {
   readonly seed: number;
   readonly faults: readonly FaultRule[];
   readonly publicBaseUrl: string | undefined;
+  readonly transcriptMinutes: number | undefined;
   readonly clock: () => number;
 }
 
@@ -79,6 +86,11 @@ const durationSchema = z.union([
     .refine((d) => d.min <= d.max, { error: 'min must not exceed max' }),
 ]);
 
+export const transcriptMinutesSchema = z
+  .number({ error: 'must be a number of minutes' })
+  .positive({ error: 'must be more than 0 minutes' })
+  .max(MAX_TRANSCRIPT_MINUTES, { error: `must be at most ${MAX_TRANSCRIPT_MINUTES} minutes (12 h)` });
+
 /** Every JSON-expressible option; used for programmatic options and `POST /__sim/config`. */
 export const simOptionsSchema = z.strictObject({
   apiKeys: z.array(z.string().min(1)).min(1).optional(),
@@ -91,6 +103,7 @@ export const simOptionsSchema = z.strictObject({
   seed: z.number().int().optional(),
   faults: z.array(faultRuleSchema).optional(),
   publicBaseUrl: z.string().refine(isHttpUrl, { error: 'publicBaseUrl must be an http(s) URL' }).optional(),
+  transcriptMinutes: transcriptMinutesSchema.optional(),
 });
 
 export class SimConfigError extends Error {
@@ -108,6 +121,7 @@ export const DEFAULT_CONFIG: ResolvedConfig = Object.freeze({
   seed: 1,
   faults: [],
   publicBaseUrl: undefined,
+  transcriptMinutes: undefined,
   clock: Date.now,
 });
 
@@ -134,6 +148,7 @@ export function applyOptions(base: ResolvedConfig, patch: Partial<SimOptions>): 
     seed: pick('seed') ? (o.seed ?? DEFAULT_CONFIG.seed) : base.seed,
     faults: pick('faults') ? Object.freeze([...(o.faults ?? [])]) : base.faults,
     publicBaseUrl: pick('publicBaseUrl') ? o.publicBaseUrl?.replace(/\/+$/, '') : base.publicBaseUrl,
+    transcriptMinutes: pick('transcriptMinutes') ? o.transcriptMinutes : base.transcriptMinutes,
     clock: pick('clock') ? (clock ?? DEFAULT_CONFIG.clock) : base.clock,
   });
 }
@@ -153,6 +168,7 @@ export function describeConfig(config: ResolvedConfig): SimConfigView {
     seed: config.seed,
     faults: [...config.faults],
     ...(config.publicBaseUrl === undefined ? {} : { publicBaseUrl: config.publicBaseUrl }),
+    ...(config.transcriptMinutes === undefined ? {} : { transcriptMinutes: config.transcriptMinutes }),
   };
 }
 

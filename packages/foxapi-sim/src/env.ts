@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SimOptions } from './config.js';
+import { transcriptMinutesSchema, type SimOptions } from './config.js';
 
 /** What `main.ts` runs with, parsed once from the environment. */
 export interface SimEnv {
@@ -54,6 +54,7 @@ const envSchema = z.object({
   SIM_LATENCY_MS: number.pipe(z.number().int().min(0)).optional(),
   SIM_SEED: number.pipe(z.number().int()).optional(),
   SIM_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  SIM_TRANSCRIPT_MINUTES: number.pipe(transcriptMinutesSchema).optional(),
 });
 
 /** Parses the `SIM_*` variables; throws a SimEnvError naming each bad variable. Empty = unset. */
@@ -80,6 +81,7 @@ export function parseSimEnv(env: Record<string, string | undefined>): SimEnv {
     ...(e.SIM_LATENCY_MS === undefined ? {} : { latencyMs: e.SIM_LATENCY_MS }),
     ...(e.SIM_SEED === undefined ? {} : { seed: e.SIM_SEED }),
     ...(e.SIM_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: e.SIM_PUBLIC_BASE_URL }),
+    ...(e.SIM_TRANSCRIPT_MINUTES === undefined ? {} : { transcriptMinutes: e.SIM_TRANSCRIPT_MINUTES }),
   };
   return Object.freeze({ port: e.SIM_PORT, host: e.SIM_HOST, options: Object.freeze(options) });
 }

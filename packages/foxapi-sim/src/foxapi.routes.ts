@@ -13,9 +13,10 @@ import { sendError } from './errors.js';
 import type { SimRuntime } from './runtime.js';
 import { checkTranscriptionLink } from './signed-links.js';
 import { parseSubmitRequest } from './submit-request.js';
-import { entryKind, pollView, submitView } from './task-views.js';
+import { entryKind } from './entries.js';
+import { pollView, submitView } from './task-views.js';
 import { isTerminal, taskStateAt, type SimTask } from './tasks.js';
-import { transcriptionFor } from './transcripts.js';
+import { transcriptionBody } from './transcripts.js';
 
 /** foxapi's API (`/v1/*`, Bearer auth, rate cap) and the signed transcription links. */
 export function foxapiRoutes(runtime: SimRuntime): Router {
@@ -54,6 +55,7 @@ function submitTask(runtime: SimRuntime): RequestHandler {
         estimatedTimeNoise: config.estimatedTimeNoise,
         failRate: config.failRate,
         shape: config.resultShape,
+        transcriptMinutes: config.transcriptMinutes,
       },
       runtime.now(),
     );
@@ -116,7 +118,14 @@ function downloadTranscription(runtime: SimRuntime): RequestHandler<{ taskId: st
       return;
     }
     runtime.stats.downloadAnswered();
-    res.json(transcriptionFor(fileUrl));
+    // Long bodies are cached Buffers: written as they are, never re-serialized per download.
+    const chunks = transcriptionBody(fileUrl, task.transcriptMinutes);
+    res
+      .status(200)
+      .type('json')
+      .set('Content-Length', String(chunks.reduce((n, c) => n + c.length, 0)));
+    for (const chunk of chunks.slice(0, -1)) res.write(chunk);
+    res.end(chunks.at(-1));
   };
 }
 

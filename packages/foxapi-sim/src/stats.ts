@@ -1,4 +1,4 @@
-import { taskStateAt, type SimTask } from './tasks.js';
+import { isTerminal, taskStateAt, type SimTask } from './tasks.js';
 
 export interface SimTaskStats {
   id: string;
@@ -11,6 +11,10 @@ export interface SimTaskStats {
   /** Clock time of the first poll answered with a terminal status (detection lag = detectedAt - doneAt). */
   detectedAt: number | null;
   status: string;
+  /** Source seconds of the files this task transcribed; 0 until it has completed. */
+  audioSeconds: number;
+  /** `usage.duration` its terminal answer reports; null while it runs. */
+  billedSeconds: number | null;
 }
 
 export interface SimStats {
@@ -35,6 +39,13 @@ export interface SimStats {
   rateLimited: number;
   /** Requests answered (or hung) by an injected fault. */
   faultsInjected: number;
+  /**
+   * Source seconds (`original_duration_in_milliseconds` / 1000) of every file transcribed by a
+   * task completed by now; what batchscribe reports as `audio_seconds`.
+   */
+  audioSecondsTranscribed: number;
+  /** Sum of `usage.duration` over tasks completed by now; what batchscribe reports as `billed_seconds`. */
+  billedSeconds: number;
   tasks: SimTaskStats[];
 }
 
@@ -98,8 +109,16 @@ export class StatsRecorder {
   snapshot(tasks: Iterable<SimTask>, now: number): SimStats {
     const taskStats: SimTaskStats[] = [];
     const pollsByTask: Record<string, number> = {};
+    let audioMs = 0;
+    let billedSeconds = 0;
     for (const task of tasks) {
       pollsByTask[task.id] = task.polls;
+      const status = taskStateAt(task, now).status;
+      const completed = status === 'completed';
+      if (completed) {
+        audioMs += task.usage.audioMs;
+        billedSeconds += task.usage.billedSeconds;
+      }
       taskStats.push({
         id: task.id,
         files: task.fileUrls.length,
@@ -108,7 +127,9 @@ export class StatsRecorder {
         estimatedTimeS: task.estimatedTimeS,
         polls: task.polls,
         detectedAt: task.detectedAt,
-        status: taskStateAt(task, now).status,
+        status,
+        audioSeconds: completed ? task.usage.audioMs / 1000 : 0,
+        billedSeconds: isTerminal(status) ? (completed ? task.usage.billedSeconds : 0) : null,
       });
     }
     let duplicateSubmissions = 0;
@@ -125,6 +146,8 @@ export class StatsRecorder {
       byStatus: Object.fromEntries([...this.byStatus].map(([status, count]) => [String(status), count])),
       rateLimited: this.rateLimited,
       faultsInjected: this.faultsInjected,
+      audioSecondsTranscribed: audioMs / 1000,
+      billedSeconds,
       tasks: taskStats,
     };
   }

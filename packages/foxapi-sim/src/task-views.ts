@@ -1,9 +1,7 @@
 import { LINK_LIFETIME_S, signedTranscriptionUrl } from './signed-links.js';
-import { type SimTask, type TaskState } from './tasks.js';
+import { entryKind } from './entries.js';
+import { isTerminal, type SimTask, type TaskState } from './tasks.js';
 import { transcriptionFor } from './transcripts.js';
-
-/** How the file at one input index shows up in a completed task's `results`. */
-export type EntryKind = 'succeeded' | 'failed' | 'unknown-shape' | 'absent';
 
 const FAILED_FILE = {
   code: 'InvalidFile.DownloadFailed',
@@ -18,14 +16,6 @@ const TASK_ERROR = {
 } as const;
 
 const USER_GROUP = 'default';
-
-export function entryKind(task: SimTask, index: number): EntryKind {
-  const url = task.fileUrls[index] ?? '';
-  if (url.includes('sim-missing')) return 'absent';
-  if (url.includes('sim-garbage')) return 'unknown-shape';
-  if (task.failedFiles.has(index)) return 'failed';
-  return 'succeeded';
-}
 
 /** Answer of `POST /v1/audios/generations` (foxapi.md A.1). */
 export function submitView(task: SimTask): Record<string, unknown> {
@@ -54,8 +44,19 @@ export function pollView(task: SimTask, state: TaskState, baseUrl: string): Reco
     created: unixSeconds(task.createdAt),
     results: state.status === 'completed' ? resultEntries(task, baseUrl) : null,
     ...(state.status === 'failed' ? { error: TASK_ERROR } : {}),
-    usage: { credits_reserved: task.creditsReserved, user_group: USER_GROUP },
+    usage: pollUsage(task, state),
   };
+}
+
+/**
+ * The task's `usage`: foxapi's `credits_reserved` and `user_group`, plus the billed seconds
+ * under `duration`, where DashScope reports them. When `duration` appears is not documented;
+ * the simulator adds it once the task is terminal (0 for a failed task), never before.
+ */
+function pollUsage(task: SimTask, state: TaskState): Record<string, unknown> {
+  const usage = { credits_reserved: task.creditsReserved, user_group: USER_GROUP };
+  if (!isTerminal(state.status)) return usage;
+  return { ...usage, duration: state.status === 'completed' ? task.usage.billedSeconds : 0 };
 }
 
 /** One entry per input file in input order; duplicates stay separate, `sim-missing` has none. */
@@ -86,7 +87,7 @@ function succeededEntry(task: SimTask, fileUrl: string, link: () => string): unk
     case 'url':
       return { url: link(), file_url: fileUrl };
     case 'inline': {
-      const { transcripts, properties } = transcriptionFor(fileUrl);
+      const { transcripts, properties } = transcriptionFor(fileUrl, task.transcriptMinutes);
       return { file_url: fileUrl, transcripts, properties };
     }
   }

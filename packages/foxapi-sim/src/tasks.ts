@@ -1,5 +1,7 @@
 import type { ResultShape } from './config.js';
 import { SeededRandom } from './random.js';
+import { entryKind } from './entries.js';
+import { transcriptionTimes } from './transcripts.js';
 
 export type Model = 'paraformer-v2' | 'paraformer-8k-v2';
 export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed';
@@ -16,13 +18,28 @@ export interface SimTask {
   readonly outcome: TaskOutcome;
   /** Result shape in force at submit; a task's results never change shape between polls. */
   readonly shape: ResultShape;
+  /** Default transcript length in force at submit; a file's `sim-minutes=` marker wins over it. */
+  readonly transcriptMinutes: number | undefined;
   readonly createdAt: number;
   readonly durationMs: number;
   readonly estimatedTimeS: number;
   readonly creditsReserved: number;
+  /** What the task bills once it has completed; a failed task bills nothing. */
+  readonly usage: TaskUsage;
   polls: number;
   /** Clock time of the first poll answered with a terminal status. */
   detectedAt: number | null;
+}
+
+export interface TaskUsage {
+  /** Sum of the source durations of the files transcribed (`original_duration_in_milliseconds`). */
+  readonly audioMs: number;
+  /**
+   * `usage.duration`: upstream bills the speech it judged (`content_duration_in_milliseconds`)
+   * of every transcribed file, once per requested track. Rounding is not documented; the
+   * simulator rounds the task's total up to whole seconds (a guess).
+   */
+  readonly billedSeconds: number;
 }
 
 export interface TaskState {
@@ -42,6 +59,7 @@ export interface TaskSettings {
   estimatedTimeNoise: number;
   failRate: number;
   shape: ResultShape;
+  transcriptMinutes: number | undefined;
 }
 
 /** Share of the duration a task spends `pending` before it turns `processing`. */
@@ -64,15 +82,18 @@ export class TaskStore {
       failedFiles: this.drawFailedFiles(input.fileUrls, settings.failRate),
       outcome: outcomeFor(input.fileUrls),
       shape: settings.shape,
+      transcriptMinutes: settings.transcriptMinutes,
       createdAt: now,
       durationMs,
       estimatedTimeS: this.estimate(durationMs, settings.estimatedTimeNoise),
       creditsReserved: input.fileUrls.length * input.channels,
+      usage: NO_USAGE,
       polls: 0,
       detectedAt: null,
     };
-    this.tasks.set(task.id, task);
-    return task;
+    const billed: SimTask = { ...task, usage: usageOf(task, input.channels) };
+    this.tasks.set(billed.id, billed);
+    return billed;
   }
 
   get(id: string): SimTask | undefined {
@@ -129,6 +150,21 @@ export function taskStateAt(task: SimTask, now: number): TaskState {
 
 export function isTerminal(status: TaskStatus): boolean {
   return status === 'completed' || status === 'failed';
+}
+
+const NO_USAGE: TaskUsage = Object.freeze({ audioMs: 0, billedSeconds: 0 });
+
+function usageOf(task: SimTask, channels: number): TaskUsage {
+  if (task.outcome === 'fails') return NO_USAGE;
+  let audioMs = 0;
+  let speechMs = 0;
+  task.fileUrls.forEach((url, index) => {
+    if (entryKind(task, index) !== 'succeeded') return;
+    const times = transcriptionTimes(url, task.transcriptMinutes);
+    audioMs += times.durationMs;
+    speechMs += times.speechMs * channels;
+  });
+  return Object.freeze({ audioMs, billedSeconds: Math.ceil(speechMs / 1000) });
 }
 
 function outcomeFor(fileUrls: readonly string[]): TaskOutcome {

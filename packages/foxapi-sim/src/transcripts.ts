@@ -1,39 +1,67 @@
+import { longTranscription, LONG_VARIANTS } from './long-transcripts.js';
 import { SeededRandom, hashString } from './random.js';
+import type { Sentence, TranscriptionJson } from './transcription-json.js';
 
-/** The transcription JSON behind a `transcription_url` (foxapi.md B.5). */
-export interface TranscriptionJson {
-  file_url: string;
-  properties: TranscriptionProperties;
-  transcripts: Transcript[];
+export type { Sentence, Transcript, TranscriptionJson, TranscriptionProperties, Word } from './transcription-json.js';
+
+/** foxapi takes files of at most 12 h, so no transcript is longer. */
+export const MAX_TRANSCRIPT_MINUTES = 720;
+
+const MINUTES_MARKER = /sim-minutes=(\d+(?:\.\d+)?)/;
+
+/** Minutes of speech asked for by a `sim-minutes=<n>` marker in the URL (0 < n ≤ 720), if any. */
+export function minutesMarker(fileUrl: string): number | undefined {
+  const value = Number(MINUTES_MARKER.exec(fileUrl)?.[1] ?? Number.NaN);
+  return value > 0 && value <= MAX_TRANSCRIPT_MINUTES ? value : undefined;
 }
 
-export interface TranscriptionProperties {
-  audio_format: 'pcm_s16le';
-  channels: number[];
-  original_sampling_rate: number;
-  original_duration_in_milliseconds: number;
+/** The URL's marker wins over the default; undefined = the short two-to-four-sentence transcript. */
+export function transcriptMinutesFor(fileUrl: string, defaultMinutes: number | undefined): number | undefined {
+  return minutesMarker(fileUrl) ?? defaultMinutes;
 }
 
-export interface Transcript {
-  channel_id: number;
-  content_duration_in_milliseconds: number;
-  text: string;
-  sentences: Sentence[];
+/**
+ * The transcription of `fileUrl`: `minutes` of speech when the URL carries a `sim-minutes=`
+ * marker or `defaultMinutes` is given, else a short one. The content depends only on the URL
+ * and the length, so a test can compute what to expect and a re-download returns the same bytes.
+ */
+export function transcriptionFor(fileUrl: string, defaultMinutes?: number): TranscriptionJson {
+  const minutes = transcriptMinutesFor(fileUrl, defaultMinutes);
+  if (minutes === undefined) return shortTranscription(fileUrl);
+  const { properties, transcripts } = longTranscription(minutes, variantOf(fileUrl));
+  return { file_url: fileUrl, properties, transcripts };
 }
 
-export interface Sentence {
-  begin_time: number;
-  end_time: number;
-  text: string;
-  sentence_id: number;
-  words: Word[];
+/** The serialized transcription as chunks to write in order; long ones come from a cache. */
+export function transcriptionBody(fileUrl: string, defaultMinutes?: number): Buffer[] {
+  const minutes = transcriptMinutesFor(fileUrl, defaultMinutes);
+  if (minutes === undefined) return [Buffer.from(JSON.stringify(shortTranscription(fileUrl)))];
+  const { tail } = longTranscription(minutes, variantOf(fileUrl));
+  return [Buffer.from(`{"file_url":${JSON.stringify(fileUrl)}`), tail];
 }
 
-export interface Word {
-  begin_time: number;
-  end_time: number;
-  text: string;
-  punctuation: string;
+export interface TranscriptionTimes {
+  /** `properties.original_duration_in_milliseconds`. */
+  durationMs: number;
+  /** `content_duration_in_milliseconds` of the transcript: the speech upstream bills. */
+  speechMs: number;
+}
+
+export function transcriptionTimes(fileUrl: string, defaultMinutes?: number): TranscriptionTimes {
+  const minutes = transcriptMinutesFor(fileUrl, defaultMinutes);
+  if (minutes !== undefined) {
+    const { durationMs, speechMs } = longTranscription(minutes, variantOf(fileUrl));
+    return { durationMs, speechMs };
+  }
+  const { properties, transcripts } = shortTranscription(fileUrl);
+  return {
+    durationMs: properties.original_duration_in_milliseconds,
+    speechMs: transcripts[0]?.content_duration_in_milliseconds ?? 0,
+  };
+}
+
+function variantOf(fileUrl: string): number {
+  return hashString(fileUrl) % LONG_VARIANTS;
 }
 
 const FILLER_SENTENCES = [
@@ -42,11 +70,8 @@ const FILLER_SENTENCES = [
   'Nothing in this file was actually heard.',
 ];
 
-/**
- * Builds a plausible transcription whose content depends only on the file URL, so a test can
- * compute the expected text and a re-download returns identical bytes.
- */
-export function transcriptionFor(fileUrl: string): TranscriptionJson {
+/** Two to four sentences naming the file; the default, as small as a transcription gets. */
+function shortTranscription(fileUrl: string): TranscriptionJson {
   const random = new SeededRandom(hashString(fileUrl));
   const sentenceCount = random.int(2, 4);
   const texts = [`This is the recording at ${lastPathSegment(fileUrl)}.`, ...FILLER_SENTENCES].slice(0, sentenceCount);

@@ -28,6 +28,7 @@ describe('parseSimEnv', () => {
       SIM_LATENCY_MS: '15',
       SIM_SEED: '9',
       SIM_PUBLIC_BASE_URL: 'https://sim.example.com',
+      SIM_TRANSCRIPT_MINUTES: '60',
     });
 
     expect(env).toEqual({
@@ -42,6 +43,7 @@ describe('parseSimEnv', () => {
         latencyMs: 15,
         seed: 9,
         publicBaseUrl: 'https://sim.example.com',
+        transcriptMinutes: 60,
       },
     });
   });
@@ -65,6 +67,9 @@ describe('parseSimEnv', () => {
     ['SIM_PORT', '70000'],
     ['SIM_API_KEYS', ' , '],
     ['SIM_PUBLIC_BASE_URL', 'ftp://x'],
+    ['SIM_TRANSCRIPT_MINUTES', '0'],
+    ['SIM_TRANSCRIPT_MINUTES', '721'],
+    ['SIM_TRANSCRIPT_MINUTES', 'an hour'],
   ])('when %s is %p, then it rejects naming the variable', (variable, value) => {
     const error = rejectionOf({ [variable]: value });
 

@@ -173,3 +173,64 @@ describe('GET /transcriptions/:taskId/:n.json', () => {
     expect([wrongEntry.status, wrongTask.status]).toEqual([404, 404]);
   });
 });
+
+describe('transcript length over HTTP', () => {
+  let s: RunningSim;
+  afterEach(() => s.close());
+
+  async function downloads(fileUrls: string[], options: SimOptions = {}): Promise<Response[]> {
+    s = await startSim({ taskDurationMs: 0, ...options });
+    const id = await s.submitTask(fileUrls);
+    const body = await json<PolledTask>(await s.poll(id));
+    return Promise.all((body.results ?? []).map((entry) => fetch(String(entry.transcription_url))));
+  }
+
+  it('when transcriptMinutes is set and one URL has a marker, then each download has its length and exact Content-Length', async () => {
+    const [plain, marked] = await downloads([audio('a.wav'), audio('sim-minutes=30/b.wav')], { transcriptMinutes: 2 });
+    const plainBytes = Buffer.from(await plain!.arrayBuffer());
+    const markedBytes = Buffer.from(await marked!.arrayBuffer());
+
+    expect(plain?.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(Number(plain?.headers.get('content-length'))).toBe(plainBytes.length);
+    expect(Number(marked?.headers.get('content-length'))).toBe(markedBytes.length);
+    const plainDoc = JSON.parse(plainBytes.toString()) as TranscriptionJson;
+    const markedDoc = JSON.parse(markedBytes.toString()) as TranscriptionJson;
+    expect(plainDoc.properties.original_duration_in_milliseconds).toBe(120_000);
+    expect(markedDoc.properties.original_duration_in_milliseconds).toBe(1_800_000);
+    expect(markedDoc).toEqual(transcriptionFor(audio('sim-minutes=30/b.wav')));
+  });
+
+  it('when transcriptMinutes changes after a submit, then that task keeps the length in force at submit', async () => {
+    s = await startSim({ taskDurationMs: 0, transcriptMinutes: 3 });
+    const id = await s.submitTask([audio('a.wav')]);
+    s.sim.configure({ transcriptMinutes: undefined });
+    const body = await json<PolledTask>(await s.poll(id));
+
+    const doc = await json<TranscriptionJson>(await fetch(String(body.results?.[0]?.transcription_url)));
+
+    expect(doc.properties.original_duration_in_milliseconds).toBe(180_000);
+    expect((await json(await fetch(`${s.url}/__sim/config`))).transcriptMinutes).toBeUndefined();
+  });
+
+  it('when the shape is inline, then the entry carries the long transcript', async () => {
+    s = await startSim({ taskDurationMs: 0, resultShape: 'inline', transcriptMinutes: 1 });
+    const id = await s.submitTask([audio('a.wav')]);
+
+    const body = await json<PolledTask>(await s.poll(id));
+
+    expect(body.results?.[0]).toEqual({ file_url: audio('a.wav'), ...pick(transcriptionFor(audio('a.wav'), 1)) });
+  });
+
+  it('when transcriptMinutes is not a valid length, then configure rejects it', async () => {
+    s = await startSim();
+
+    const res = await fetch(`${s.url}/__sim/config`, { method: 'POST', body: JSON.stringify({ transcriptMinutes: 0 }) });
+
+    expect(res.status).toBe(400);
+    expect(() => s.sim.configure({ transcriptMinutes: 800 })).toThrow(/transcriptMinutes/);
+  });
+});
+
+function pick({ transcripts, properties }: TranscriptionJson): Pick<TranscriptionJson, 'transcripts' | 'properties'> {
+  return { transcripts, properties };
+}
