@@ -18,7 +18,8 @@ export interface BenchResult {
   details?: Record<string, unknown>;
 }
 
-type Check = { ratioAtMost: number } | { ratioAtLeast: number } | { valueAtMost: number } | { valueBelow: number } | null;
+type Check =
+  { ratioAtMost: number } | { ratioAtLeast: number } | { valueAtMost: number } | { valueAtLeast: number } | { valueBelow: number } | null;
 
 /** Builds a result, computing ratio and pass from the check. */
 export function result(
@@ -41,6 +42,9 @@ export function result(
   } else if (check && 'valueAtMost' in check) {
     target = `≤ ${check.valueAtMost} ${unit}`;
     pass = value <= check.valueAtMost;
+  } else if (check && 'valueAtLeast' in check) {
+    target = `≥ ${check.valueAtLeast} ${unit}`;
+    pass = value >= check.valueAtLeast;
   } else if (check && 'valueBelow' in check) {
     target = `< ${check.valueBelow} ${unit}`;
     pass = value < check.valueBelow;

@@ -130,6 +130,11 @@ describe('worker SIGKILLed at a failpoint', () => {
         expect(await s.admin.scard(s.keys.inflight)).toBe(0);
         expect(await s.transcriptCount(created.id)).toBe(FILES);
         expect(await s.admin.zcard(s.keys.intakePending)).toBe(0);
+
+        // Nothing orphaned: a transcript stored twice (before and after the crash) is one object,
+        // and deleting the job leaves no blob of it.
+        expect((await s.request('DELETE', `/v1/jobs/${created.id}`)).status).toBe(204);
+        expect(await s.transcriptCount(created.id)).toBe(0);
       });
     },
     120_000,

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { QUEUES, createApiRedis, createKeyLayout, type BatchJobPayload } from '@batchscribe/shared';
+import { QUEUES, createApiRedis, createBlobStore, createKeyLayout, type BatchJobPayload } from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
+import { blobEnvFor } from '../support/blob-env.js';
 import { urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -15,13 +16,18 @@ describe('api started before its Redis connection is up', () => {
       QUEUE_PREFIX: `t${randomUUID().slice(0, 8)}`,
       API_KEYS: 'acme:tok',
       LOG_LEVEL: 'silent',
+      ...blobEnvFor('fs'),
     });
     const keys = createKeyLayout(env.QUEUE_PREFIX);
     const redis = createApiRedis(env.REDIS_URL);
     redis.on('error', () => undefined);
     expect(redis.status).not.toBe('ready');
     const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
-    const server = await startWebServer(createApp({ env, redis, keys, queue, logger: pino({ level: 'silent' }) }), 0, '127.0.0.1');
+    const server = await startWebServer(
+      createApp({ env, redis, keys, queue, blobs: createBlobStore(env), logger: pino({ level: 'silent' }) }),
+      0,
+      '127.0.0.1',
+    );
     try {
       const address = server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/jobs`;

@@ -37,7 +37,10 @@ describe.each(['fs', 's3'] as const)('transcripts in the %s blob store', (blob) 
     for (const r of page.body.data) expect(r.transcript?.text).toContain(`blob-${blob}-${r.index}.wav`);
 
     const ndjson = await stack.request('GET', `/v1/jobs/${created.id}/results`, { headers: { accept: 'application/x-ndjson' } });
-    const lines = ndjson.text.trim().split('\n').map((l) => JSON.parse(l) as FileResult);
+    const lines = ndjson.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FileResult);
     expect(lines.map((r) => r.index)).toEqual(files.map((_, i) => i));
     expect(lines.every((r, i) => r.transcript?.text.includes(`blob-${blob}-${i}.wav`))).toBe(true);
 

@@ -3,10 +3,11 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { QUEUES, createKeyLayout, type FileResult, type Job } from '@batchscribe/shared';
+import { QUEUES, createBlobStore, createKeyLayout, type FileResult, type Job } from '@batchscribe/shared';
 import type { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { createApp } from '../../apps/api/src/server.js';
+import { blobEnvFor } from '../support/blob-env.js';
 import { OpenApiContract, documentedOperations, expressRoutes, type OpenApiDoc } from '../support/openapi-contract.js';
 import { readSse } from '../support/sse-client.js';
 import { Stack, TOKENS, urls } from '../support/stack.js';
@@ -52,8 +53,17 @@ describe('the OpenAPI document', () => {
     try {
       // Every optional part switched on, so every route module is mounted; the hub is only
       // called when a stream is opened, which this test never does.
-      const env = loadApiEnv({ REDIS_URL: process.env.REDIS_URL!, API_KEYS: 'a:tok', ADMIN_TOKEN: 'admin-secret-1' });
-      const app = createApp({ env, redis, keys, queue, logger: pino({ level: 'silent' }), schedulesQueue, jobEvents: {} as JobEventsHub });
+      const env = loadApiEnv({ REDIS_URL: process.env.REDIS_URL!, API_KEYS: 'a:tok', ADMIN_TOKEN: 'admin-secret-1', ...blobEnvFor('fs') });
+      const app = createApp({
+        env,
+        redis,
+        keys,
+        queue,
+        blobs: createBlobStore(env),
+        logger: pino({ level: 'silent' }),
+        schedulesQueue,
+        jobEvents: {} as JobEventsHub,
+      });
       const served = expressRoutes(app, NOT_API);
       expect(served).toEqual(
         expect.arrayContaining(['POST /v1/jobs', 'GET /v1/jobs/{id}/events', 'POST /v1/schedules/{id}/run', 'GET /metrics']),

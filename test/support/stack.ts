@@ -22,7 +22,7 @@ import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { loadWorkerEnv } from '../../apps/worker/src/env.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../apps/worker/src/runtime.js';
-import { blobEnvFor, type BlobKind } from './blob-env.js';
+import { blobEnvFor } from './blob-env.js';
 import { waitFor } from './wait-for.js';
 
 export const TOKENS = { acme: 'tok-acme-123', globex: 'tok-globex-456' } as const;
@@ -34,7 +34,7 @@ export interface StackOptions {
   /** Start without a worker (intake and validation tests). */
   worker?: boolean;
   /** Which blob store the transcripts go to: a fresh temp dir (fs, default) or a fresh prefix of the test S3 server. */
-  blob?: BlobKind;
+  blob?: 'fs' | 's3';
   logger?: Logger;
 }
 

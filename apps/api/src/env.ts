@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { BLOB_STORE_CROSS_FIELDS, apiKeysField, blobStoreFields, checkBlobStoreEnv, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
+import {
+  BLOB_STORE_CROSS_FIELDS,
+  apiKeysField,
+  blobStoreFields,
+  checkBlobStoreEnv,
+  fields,
+  parseEnv,
+  redisClusterNodesField,
+  whenValid,
+} from '@batchscribe/shared';
 
 const schema = z
   .object({

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { BLOB_STORE_CROSS_FIELDS, blobStoreFields, checkBlobStoreEnv, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
+import {
+  BLOB_STORE_CROSS_FIELDS,
+  blobStoreFields,
+  checkBlobStoreEnv,
+  fields,
+  parseEnv,
+  redisClusterNodesField,
+  whenValid,
+} from '@batchscribe/shared';
 import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z

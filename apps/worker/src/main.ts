@@ -7,6 +7,7 @@ import {
   createWorkerRedis,
   exitOnConfigError,
 } from '@batchscribe/shared';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadWorkerEnv, type WorkerEnv } from './env.js';
@@ -25,6 +26,10 @@ function loadEnvOrExit(): Readonly<WorkerEnv> {
 /** Composition root. SIGTERM: finish the current steps, take no new ones, exit 0. */
 async function main(): Promise<void> {
   const env = loadEnvOrExit();
+  // Over the process's life, for the stop line: how long the event loop was ever held (brotli,
+  // JSON parsing of hour-long transcripts) is what delays lock renewals and polls.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const logger = createLogger({ level: env.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs() });
   const keys = createKeyLayout(env.QUEUE_PREFIX);
   const redis = createWorkerRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES });
@@ -50,7 +55,12 @@ async function main(): Promise<void> {
     await blobs.close();
     await metricsServer?.close();
     await redis.quit().catch(() => redis.disconnect());
-    logger.info('worker stopped');
+    loopDelay.disable();
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    logger.info(
+      { eventLoopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) } },
+      'worker stopped',
+    );
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

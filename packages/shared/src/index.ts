@@ -10,7 +10,7 @@ export * from './domain/requests.js';
 export * from './domain/api-schemas.js';
 export * from './store/batch-store.js';
 export * from './store/job-reader.js';
-export * from './blob/blob-store.js';
+export * from './blob/index.js';
 export * from './blob/transcript-store.js';
 export { SETTLE_JOB_LUA } from './store/lua.js';
 export * from './intake/enqueue-batches.js';

@@ -2,7 +2,11 @@
  * Maps `items` through `fn` with up to `window` calls running at once, yielding the results in
  * input order. A consumer that stops early leaves at most `window` calls to finish on their own.
  */
-export async function* orderedMap<T, R>(items: Iterable<T> | AsyncIterable<T>, window: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
+export async function* orderedMap<T, R>(
+  items: Iterable<T> | AsyncIterable<T>,
+  window: number,
+  fn: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
   const running: Promise<R>[] = [];
   const start = (item: T) => {
     const call = fn(item);

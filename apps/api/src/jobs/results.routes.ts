@@ -132,7 +132,8 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     if (!Number.isInteger(index) || index < 0 || index >= job.counts.total)
       throw new ProblemError('not-found', `The job has no file ${req.params.index}.`);
     const file = await deps.reader.readFile(jobId, index);
-    const missing = () => new ProblemError('not-found', `File ${index} has no transcript${file?.s === 'failed' ? ' (it failed)' : ' yet'}.`);
+    const missing = () =>
+      new ProblemError('not-found', `File ${index} has no transcript${file?.s === 'failed' ? ' (it failed)' : ' yet'}.`);
     // A failed file may still keep the raw upstream answer that could not be parsed: only `raw` shows it.
     if (file?.s !== 'completed' && format !== 'raw') throw missing();
     if (format === 'raw') {
