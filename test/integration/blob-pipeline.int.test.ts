@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { transcriptionFor } from '@batchscribe/foxapi-sim';
 import type { FileResult } from '@batchscribe/shared';
 import { Stack, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
@@ -46,8 +47,33 @@ describe.each(['fs', 's3'] as const)('transcripts in the %s blob store', (blob) 
 
     const raw = await stack.request('GET', `/v1/jobs/${created.id}/files/7/transcript?format=raw`);
     expect(raw.headers.get('content-type')).toContain('application/json');
-    expect(raw.text).toBe(await stack.transcripts.readText(created.id, 7));
+    // As foxapi sent it, byte for byte in meaning: the simulator's document for that URL.
+    expect(JSON.parse(raw.text)).toEqual(transcriptionFor(files[7]!));
     expect(raw.text).toContain(`blob-${blob}-7.wav`);
+  });
+
+  it('when a file is an hour of speech, then its ~0.8 MB transcript is served whole from the blob store and Redis holds no more for it', async () => {
+    stack = await Stack.start({ blob });
+    const meeting = `https://media.example.com/${blob}-board-meeting-sim-minutes=60.m4a`;
+    const created = await stack.submit({ file_urls: [meeting, `https://media.example.com/${blob}-short.m4a`] });
+    expect((await stack.waitForJob(created.id)).status).toBe('completed');
+
+    const raw = await stack.request('GET', `/v1/jobs/${created.id}/files/0/transcript?format=raw`);
+    expect(Buffer.byteLength(raw.text)).toBeGreaterThan(600_000);
+    expect(JSON.parse(raw.text)).toEqual(transcriptionFor(meeting));
+    const page = await stack.request<Page>('GET', `/v1/jobs/${created.id}/results`);
+    const words = page.body.data[0]!.transcript!.channels.flatMap((c) => c.sentences.flatMap((x) => x.words));
+    expect(words.length).toBeGreaterThan(5_000);
+    expect(page.body.data[0]!.transcript!.duration_ms).toBe(3_600_000);
+    const srt = await stack.request('GET', `/v1/jobs/${created.id}/files/0/transcript?format=srt`);
+    expect(srt.text).toMatch(/^1\n00:00:\d\d,\d{3} --> /);
+    // Redis holds state only: the same job with a two-sentence transcript costs the same bytes.
+    const short = await stack.submit({
+      file_urls: [`https://media.example.com/${blob}-board-meeting-sim-minutes=0.m4a`, `https://media.example.com/${blob}-short.m4a`],
+    });
+    expect((await stack.waitForJob(short.id)).status).toBe('completed');
+    const [hourBytes, shortBytes] = [await redisBytesOfJob(stack, created.id), await redisBytesOfJob(stack, short.id)];
+    expect(Math.abs(hourBytes - shortBytes)).toBeLessThan(64);
   });
 
   it('when include_transcript=false, then results list every file without reading the blob store', async () => {

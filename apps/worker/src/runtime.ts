@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -11,6 +11,7 @@ import {
   TranscriptStore,
   WorkerMetricsStore,
   createMetricsRegistry,
+  createThreadPreparer,
   type BatchJobPayload,
   type BlobStore,
   type KeyLayout,
@@ -67,6 +68,8 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   });
   const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S);
   const transcripts = new TranscriptStore(deps.blobs, env.QUEUE_PREFIX);
+  // Threads for parsing and compressing result documents: as many as documents in flight, up to the cores.
+  const preparer = createThreadPreparer(Math.max(1, Math.min(env.WORKER_DOCUMENTS_IN_FLIGHT, availableParallelism())));
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
 
@@ -75,6 +78,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     keys,
     store,
     transcripts,
+    preparer,
     documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
     clock: deps.clock ?? Date.now,
@@ -180,6 +184,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await worker.close();
       await queue.close();
       await foxapi.close();
+      await preparer.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
     },

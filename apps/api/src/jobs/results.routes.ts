@@ -5,11 +5,9 @@ import { z } from 'zod';
 import {
   FILE_STATUSES,
   TRANSCRIPT_CONTENT_TYPES,
-  normalizeTranscription,
+  fileResultJson,
   renderTranscript,
-  toFileResult,
   type FileRecord,
-  type FileResult,
   type JobReader,
   type Transcript,
   type TranscriptStore,
@@ -41,26 +39,19 @@ const READ_AHEAD = 4;
 
 type IndexedRecord = { index: number; record: FileRecord };
 
-function normalizeOrNull(raw: string | null): Transcript | null {
-  if (raw === null) return null;
-  try {
-    return normalizeTranscription(JSON.parse(raw));
-  } catch {
-    return null;
-  }
-}
-
 interface ResultsDeps {
   reader: JobReader;
   transcripts: TranscriptStore;
 }
 
-/** One file's result as a JSON text; the transcript is read from the blob store only when wanted. */
+/**
+ * One file's result as a JSON text. The transcript is read from the blob store only when wanted,
+ * as the normalized JSON the worker stored, and set into place as text: an hour of speech is
+ * never parsed on its way out.
+ */
 async function resultJson(deps: ResultsDeps, jobId: string, file: IndexedRecord, withTranscript: boolean): Promise<string> {
-  let transcript: Transcript | null = null;
-  if (withTranscript && file.record.s === 'completed') transcript = normalizeOrNull(await deps.transcripts.readText(jobId, file.index));
-  const result: FileResult = toFileResult(file.index, file.record, transcript);
-  return JSON.stringify(result);
+  const transcript = withTranscript && file.record.s === 'completed' ? await deps.transcripts.readNormalized(jobId, file.index) : null;
+  return fileResultJson(file.index, file.record, transcript);
 }
 
 /**
@@ -138,15 +129,16 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     if (file?.s !== 'completed' && format !== 'raw') throw missing();
     if (format === 'raw') {
       // Piped as stored, never parsed: the api holds a chunk of it at a time.
-      const raw = await deps.transcripts.open(jobId, index);
+      const raw = await deps.transcripts.openRaw(jobId, index);
       if (raw === null) throw missing();
       res.status(200).type(TRANSCRIPT_CONTENT_TYPES.raw);
       await stream(res, raw);
       return;
     }
-    const transcript = normalizeOrNull(await deps.transcripts.readText(jobId, index));
-    if (transcript === null) throw missing();
-    res.type(TRANSCRIPT_CONTENT_TYPES[format]).send(renderTranscript(transcript, format));
+    const normalized = await deps.transcripts.readNormalized(jobId, index);
+    if (normalized === null) throw missing();
+    res.type(TRANSCRIPT_CONTENT_TYPES[format]);
+    res.send(format === 'json' ? normalized : renderTranscript(JSON.parse(normalized) as Transcript, format));
   });
 
   return router;

@@ -1,6 +1,5 @@
 import {
   isFoxapiError,
-  normalizeTranscription,
   type BatchRecord,
   type CollectedOutcome,
   type FileOutcome,
@@ -31,9 +30,9 @@ interface Pending {
 }
 
 /**
- * Downloads, validates, compresses and stores one transcript, under the worker's bound on
- * documents in flight: a document is held from its download until it is stored, then dropped.
- * Only its outcome is returned.
+ * Downloads, prepares (parse, validate, normalize, compress: on the worker's thread pool) and
+ * stores one transcript, under the worker's bound on documents in flight: a document is held
+ * from its download until it is stored, then dropped. Only its outcome is returned.
  */
 async function collectOne(ctx: StepContext, rec: BatchRecord, file: Pending): Promise<Attempt> {
   const { deps } = ctx;
@@ -55,23 +54,15 @@ async function collectOne(ctx: StepContext, rec: BatchRecord, file: Pending): Pr
       return { kind: 'transient', message: (err as Error).message, retryAfterMs: isFoxapiError(err) ? err.retryAfterMs : null };
     }
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw.toString('utf8'));
-  } catch {
-    // Kept as received: `format=raw` shows an operator what came.
-    await deps.transcripts.put(rec.jobId, index, raw);
-    return { kind: 'unusable', message: 'The transcript is not valid JSON.' };
-  }
-  await deps.transcripts.put(rec.jobId, index, raw);
-  try {
-    normalizeTranscription(doc);
-    return { kind: 'decided', outcome: { s: 'completed' } };
-  } catch (err) {
+  const prepared = await deps.preparer.prepare(raw);
+  // Stored even when unusable: `format=raw` then shows an operator what came.
+  await deps.transcripts.put(rec.jobId, index, prepared);
+  if (prepared.problem?.kind === 'not_json') return { kind: 'unusable', message: prepared.problem.message };
+  if (prepared.problem) {
     // Well-formed JSON of the wrong shape will not change on a second download.
-    const message = (err as Error).message.slice(0, 500);
-    return { kind: 'decided', outcome: { s: 'failed', e: { code: 'upstream_unparsable_result', message } } };
+    return { kind: 'decided', outcome: { s: 'failed', e: { code: 'upstream_unparsable_result', message: prepared.problem.message } } };
   }
+  return { kind: 'decided', outcome: { s: 'completed' } };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LimitFunction } from 'p-limit';
-import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout, TranscriptStore } from '@batchscribe/shared';
+import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout, TranscriptPreparer, TranscriptStore } from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Crash } from './crash-points.js';
 
@@ -53,6 +53,8 @@ export interface PipelineDeps {
   store: BatchStore;
   /** Transcripts in the blob store. */
   transcripts: TranscriptStore;
+  /** Parses, normalizes and compresses result documents off the event loop. */
+  preparer: TranscriptPreparer;
   /** The worker's bound on result documents held at once, across all its batches (WORKER_DOCUMENTS_IN_FLIGHT). */
   documents: LimitFunction;
   foxapi: FoxapiClient;

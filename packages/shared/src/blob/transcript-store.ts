@@ -2,22 +2,20 @@ import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, createBrotliDecompress } from 'node:zlib';
+import type { PreparedTranscript } from '../transcript/prepare.js';
 import type { BlobStore } from './blob-store.js';
 
 const compress = promisify(brotliCompress);
-
-/*
- * Quality 5 in text mode: an hour-long transcript (~0.8 MB of JSON) goes to ~100 KB in ~15 ms.
- * The asynchronous call runs on libuv's thread pool, so the worker's event loop keeps serving
- * lock renewals and polls while documents compress.
- */
 const BROTLI = { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT };
 
 /**
- * Transcripts in the blob store, one object per file: `<namespace>/jobs/<job id>/tx/<index>.json.br`,
- * brotli of the upstream JSON exactly as received. The key follows from job id and index, so Redis
- * stores no pointer; a replayed download overwrites the same object with the same bytes.
- * `namespace` is QUEUE_PREFIX, so deployments sharing a bucket or volume never touch each other.
+ * Transcripts in the blob store, under `<namespace>/jobs/<job id>/`:
+ * - `raw/<index>.json.br`: brotli of the upstream JSON exactly as received (`format=raw`);
+ * - `tx/<index>.json.br`: brotli of the normalized transcript, made once by the worker, so a
+ *   results page or an export streams it into each FileResult without parsing anything.
+ * Keys follow from job id and index, so Redis stores no pointer; a replayed download overwrites
+ * the same objects with the same bytes. `namespace` is QUEUE_PREFIX, so deployments sharing a
+ * bucket or volume never touch each other.
  */
 export class TranscriptStore {
   constructor(
@@ -33,29 +31,34 @@ export class TranscriptStore {
     return `${this.jobsRoot()}${jobId}/`;
   }
 
-  transcriptKey(jobId: string, index: number): string {
+  private normalizedKey(jobId: string, index: number): string {
     return `${this.jobPrefix(jobId)}tx/${index}.json.br`;
+  }
+
+  private rawKey(jobId: string, index: number): string {
+    return `${this.jobPrefix(jobId)}raw/${index}.json.br`;
   }
 
   private taskKey(jobId: string, batch: number): string {
     return `${this.jobPrefix(jobId)}tasks/${batch}.json.br`;
   }
 
-  /** Stores one file's upstream JSON (the bytes as received); returns the stored size. */
-  async put(jobId: string, index: number, raw: Buffer): Promise<number> {
-    const packed = await compress(raw, { params: { ...BROTLI, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
-    await this.blobs.put(this.transcriptKey(jobId, index), packed, { contentType: 'application/json' });
-    return packed.length;
+  /** Stores one file's documents: the normalized one last, so its presence means both are there. */
+  async put(jobId: string, index: number, prepared: PreparedTranscript): Promise<void> {
+    await this.blobs.put(this.rawKey(jobId, index), Buffer.from(prepared.raw), { contentType: 'application/json' });
+    if (prepared.normalized !== null) {
+      await this.blobs.put(this.normalizedKey(jobId, index), Buffer.from(prepared.normalized), { contentType: 'application/json' });
+    }
   }
 
-  /** The upstream JSON of one file as a byte stream, decompressed as it is read; null if none is stored. */
-  async open(jobId: string, index: number): Promise<Readable | null> {
-    return this.openPacked(this.transcriptKey(jobId, index));
+  /** The upstream JSON of one file as received, decompressed as it is read; null if none is stored. */
+  async openRaw(jobId: string, index: number): Promise<Readable | null> {
+    return this.openPacked(this.rawKey(jobId, index));
   }
 
-  /** The upstream JSON of one file, whole (one document at a time: an hour is ~0.8 MB). */
-  async readText(jobId: string, index: number): Promise<string | null> {
-    const stream = await this.open(jobId, index);
+  /** The normalized transcript of one file as JSON text, or null if none is stored. */
+  async readNormalized(jobId: string, index: number): Promise<string | null> {
+    const stream = await this.openPacked(this.normalizedKey(jobId, index));
     return stream === null ? null : text(stream);
   }
 
@@ -69,7 +72,7 @@ export class TranscriptStore {
     return stream === null ? null : text(stream);
   }
 
-  /** File indexes of the job that have a transcript stored (for checks and repairs). */
+  /** File indexes of the job with a usable (normalized) transcript stored, for checks and repairs. */
   async storedIndexes(jobId: string): Promise<number[]> {
     const prefix = `${this.jobPrefix(jobId)}tx/`;
     const indexes: number[] = [];
@@ -78,6 +81,13 @@ export class TranscriptStore {
       if (Number.isInteger(index)) indexes.push(index);
     }
     return indexes.sort((a, b) => a - b);
+  }
+
+  /** Bytes the job's objects take in the store. */
+  async storedBytes(jobId: string): Promise<number> {
+    let total = 0;
+    for await (const entry of this.blobs.list(this.jobPrefix(jobId))) total += entry.size;
+    return total;
   }
 
   /** Every object of the job; returns how many went. */

@@ -110,3 +110,14 @@ export function toFileResult(index: number, rec: FileRecord, transcript: Transcr
     error: rec.e ?? null,
   };
 }
+
+/**
+ * A FileResult as JSON text with `transcriptJson` (the normalized transcript's JSON, as stored)
+ * set in as text, so serving an hour-long transcript costs no parse and no re-serialization.
+ * Safe: in JSON.stringify's output the unescaped `"transcript":null` can only be the key itself
+ * (any such text inside a string value has its quotes escaped).
+ */
+export function fileResultJson(index: number, rec: FileRecord, transcriptJson: string | null): string {
+  const json = JSON.stringify(toFileResult(index, rec, null));
+  return transcriptJson === null ? json : json.replace('"transcript":null', () => `"transcript":${transcriptJson}`);
+}

@@ -17,3 +17,5 @@ export {
   TRANSCRIPT_CONTENT_TYPES,
   type TranscriptFormat,
 } from './formats.js';
+export { prepareTranscript, type PreparedTranscript } from './prepare.js';
+export { createThreadPreparer, inlinePreparer, type TranscriptPreparer } from './transcript-preparer.js';

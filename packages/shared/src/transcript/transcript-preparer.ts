@@ -1,0 +1,34 @@
+import { Piscina } from 'piscina';
+import { prepareTranscript, type PreparedTranscript } from './prepare.js';
+
+export interface TranscriptPreparer {
+  prepare(upstream: Uint8Array): Promise<PreparedTranscript>;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs prepareTranscript on a pool of worker threads, so parsing and compressing hour-long
+ * documents never holds the worker's event loop (lock renewals, polls, heartbeats).
+ *
+ * Run from sources (tests, `pnpm dev:*`) the thread entry is TypeScript: the threads then load
+ * tsx, as the process itself did.
+ */
+export function createThreadPreparer(threads: number): TranscriptPreparer {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const pool = new Piscina<Uint8Array, PreparedTranscript>({
+    filename: new URL(`./prepare.worker.${fromSources ? 'ts' : 'js'}`, import.meta.url).href,
+    minThreads: 1,
+    maxThreads: threads,
+    ...(fromSources ? { execArgv: ['--conditions=source', '--import', 'tsx'] } : {}),
+  });
+  return {
+    prepare: (upstream) => pool.run(upstream),
+    close: () => pool.destroy(),
+  };
+}
+
+/** The same work on the calling thread: for tools and tests that measure nothing. */
+export const inlinePreparer: TranscriptPreparer = {
+  prepare: async (upstream) => prepareTranscript(upstream),
+  close: async () => undefined,
+};
