@@ -182,3 +182,11 @@ export function isHttpUrl(value: string): boolean {
   const { protocol } = new URL(value);
   return protocol === 'http:' || protocol === 'https:';
 }
+
+/** Every knob with its value in force; unset ones (no rate cap, no base URL…) read as null. */
+export type EffectiveSettings = { [K in keyof SimConfigView]-?: SimConfigView[K] | null };
+
+export function effectiveSettings(config: ResolvedConfig): EffectiveSettings {
+  const unset = Object.fromEntries(Object.keys(simOptionsSchema.shape).map((key) => [key, null]));
+  return { ...unset, ...describeConfig(config) } as EffectiveSettings;
+}
