@@ -46,6 +46,11 @@ export interface SimOptions {
    * (an hour ≈ 9,000 timed words, ~0.8 MB). Default: unset, a short 2–4 sentence transcript.
    */
   transcriptMinutes?: number;
+  /**
+   * Bytes the file-upload store holds. When an upload does not fit, the earliest uploads are
+   * evicted (`auto_cleanup` true, the default) or the upload is refused with 403. Default 2 GiB.
+   */
+  uploadCapacityBytes?: number;
   /** Millisecond clock. Default `Date.now`. */
   clock?: () => number;
 }
@@ -62,6 +67,7 @@ export interface ResolvedConfig {
   readonly faults: readonly FaultRule[];
   readonly publicBaseUrl: string | undefined;
   readonly transcriptMinutes: number | undefined;
+  readonly uploadCapacityBytes: number;
   readonly clock: () => number;
 }
 
@@ -104,6 +110,7 @@ export const simOptionsSchema = z.strictObject({
   faults: z.array(faultRuleSchema).optional(),
   publicBaseUrl: z.string().refine(isHttpUrl, { error: 'publicBaseUrl must be an http(s) URL' }).optional(),
   transcriptMinutes: transcriptMinutesSchema.optional(),
+  uploadCapacityBytes: z.number().int().min(0).optional(),
 });
 
 export class SimConfigError extends Error {
@@ -122,6 +129,7 @@ export const DEFAULT_CONFIG: ResolvedConfig = Object.freeze({
   faults: [],
   publicBaseUrl: undefined,
   transcriptMinutes: undefined,
+  uploadCapacityBytes: 2 * 1024 ** 3,
   clock: Date.now,
 });
 
@@ -149,6 +157,9 @@ export function applyOptions(base: ResolvedConfig, patch: Partial<SimOptions>): 
     faults: pick('faults') ? Object.freeze([...(o.faults ?? [])]) : base.faults,
     publicBaseUrl: pick('publicBaseUrl') ? o.publicBaseUrl?.replace(/\/+$/, '') : base.publicBaseUrl,
     transcriptMinutes: pick('transcriptMinutes') ? o.transcriptMinutes : base.transcriptMinutes,
+    uploadCapacityBytes: pick('uploadCapacityBytes')
+      ? (o.uploadCapacityBytes ?? DEFAULT_CONFIG.uploadCapacityBytes)
+      : base.uploadCapacityBytes,
     clock: pick('clock') ? (clock ?? DEFAULT_CONFIG.clock) : base.clock,
   });
 }
@@ -169,6 +180,7 @@ export function describeConfig(config: ResolvedConfig): SimConfigView {
     faults: [...config.faults],
     ...(config.publicBaseUrl === undefined ? {} : { publicBaseUrl: config.publicBaseUrl }),
     ...(config.transcriptMinutes === undefined ? {} : { transcriptMinutes: config.transcriptMinutes }),
+    uploadCapacityBytes: config.uploadCapacityBytes,
   };
 }
 

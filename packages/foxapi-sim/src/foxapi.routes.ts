@@ -1,4 +1,4 @@
-import express, { type Request, type RequestHandler, type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import {
   addLatency,
   answerWithFault,
@@ -11,12 +11,14 @@ import {
 } from './api.middleware.js';
 import { sendError } from './errors.js';
 import type { SimRuntime } from './runtime.js';
+import { linkBaseUrl } from './link-base.js';
 import { checkTranscriptionLink } from './signed-links.js';
 import { parseSubmitRequest } from './submit-request.js';
 import { entryKind } from './entries.js';
 import { pollView, submitView } from './task-views.js';
 import { isTerminal, taskStateAt, type SimTask } from './tasks.js';
 import { transcriptionBody } from './transcripts.js';
+import { uploadRoutes } from './upload.routes.js';
 
 /** foxapi's API (`/v1/*`, Bearer auth, rate cap) and the signed transcription links. */
 export function foxapiRoutes(runtime: SimRuntime): Router {
@@ -29,6 +31,7 @@ export function foxapiRoutes(runtime: SimRuntime): Router {
     submitTask(runtime),
   );
   router.get('/v1/tasks/:id', injectFault(runtime, 'poll'), pollTask(runtime));
+  router.use(uploadRoutes(runtime));
   router.use('/v1', (_req, res) => sendError(res, 404, 'not_found', 'Unknown endpoint.'));
   router.get(
     '/transcriptions/:taskId/:file',
@@ -127,12 +130,4 @@ function downloadTranscription(runtime: SimRuntime): RequestHandler<{ taskId: st
     for (const chunk of chunks.slice(0, -1)) res.write(chunk);
     res.end(chunks.at(-1));
   };
-}
-
-/** `publicBaseUrl` when set, else what the client used to reach us (scheme, Host, mount path). */
-function linkBaseUrl(runtime: SimRuntime, req: Request): string {
-  if (runtime.config.publicBaseUrl !== undefined) return runtime.config.publicBaseUrl;
-  const host = req.get('host');
-  if (host !== undefined) return `${req.protocol}://${host}${req.baseUrl}`;
-  return runtime.listeningUrl ?? 'http://127.0.0.1';
 }

@@ -4,6 +4,7 @@ import { OpenRequests } from './open-requests.js';
 import { RateCap } from './rate-cap.js';
 import { StatsRecorder, type SimStats } from './stats.js';
 import { TaskStore } from './tasks.js';
+import { UploadStore } from './uploads.js';
 
 /** Fault probabilities draw from their own stream, so injecting faults never shifts task draws. */
 const FAULT_STREAM = 0x9e3779b9;
@@ -16,6 +17,7 @@ export class SimRuntime {
   readonly faults: FaultBook;
   readonly rateCap: RateCap;
   readonly open = new OpenRequests();
+  readonly uploads = new UploadStore(() => this.now());
   /** `http://host:port` once `listen()` resolved; the last fallback for link base URLs. */
   listeningUrl: string | undefined;
 
@@ -42,16 +44,17 @@ export class SimRuntime {
     if (Object.hasOwn(patch, 'seed')) this.reseed();
   }
 
-  /** Clears tasks, counters and the rate window and restarts the RNGs; faults stay armed. */
+  /** Clears tasks, uploads, counters and the rate window and restarts the RNGs; faults stay armed. */
   reset(): void {
     this.tasks.clear();
+    this.uploads.clear();
     this.stats.clear();
     this.rateCap.clear();
     this.reseed();
   }
 
   snapshot(): SimStats {
-    return this.stats.snapshot(this.tasks.all(), this.now());
+    return this.stats.snapshot(this.tasks.all(), this.now(), this.uploads.usedBytes);
   }
 
   private reseed(): void {

@@ -46,6 +46,10 @@ export interface SimStats {
   audioSecondsTranscribed: number;
   /** Sum of `usage.duration` over tasks completed by now; what batchscribe reports as `billed_seconds`. */
   billedSeconds: number;
+  /** Files accepted by the upload endpoints. */
+  uploads: number;
+  /** Bytes the upload store holds now (after evictions and expiries). */
+  uploadStorageBytes: number;
   tasks: SimTaskStats[];
 }
 
@@ -60,6 +64,7 @@ export class StatsRecorder {
   private readonly byStatus = new Map<number, number>();
   private rateLimited = 0;
   private faultsInjected = 0;
+  private uploads = 0;
 
   taskCreated(task: SimTask): void {
     this.submissions += 1;
@@ -94,6 +99,10 @@ export class StatsRecorder {
     this.faultsInjected += 1;
   }
 
+  uploadStored(): void {
+    this.uploads += 1;
+  }
+
   clear(): void {
     this.submissions = 0;
     this.submittedUrls.clear();
@@ -104,9 +113,10 @@ export class StatsRecorder {
     this.byStatus.clear();
     this.rateLimited = 0;
     this.faultsInjected = 0;
+    this.uploads = 0;
   }
 
-  snapshot(tasks: Iterable<SimTask>, now: number): SimStats {
+  snapshot(tasks: Iterable<SimTask>, now: number, uploadStorageBytes: number): SimStats {
     const taskStats: SimTaskStats[] = [];
     const pollsByTask: Record<string, number> = {};
     let audioMs = 0;
@@ -148,6 +158,8 @@ export class StatsRecorder {
       faultsInjected: this.faultsInjected,
       audioSecondsTranscribed: audioMs / 1000,
       billedSeconds,
+      uploads: this.uploads,
+      uploadStorageBytes,
       tasks: taskStats,
     };
   }

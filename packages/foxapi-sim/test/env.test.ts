@@ -29,6 +29,7 @@ describe('parseSimEnv', () => {
       SIM_SEED: '9',
       SIM_PUBLIC_BASE_URL: 'https://sim.example.com',
       SIM_TRANSCRIPT_MINUTES: '60',
+      SIM_UPLOAD_CAPACITY_BYTES: '1048576',
     });
 
     expect(env).toEqual({
@@ -44,6 +45,7 @@ describe('parseSimEnv', () => {
         seed: 9,
         publicBaseUrl: 'https://sim.example.com',
         transcriptMinutes: 60,
+        uploadCapacityBytes: 1048576,
       },
     });
   });
@@ -70,6 +72,8 @@ describe('parseSimEnv', () => {
     ['SIM_TRANSCRIPT_MINUTES', '0'],
     ['SIM_TRANSCRIPT_MINUTES', '721'],
     ['SIM_TRANSCRIPT_MINUTES', 'an hour'],
+    ['SIM_UPLOAD_CAPACITY_BYTES', '1.5'],
+    ['SIM_UPLOAD_CAPACITY_BYTES', '-1'],
   ])('when %s is %p, then it rejects naming the variable', (variable, value) => {
     const error = rejectionOf({ [variable]: value });
 

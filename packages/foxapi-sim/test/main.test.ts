@@ -35,6 +35,7 @@ describe('pnpm sim start line', () => {
       SIM_API_KEYS: 'sk-line',
       SIM_TRANSCRIPT_MINUTES: '60',
       SIM_MAX_RPS: '25',
+      SIM_UPLOAD_CAPACITY_BYTES: '1000000',
     });
     child = started.child;
     const { line } = started;
@@ -55,6 +56,7 @@ describe('pnpm sim start line', () => {
       faults: [],
       publicBaseUrl: null,
       transcriptMinutes: 60,
+      uploadCapacityBytes: 1_000_000,
     });
     const health = await fetch(`${String(line.url)}/healthz`);
     expect(health.status).toBe(200);
