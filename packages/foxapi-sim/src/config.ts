@@ -51,6 +51,13 @@ export interface SimOptions {
    * evicted (`auto_cleanup` true, the default) or the upload is refused with 403. Default 2 GiB.
    */
   uploadCapacityBytes?: number;
+  /**
+   * Fetch the first bytes of every submitted media URL (`Range: bytes=0-1023`) and fail files
+   * whose URL does not answer 200 or 206 with `InvalidFile.DownloadFailed`. Default false.
+   */
+  fetchMedia?: boolean;
+  /** How long one media fetch may take to answer before its file fails. Default 5000. */
+  fetchMediaTimeoutMs?: number;
   /** Millisecond clock. Default `Date.now`. */
   clock?: () => number;
 }
@@ -68,6 +75,8 @@ export interface ResolvedConfig {
   readonly publicBaseUrl: string | undefined;
   readonly transcriptMinutes: number | undefined;
   readonly uploadCapacityBytes: number;
+  readonly fetchMedia: boolean;
+  readonly fetchMediaTimeoutMs: number;
   readonly clock: () => number;
 }
 
@@ -111,6 +120,8 @@ export const simOptionsSchema = z.strictObject({
   publicBaseUrl: z.string().refine(isHttpUrl, { error: 'publicBaseUrl must be an http(s) URL' }).optional(),
   transcriptMinutes: transcriptMinutesSchema.optional(),
   uploadCapacityBytes: z.number().int().min(0).optional(),
+  fetchMedia: z.boolean().optional(),
+  fetchMediaTimeoutMs: z.number().int().positive().optional(),
 });
 
 export class SimConfigError extends Error {
@@ -130,6 +141,8 @@ export const DEFAULT_CONFIG: ResolvedConfig = Object.freeze({
   publicBaseUrl: undefined,
   transcriptMinutes: undefined,
   uploadCapacityBytes: 2 * 1024 ** 3,
+  fetchMedia: false,
+  fetchMediaTimeoutMs: 5_000,
   clock: Date.now,
 });
 
@@ -160,6 +173,10 @@ export function applyOptions(base: ResolvedConfig, patch: Partial<SimOptions>): 
     uploadCapacityBytes: pick('uploadCapacityBytes')
       ? (o.uploadCapacityBytes ?? DEFAULT_CONFIG.uploadCapacityBytes)
       : base.uploadCapacityBytes,
+    fetchMedia: pick('fetchMedia') ? (o.fetchMedia ?? DEFAULT_CONFIG.fetchMedia) : base.fetchMedia,
+    fetchMediaTimeoutMs: pick('fetchMediaTimeoutMs')
+      ? (o.fetchMediaTimeoutMs ?? DEFAULT_CONFIG.fetchMediaTimeoutMs)
+      : base.fetchMediaTimeoutMs,
     clock: pick('clock') ? (clock ?? DEFAULT_CONFIG.clock) : base.clock,
   });
 }
@@ -181,6 +198,8 @@ export function describeConfig(config: ResolvedConfig): SimConfigView {
     ...(config.publicBaseUrl === undefined ? {} : { publicBaseUrl: config.publicBaseUrl }),
     ...(config.transcriptMinutes === undefined ? {} : { transcriptMinutes: config.transcriptMinutes }),
     uploadCapacityBytes: config.uploadCapacityBytes,
+    fetchMedia: config.fetchMedia,
+    fetchMediaTimeoutMs: config.fetchMediaTimeoutMs,
   };
 }
 

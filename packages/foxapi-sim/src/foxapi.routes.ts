@@ -63,6 +63,7 @@ function submitTask(runtime: SimRuntime): RequestHandler {
       runtime.now(),
     );
     runtime.stats.taskCreated(task);
+    if (config.fetchMedia) runtime.checkMedia(task);
     const fault = deferredFault(res);
     if (fault !== undefined) answerWithFault(runtime, res, fault);
     else res.json(submitView(task));

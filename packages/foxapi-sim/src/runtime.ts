@@ -3,7 +3,8 @@ import { FaultBook } from './faults.js';
 import { OpenRequests } from './open-requests.js';
 import { RateCap } from './rate-cap.js';
 import { StatsRecorder, type SimStats } from './stats.js';
-import { TaskStore } from './tasks.js';
+import { MediaChecker } from './media-check.js';
+import { TaskStore, usageOf, type SimTask } from './tasks.js';
 import { UploadStore } from './uploads.js';
 
 /** Fault probabilities draw from their own stream, so injecting faults never shifts task draws. */
@@ -18,6 +19,7 @@ export class SimRuntime {
   readonly rateCap: RateCap;
   readonly open = new OpenRequests();
   readonly uploads = new UploadStore(() => this.now());
+  readonly media = new MediaChecker();
   /** `http://host:port` once `listen()` resolved; the last fallback for link base URLs. */
   listeningUrl: string | undefined;
 
@@ -51,6 +53,29 @@ export class SimRuntime {
     this.stats.clear();
     this.rateCap.clear();
     this.reseed();
+  }
+
+  /**
+   * Fetches the start of each of the task's URLs (each distinct URL once) and fails the files
+   * whose URL cannot be read. The task stays `processing` until every fetch has ended.
+   */
+  checkMedia(task: SimTask): void {
+    const timeoutMs = this.current.fetchMediaTimeoutMs;
+    const byUrl = new Map<string, Promise<boolean>>();
+    task.mediaPending = true;
+    const checks = task.fileUrls.map(async (url, index) => {
+      let check = byUrl.get(url);
+      if (check === undefined) {
+        check = this.media.check(url, timeoutMs);
+        byUrl.set(url, check);
+        void check.then((ok) => this.stats.mediaFetched(ok));
+      }
+      if (!(await check)) task.failedFiles.add(index);
+    });
+    void Promise.all(checks).then(() => {
+      task.usage = usageOf(task);
+      task.mediaPending = false;
+    });
   }
 
   snapshot(): SimStats {

@@ -52,6 +52,7 @@ export function createFoxapiSimulator(opts: SimOptions = {}): FoxapiSimulator {
     },
     async close() {
       runtime.open.closeAll();
+      runtime.media.abortAll();
       await runtime.uploads.dispose();
       const stopping = server;
       server = undefined;

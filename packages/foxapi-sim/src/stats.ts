@@ -50,6 +50,10 @@ export interface SimStats {
   uploads: number;
   /** Bytes the upload store holds now (after evictions and expiries). */
   uploadStorageBytes: number;
+  /** Distinct media URLs per task fetched with `fetchMedia` on. */
+  mediaFetches: number;
+  /** Of those, the ones that did not answer 200 or 206 in time (their files failed). */
+  mediaFetchFailures: number;
   tasks: SimTaskStats[];
 }
 
@@ -65,6 +69,8 @@ export class StatsRecorder {
   private rateLimited = 0;
   private faultsInjected = 0;
   private uploads = 0;
+  private mediaFetches = 0;
+  private mediaFetchFailures = 0;
 
   taskCreated(task: SimTask): void {
     this.submissions += 1;
@@ -103,6 +109,11 @@ export class StatsRecorder {
     this.uploads += 1;
   }
 
+  mediaFetched(ok: boolean): void {
+    this.mediaFetches += 1;
+    if (!ok) this.mediaFetchFailures += 1;
+  }
+
   clear(): void {
     this.submissions = 0;
     this.submittedUrls.clear();
@@ -114,6 +125,8 @@ export class StatsRecorder {
     this.rateLimited = 0;
     this.faultsInjected = 0;
     this.uploads = 0;
+    this.mediaFetches = 0;
+    this.mediaFetchFailures = 0;
   }
 
   snapshot(tasks: Iterable<SimTask>, now: number, uploadStorageBytes: number): SimStats {
@@ -160,6 +173,8 @@ export class StatsRecorder {
       billedSeconds,
       uploads: this.uploads,
       uploadStorageBytes,
+      mediaFetches: this.mediaFetches,
+      mediaFetchFailures: this.mediaFetchFailures,
       tasks: taskStats,
     };
   }

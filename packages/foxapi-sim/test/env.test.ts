@@ -30,6 +30,8 @@ describe('parseSimEnv', () => {
       SIM_PUBLIC_BASE_URL: 'https://sim.example.com',
       SIM_TRANSCRIPT_MINUTES: '60',
       SIM_UPLOAD_CAPACITY_BYTES: '1048576',
+      SIM_FETCH_MEDIA: 'true',
+      SIM_FETCH_MEDIA_TIMEOUT_MS: '2000',
     });
 
     expect(env).toEqual({
@@ -46,8 +48,14 @@ describe('parseSimEnv', () => {
         publicBaseUrl: 'https://sim.example.com',
         transcriptMinutes: 60,
         uploadCapacityBytes: 1048576,
+        fetchMedia: true,
+        fetchMediaTimeoutMs: 2000,
       },
     });
+  });
+
+  it('when SIM_FETCH_MEDIA is false, then fetchMedia is off', () => {
+    expect(parseSimEnv({ SIM_FETCH_MEDIA: 'false' }).options.fetchMedia).toBe(false);
   });
 
   it('when the duration is a single number, then it is a fixed duration', () => {
@@ -74,6 +82,8 @@ describe('parseSimEnv', () => {
     ['SIM_TRANSCRIPT_MINUTES', 'an hour'],
     ['SIM_UPLOAD_CAPACITY_BYTES', '1.5'],
     ['SIM_UPLOAD_CAPACITY_BYTES', '-1'],
+    ['SIM_FETCH_MEDIA', 'yes'],
+    ['SIM_FETCH_MEDIA_TIMEOUT_MS', '0'],
   ])('when %s is %p, then it rejects naming the variable', (variable, value) => {
     const error = rejectionOf({ [variable]: value });
 

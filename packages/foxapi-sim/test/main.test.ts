@@ -36,6 +36,7 @@ describe('pnpm sim start line', () => {
       SIM_TRANSCRIPT_MINUTES: '60',
       SIM_MAX_RPS: '25',
       SIM_UPLOAD_CAPACITY_BYTES: '1000000',
+      SIM_FETCH_MEDIA: 'true',
     });
     child = started.child;
     const { line } = started;
@@ -57,6 +58,8 @@ describe('pnpm sim start line', () => {
       publicBaseUrl: null,
       transcriptMinutes: 60,
       uploadCapacityBytes: 1_000_000,
+      fetchMedia: true,
+      fetchMediaTimeoutMs: 5000,
     });
     const health = await fetch(`${String(line.url)}/healthz`);
     expect(health.status).toBe(200);
