@@ -23,7 +23,7 @@ export interface FaultRule {
 export interface SimOptions {
   /** Accepted Bearer tokens. Default `['sk-sim']`. */
   apiKeys?: string[];
-  /** Shape of a completed task's `results[i]` (foxapi.md decision 1). Default `'dashscope'`. */
+  /** Shape of a completed task's `results[i]` (the client accepts all three). Default `'dashscope'`. */
   resultShape?: ResultShape;
   /** Time from submit to the terminal status, fixed or drawn per task. Default 3000. */
   taskDurationMs?: number | { min: number; max: number };

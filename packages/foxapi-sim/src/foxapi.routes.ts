@@ -99,7 +99,7 @@ function pollTask(runtime: SimRuntime): RequestHandler<{ id: string }> {
   };
 }
 
-/** Serves B.5 JSON for a succeeded entry. No auth: the link is signed, like DashScope's OSS URL. */
+/** Serves the transcription JSON of a succeeded entry. No auth: the link is signed, like DashScope's OSS URL. */
 function downloadTranscription(runtime: SimRuntime): RequestHandler<{ taskId: string; file: string }> {
   return (req, res) => {
     const task = runtime.tasks.get(req.params.taskId);

@@ -57,7 +57,7 @@ export interface TaskState {
 export interface NewTask {
   model: Model;
   fileUrls: readonly string[];
-  /** Number of audio tracks requested per file; each is billed (foxapi.md A.1). */
+  /** Number of audio tracks requested per file; each is billed. */
   channels: number;
 }
 
