@@ -167,6 +167,7 @@ function readMultipart(runtime: SimRuntime, req: Request): Promise<MultipartUplo
     });
     parser.on('file', (name, stream, info) => {
       if (name !== 'file') {
+        stream.on('error', () => undefined);
         stream.resume();
         return;
       }
@@ -176,11 +177,16 @@ function readMultipart(runtime: SimRuntime, req: Request): Promise<MultipartUplo
       // Seen by the awaiting chain below; this keeps an early failure from going unhandled.
       file.catch(() => undefined);
     });
-    parser.once('error', reject);
+    const fail = (err: unknown): void => {
+      // A file already on disk belongs to no upload once the request fails.
+      void file.then((f) => (f === undefined ? undefined : runtime.uploads.discard(f.received))).catch(() => undefined);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    parser.on('error', fail);
     parser.once('close', () => {
       file.then((received) => resolve({ fields, file: received }), reject);
     });
-    req.once('error', reject);
+    req.once('error', fail);
     req.pipe(parser);
   });
 }

@@ -45,6 +45,8 @@ export class UploadStore {
 
   /** Streams `source` to a new temporary file, stopping after `limit` bytes. */
   async receive(source: Readable, limit: number): Promise<ReceivedBytes> {
+    // The source may fail before the pipeline below listens; the pipeline still sees the error.
+    source.on('error', () => undefined);
     const path = join(await this.directory(), `incoming-${randomBytes(8).toString('hex')}`);
     let size = 0;
     let truncated = false;

@@ -52,8 +52,8 @@ describe('fetchMedia', () => {
   async function billedFor(urls: string[]): Promise<number> {
     const other = await startSim({ taskDurationMs: 0 });
     try {
-      const task = await json<PolledTask & { usage: { duration: number } }>(await other.poll(await other.submitTask(urls)));
-      return task.usage.duration;
+      const task = await json<PolledTask>(await other.poll(await other.submitTask(urls)));
+      return task.usage.duration ?? Number.NaN;
     } finally {
       await other.close();
     }

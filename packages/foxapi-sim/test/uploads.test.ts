@@ -177,6 +177,16 @@ describe('file uploads', () => {
   it.each([
     ['no API key', () => fetch(`${s.url}/v1/files/upload/stream`, { method: 'POST', body: multipart(Buffer.from('x'), 'a.wav') }), 401],
     ['a JSON body on the multipart route', () => jsonUpload('/v1/files/upload/stream', { file: 'x' }), 400],
+    [
+      'a multipart body that ends mid-form',
+      () =>
+        s.api('/v1/files/upload/stream', {
+          method: 'POST',
+          headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+          body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\npartial bytes',
+        }),
+      400,
+    ],
     ['a multipart body without a file part', () => streamUpload(formWith({ file_name: 'a.wav' })), 422],
     ['auto_cleanup that is not a boolean', () => streamUpload(multipart(Buffer.from('x'), 'a.wav', { auto_cleanup: 'maybe' })), 422],
     ['base64 without file_data', () => jsonUpload('/v1/files/upload/base64', { file_name: 'a.wav' }), 422],
