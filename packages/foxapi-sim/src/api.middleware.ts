@@ -54,7 +54,7 @@ export function authenticate(runtime: SimRuntime): RequestHandler {
   };
 }
 
-/** The `maxRps` cap; a 429 from it carries no Retry-After, as foxapi documents none (A.5). */
+/** The `maxRps` cap; a 429 from it carries no Retry-After, as foxapi documents none. */
 export function capRate(runtime: SimRuntime): RequestHandler {
   return (_req, res, next) => {
     if (runtime.rateCap.tryAcquire(runtime.now())) {

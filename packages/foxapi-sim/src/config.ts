@@ -23,7 +23,7 @@ export interface FaultRule {
 export interface SimOptions {
   /** Accepted Bearer tokens. Default `['sk-sim']`. */
   apiKeys?: string[];
-  /** Shape of a completed task's `results[i]` (foxapi.md decision 1). Default `'dashscope'`. */
+  /** Shape of a completed task's `results[i]` (the client accepts all three). Default `'dashscope'`. */
   resultShape?: ResultShape;
   /** Time from submit to the terminal status, fixed or drawn per task. Default 3000. */
   taskDurationMs?: number | { min: number; max: number };
@@ -46,6 +46,18 @@ export interface SimOptions {
    * (an hour ≈ 9,000 timed words, ~0.8 MB). Default: unset, a short 2–4 sentence transcript.
    */
   transcriptMinutes?: number;
+  /**
+   * Bytes the file-upload store holds. When an upload does not fit, the earliest uploads are
+   * evicted (`auto_cleanup` true, the default) or the upload is refused with 403. Default 2 GiB.
+   */
+  uploadCapacityBytes?: number;
+  /**
+   * Fetch the first bytes of every submitted media URL (`Range: bytes=0-1023`) and fail files
+   * whose URL does not answer 200 or 206 with `InvalidFile.DownloadFailed`. Default false.
+   */
+  fetchMedia?: boolean;
+  /** How long one media fetch may take to answer before its file fails. Default 5000. */
+  fetchMediaTimeoutMs?: number;
   /** Millisecond clock. Default `Date.now`. */
   clock?: () => number;
 }
@@ -62,6 +74,9 @@ export interface ResolvedConfig {
   readonly faults: readonly FaultRule[];
   readonly publicBaseUrl: string | undefined;
   readonly transcriptMinutes: number | undefined;
+  readonly uploadCapacityBytes: number;
+  readonly fetchMedia: boolean;
+  readonly fetchMediaTimeoutMs: number;
   readonly clock: () => number;
 }
 
@@ -104,6 +119,9 @@ export const simOptionsSchema = z.strictObject({
   faults: z.array(faultRuleSchema).optional(),
   publicBaseUrl: z.string().refine(isHttpUrl, { error: 'publicBaseUrl must be an http(s) URL' }).optional(),
   transcriptMinutes: transcriptMinutesSchema.optional(),
+  uploadCapacityBytes: z.number().int().min(0).optional(),
+  fetchMedia: z.boolean().optional(),
+  fetchMediaTimeoutMs: z.number().int().positive().optional(),
 });
 
 export class SimConfigError extends Error {
@@ -122,6 +140,9 @@ export const DEFAULT_CONFIG: ResolvedConfig = Object.freeze({
   faults: [],
   publicBaseUrl: undefined,
   transcriptMinutes: undefined,
+  uploadCapacityBytes: 2 * 1024 ** 3,
+  fetchMedia: false,
+  fetchMediaTimeoutMs: 5_000,
   clock: Date.now,
 });
 
@@ -149,6 +170,13 @@ export function applyOptions(base: ResolvedConfig, patch: Partial<SimOptions>): 
     faults: pick('faults') ? Object.freeze([...(o.faults ?? [])]) : base.faults,
     publicBaseUrl: pick('publicBaseUrl') ? o.publicBaseUrl?.replace(/\/+$/, '') : base.publicBaseUrl,
     transcriptMinutes: pick('transcriptMinutes') ? o.transcriptMinutes : base.transcriptMinutes,
+    uploadCapacityBytes: pick('uploadCapacityBytes')
+      ? (o.uploadCapacityBytes ?? DEFAULT_CONFIG.uploadCapacityBytes)
+      : base.uploadCapacityBytes,
+    fetchMedia: pick('fetchMedia') ? (o.fetchMedia ?? DEFAULT_CONFIG.fetchMedia) : base.fetchMedia,
+    fetchMediaTimeoutMs: pick('fetchMediaTimeoutMs')
+      ? (o.fetchMediaTimeoutMs ?? DEFAULT_CONFIG.fetchMediaTimeoutMs)
+      : base.fetchMediaTimeoutMs,
     clock: pick('clock') ? (clock ?? DEFAULT_CONFIG.clock) : base.clock,
   });
 }
@@ -169,6 +197,9 @@ export function describeConfig(config: ResolvedConfig): SimConfigView {
     faults: [...config.faults],
     ...(config.publicBaseUrl === undefined ? {} : { publicBaseUrl: config.publicBaseUrl }),
     ...(config.transcriptMinutes === undefined ? {} : { transcriptMinutes: config.transcriptMinutes }),
+    uploadCapacityBytes: config.uploadCapacityBytes,
+    fetchMedia: config.fetchMedia,
+    fetchMediaTimeoutMs: config.fetchMediaTimeoutMs,
   };
 }
 
@@ -181,4 +212,12 @@ export function isHttpUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const { protocol } = new URL(value);
   return protocol === 'http:' || protocol === 'https:';
+}
+
+/** Every knob with its value in force; unset ones (no rate cap, no base URL…) read as null. */
+export type EffectiveSettings = { [K in keyof SimConfigView]-?: SimConfigView[K] | null };
+
+export function effectiveSettings(config: ResolvedConfig): EffectiveSettings {
+  const unset = Object.fromEntries(Object.keys(simOptionsSchema.shape).map((key) => [key, null]));
+  return { ...unset, ...describeConfig(config) } as EffectiveSettings;
 }

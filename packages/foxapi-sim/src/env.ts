@@ -55,6 +55,9 @@ const envSchema = z.object({
   SIM_SEED: number.pipe(z.number().int()).optional(),
   SIM_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   SIM_TRANSCRIPT_MINUTES: number.pipe(transcriptMinutesSchema).optional(),
+  SIM_UPLOAD_CAPACITY_BYTES: number.pipe(z.number().int().min(0)).optional(),
+  SIM_FETCH_MEDIA: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  SIM_FETCH_MEDIA_TIMEOUT_MS: number.pipe(z.number().int().positive()).optional(),
 });
 
 /** Parses the `SIM_*` variables; throws a SimEnvError naming each bad variable. Empty = unset. */
@@ -82,6 +85,9 @@ export function parseSimEnv(env: Record<string, string | undefined>): SimEnv {
     ...(e.SIM_SEED === undefined ? {} : { seed: e.SIM_SEED }),
     ...(e.SIM_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: e.SIM_PUBLIC_BASE_URL }),
     ...(e.SIM_TRANSCRIPT_MINUTES === undefined ? {} : { transcriptMinutes: e.SIM_TRANSCRIPT_MINUTES }),
+    ...(e.SIM_UPLOAD_CAPACITY_BYTES === undefined ? {} : { uploadCapacityBytes: e.SIM_UPLOAD_CAPACITY_BYTES }),
+    ...(e.SIM_FETCH_MEDIA === undefined ? {} : { fetchMedia: e.SIM_FETCH_MEDIA === 'true' }),
+    ...(e.SIM_FETCH_MEDIA_TIMEOUT_MS === undefined ? {} : { fetchMediaTimeoutMs: e.SIM_FETCH_MEDIA_TIMEOUT_MS }),
   };
   return Object.freeze({ port: e.SIM_PORT, host: e.SIM_HOST, options: Object.freeze(options) });
 }

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 
-/** foxapi's error body (foxapi.md A.5): `{"error": {"message", "type", "code"?}}`. */
+/** foxapi's error body: `{"error": {"message", "type", "code"?}}`. */
 export interface FoxapiErrorBody {
   error: { message: string; type: string; code?: string };
 }
@@ -11,7 +11,7 @@ interface KnownError {
   code?: string;
 }
 
-/** The body foxapi documents for each status (A.5), used for injected faults. */
+/** The body foxapi documents for each status, used for injected faults. */
 const KNOWN_ERRORS: Record<number, KnownError> = {
   400: { type: 'invalid_request_error', message: 'Invalid request.' },
   401: { type: 'authentication_error', message: 'Invalid API key.' },

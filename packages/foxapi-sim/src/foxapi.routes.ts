@@ -1,4 +1,4 @@
-import express, { type Request, type RequestHandler, type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import {
   addLatency,
   answerWithFault,
@@ -11,12 +11,14 @@ import {
 } from './api.middleware.js';
 import { sendError } from './errors.js';
 import type { SimRuntime } from './runtime.js';
+import { linkBaseUrl } from './link-base.js';
 import { checkTranscriptionLink } from './signed-links.js';
 import { parseSubmitRequest } from './submit-request.js';
 import { entryKind } from './entries.js';
 import { pollView, submitView } from './task-views.js';
 import { isTerminal, taskStateAt, type SimTask } from './tasks.js';
 import { transcriptionBody } from './transcripts.js';
+import { uploadRoutes } from './upload.routes.js';
 
 /** foxapi's API (`/v1/*`, Bearer auth, rate cap) and the signed transcription links. */
 export function foxapiRoutes(runtime: SimRuntime): Router {
@@ -29,6 +31,7 @@ export function foxapiRoutes(runtime: SimRuntime): Router {
     submitTask(runtime),
   );
   router.get('/v1/tasks/:id', injectFault(runtime, 'poll'), pollTask(runtime));
+  router.use(uploadRoutes(runtime));
   router.use('/v1', (_req, res) => sendError(res, 404, 'not_found', 'Unknown endpoint.'));
   router.get(
     '/transcriptions/:taskId/:file',
@@ -60,6 +63,7 @@ function submitTask(runtime: SimRuntime): RequestHandler {
       runtime.now(),
     );
     runtime.stats.taskCreated(task);
+    if (config.fetchMedia) runtime.checkMedia(task);
     const fault = deferredFault(res);
     if (fault !== undefined) answerWithFault(runtime, res, fault);
     else res.json(submitView(task));
@@ -95,7 +99,7 @@ function pollTask(runtime: SimRuntime): RequestHandler<{ id: string }> {
   };
 }
 
-/** Serves B.5 JSON for a succeeded entry. No auth: the link is signed, like DashScope's OSS URL. */
+/** Serves the transcription JSON of a succeeded entry. No auth: the link is signed, like DashScope's OSS URL. */
 function downloadTranscription(runtime: SimRuntime): RequestHandler<{ taskId: string; file: string }> {
   return (req, res) => {
     const task = runtime.tasks.get(req.params.taskId);
@@ -127,12 +131,4 @@ function downloadTranscription(runtime: SimRuntime): RequestHandler<{ taskId: st
     for (const chunk of chunks.slice(0, -1)) res.write(chunk);
     res.end(chunks.at(-1));
   };
-}
-
-/** `publicBaseUrl` when set, else what the client used to reach us (scheme, Host, mount path). */
-function linkBaseUrl(runtime: SimRuntime, req: Request): string {
-  if (runtime.config.publicBaseUrl !== undefined) return runtime.config.publicBaseUrl;
-  const host = req.get('host');
-  if (host !== undefined) return `${req.protocol}://${host}${req.baseUrl}`;
-  return runtime.listeningUrl ?? 'http://127.0.0.1';
 }

@@ -1,4 +1,4 @@
-export type { FaultRule, ResultShape, SimOptions } from './config.js';
+export type { EffectiveSettings, FaultRule, ResultShape, SimOptions } from './config.js';
 export { SimConfigError } from './config.js';
 export { parseSimEnv, SimEnvError, type SimEnv } from './env.js';
 export { createFoxapiSimulator, type FoxapiSimulator } from './simulator.js';

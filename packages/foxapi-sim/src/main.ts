@@ -5,8 +5,9 @@ import { createFoxapiSimulator } from './simulator.js';
 /** `pnpm sim`: the foxapi simulator as a standalone server, configured by `SIM_*` variables. */
 const SHUTDOWN_DEADLINE_MS = 5_000;
 
-// The sim's keys are not secrets, but logs should never learn to print keys.
-const log = pino({ name: 'foxapi-sim', redact: ['options.apiKeys'] });
+// The simulator's keys are test fixtures, not secrets: the start line names them so a client
+// can be pointed at it without reading the code.
+const log = pino({ name: 'foxapi-sim' });
 
 function readEnv(): SimEnv {
   try {
@@ -21,8 +22,9 @@ function readEnv(): SimEnv {
 async function main(): Promise<void> {
   const env = readEnv();
   const simulator = createFoxapiSimulator(env.options);
-  const { url } = await simulator.listen(env.port, env.host);
-  log.info({ url, options: env.options }, 'foxapi simulator listening');
+  const { url, port } = await simulator.listen(env.port, env.host);
+  const { apiKeys, ...knobs } = simulator.settings();
+  log.info({ url, host: env.host, port, apiKeys, knobs }, 'foxapi simulator listening');
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {

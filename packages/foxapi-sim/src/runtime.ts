@@ -3,7 +3,9 @@ import { FaultBook } from './faults.js';
 import { OpenRequests } from './open-requests.js';
 import { RateCap } from './rate-cap.js';
 import { StatsRecorder, type SimStats } from './stats.js';
-import { TaskStore } from './tasks.js';
+import { MediaChecker } from './media-check.js';
+import { TaskStore, usageOf, type SimTask } from './tasks.js';
+import { UploadStore } from './uploads.js';
 
 /** Fault probabilities draw from their own stream, so injecting faults never shifts task draws. */
 const FAULT_STREAM = 0x9e3779b9;
@@ -16,6 +18,8 @@ export class SimRuntime {
   readonly faults: FaultBook;
   readonly rateCap: RateCap;
   readonly open = new OpenRequests();
+  readonly uploads = new UploadStore(() => this.now());
+  readonly media = new MediaChecker();
   /** `http://host:port` once `listen()` resolved; the last fallback for link base URLs. */
   listeningUrl: string | undefined;
 
@@ -42,16 +46,40 @@ export class SimRuntime {
     if (Object.hasOwn(patch, 'seed')) this.reseed();
   }
 
-  /** Clears tasks, counters and the rate window and restarts the RNGs; faults stay armed. */
+  /** Clears tasks, uploads, counters and the rate window and restarts the RNGs; faults stay armed. */
   reset(): void {
     this.tasks.clear();
+    this.uploads.clear();
     this.stats.clear();
     this.rateCap.clear();
     this.reseed();
   }
 
+  /**
+   * Fetches the start of each of the task's URLs (each distinct URL once) and fails the files
+   * whose URL cannot be read. The task stays `processing` until every fetch has ended.
+   */
+  checkMedia(task: SimTask): void {
+    const timeoutMs = this.current.fetchMediaTimeoutMs;
+    const byUrl = new Map<string, Promise<boolean>>();
+    task.mediaPending = true;
+    const checks = task.fileUrls.map(async (url, index) => {
+      let check = byUrl.get(url);
+      if (check === undefined) {
+        check = this.media.check(url, timeoutMs);
+        byUrl.set(url, check);
+        void check.then((ok) => this.stats.mediaFetched(ok));
+      }
+      if (!(await check)) task.failedFiles.add(index);
+    });
+    void Promise.all(checks).then(() => {
+      task.usage = usageOf(task);
+      task.mediaPending = false;
+    });
+  }
+
   snapshot(): SimStats {
-    return this.stats.snapshot(this.tasks.all(), this.now());
+    return this.stats.snapshot(this.tasks.all(), this.now(), this.uploads.usedBytes);
   }
 
   private reseed(): void {

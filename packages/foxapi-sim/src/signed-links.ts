@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** Transcription links live 24 h, like DashScope's signed OSS URLs (foxapi.md A.6, B.4). */
+/** Transcription links live 24 h, like DashScope's signed OSS URLs. */
 export const LINK_LIFETIME_S = 24 * 60 * 60;
 
 const SIGNING_SECRET = 'foxapi-sim';

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { buildApp } from './app.js';
-import type { SimOptions } from './config.js';
+import { effectiveSettings, type EffectiveSettings, type SimOptions } from './config.js';
 import { SimRuntime } from './runtime.js';
 import type { SimStats } from './stats.js';
 
@@ -14,6 +14,8 @@ export interface FoxapiSimulator {
   /** Stops listening and ends held (hung or delayed) requests and open connections. */
   close(): Promise<void>;
   stats(): SimStats;
+  /** Every knob's value in force, unset ones as null. */
+  settings(): EffectiveSettings;
   /** Clears tasks, stats and the rate window and restarts the RNGs; config and faults stay. */
   reset(): void;
   /** Changes options at runtime; a key set to `undefined` returns to its default. */
@@ -50,6 +52,8 @@ export function createFoxapiSimulator(opts: SimOptions = {}): FoxapiSimulator {
     },
     async close() {
       runtime.open.closeAll();
+      runtime.media.abortAll();
+      await runtime.uploads.dispose();
       const stopping = server;
       server = undefined;
       runtime.listeningUrl = undefined;
@@ -61,6 +65,7 @@ export function createFoxapiSimulator(opts: SimOptions = {}): FoxapiSimulator {
       });
     },
     stats: () => runtime.snapshot(),
+    settings: () => effectiveSettings(runtime.config),
     reset: () => runtime.reset(),
     configure: (patch) => runtime.configure(patch),
   };

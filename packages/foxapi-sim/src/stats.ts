@@ -46,6 +46,14 @@ export interface SimStats {
   audioSecondsTranscribed: number;
   /** Sum of `usage.duration` over tasks completed by now; what batchscribe reports as `billed_seconds`. */
   billedSeconds: number;
+  /** Files accepted by the upload endpoints. */
+  uploads: number;
+  /** Bytes the upload store holds now (after evictions and expiries). */
+  uploadStorageBytes: number;
+  /** Distinct media URLs per task fetched with `fetchMedia` on. */
+  mediaFetches: number;
+  /** Of those, the ones that did not answer 200 or 206 in time (their files failed). */
+  mediaFetchFailures: number;
   tasks: SimTaskStats[];
 }
 
@@ -60,6 +68,9 @@ export class StatsRecorder {
   private readonly byStatus = new Map<number, number>();
   private rateLimited = 0;
   private faultsInjected = 0;
+  private uploads = 0;
+  private mediaFetches = 0;
+  private mediaFetchFailures = 0;
 
   taskCreated(task: SimTask): void {
     this.submissions += 1;
@@ -94,6 +105,15 @@ export class StatsRecorder {
     this.faultsInjected += 1;
   }
 
+  uploadStored(): void {
+    this.uploads += 1;
+  }
+
+  mediaFetched(ok: boolean): void {
+    this.mediaFetches += 1;
+    if (!ok) this.mediaFetchFailures += 1;
+  }
+
   clear(): void {
     this.submissions = 0;
     this.submittedUrls.clear();
@@ -104,9 +124,12 @@ export class StatsRecorder {
     this.byStatus.clear();
     this.rateLimited = 0;
     this.faultsInjected = 0;
+    this.uploads = 0;
+    this.mediaFetches = 0;
+    this.mediaFetchFailures = 0;
   }
 
-  snapshot(tasks: Iterable<SimTask>, now: number): SimStats {
+  snapshot(tasks: Iterable<SimTask>, now: number, uploadStorageBytes: number): SimStats {
     const taskStats: SimTaskStats[] = [];
     const pollsByTask: Record<string, number> = {};
     let audioMs = 0;
@@ -148,6 +171,10 @@ export class StatsRecorder {
       faultsInjected: this.faultsInjected,
       audioSecondsTranscribed: audioMs / 1000,
       billedSeconds,
+      uploads: this.uploads,
+      uploadStorageBytes,
+      mediaFetches: this.mediaFetches,
+      mediaFetchFailures: this.mediaFetchFailures,
       tasks: taskStats,
     };
   }

@@ -4,10 +4,10 @@ import type { Model } from './tasks.js';
 
 const MODELS = ['paraformer-v2', 'paraformer-8k-v2'] as const;
 const LANGUAGE_CODES = ['zh', 'en', 'ja', 'yue', 'ko', 'de', 'fr', 'ru'] as const;
-/** foxapi.md A.1: 1–100 URLs per task. */
+/** foxapi takes 1–100 URLs per task. */
 const MAX_FILES = 100;
 
-/** Body of `POST /v1/audios/generations` as foxapi documents it (foxapi.md A.1). */
+/** Body of `POST /v1/audios/generations` as foxapi documents it. */
 const submitBodySchema = z
   .object({
     model: z.enum(MODELS, { error: `must be one of ${MODELS.join(', ')}` }).default('paraformer-v2'),

@@ -17,7 +17,7 @@ const TASK_ERROR = {
 
 const USER_GROUP = 'default';
 
-/** Answer of `POST /v1/audios/generations` (foxapi.md A.1). */
+/** Answer of `POST /v1/audios/generations`. */
 export function submitView(task: SimTask): Record<string, unknown> {
   return {
     created: unixSeconds(task.createdAt),
@@ -32,7 +32,7 @@ export function submitView(task: SimTask): Record<string, unknown> {
   };
 }
 
-/** Answer of `GET /v1/tasks/:id` (foxapi.md A.2). */
+/** Answer of `GET /v1/tasks/:id`. */
 export function pollView(task: SimTask, state: TaskState, baseUrl: string): Record<string, unknown> {
   return {
     id: task.id,

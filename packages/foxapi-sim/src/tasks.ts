@@ -13,8 +13,15 @@ export interface SimTask {
   readonly id: string;
   readonly model: Model;
   readonly fileUrls: readonly string[];
-  /** Input indexes whose file fails (`sim-fail` marker or the `failRate` draw). */
-  readonly failedFiles: ReadonlySet<number>;
+  /**
+   * Input indexes whose file fails: the `sim-fail` marker or the `failRate` draw at submit, and
+   * with `fetchMedia` the URLs that could not be fetched, added once their fetch ends.
+   */
+  readonly failedFiles: Set<number>;
+  /** Tracks requested per file; each is billed. */
+  readonly channels: number;
+  /** Media fetches still under way: the task cannot end before upstream has read its files. */
+  mediaPending: boolean;
   readonly outcome: TaskOutcome;
   /** Result shape in force at submit; a task's results never change shape between polls. */
   readonly shape: ResultShape;
@@ -25,7 +32,7 @@ export interface SimTask {
   readonly estimatedTimeS: number;
   readonly creditsReserved: number;
   /** What the task bills once it has completed; a failed task bills nothing. */
-  readonly usage: TaskUsage;
+  usage: TaskUsage;
   polls: number;
   /** Clock time of the first poll answered with a terminal status. */
   detectedAt: number | null;
@@ -50,7 +57,7 @@ export interface TaskState {
 export interface NewTask {
   model: Model;
   fileUrls: readonly string[];
-  /** Number of audio tracks requested per file; each is billed (foxapi.md A.1). */
+  /** Number of audio tracks requested per file; each is billed. */
   channels: number;
 }
 
@@ -86,14 +93,16 @@ export class TaskStore {
       createdAt: now,
       durationMs,
       estimatedTimeS: this.estimate(durationMs, settings.estimatedTimeNoise),
+      channels: input.channels,
+      mediaPending: false,
       creditsReserved: input.fileUrls.length * input.channels,
       usage: NO_USAGE,
       polls: 0,
       detectedAt: null,
     };
-    const billed: SimTask = { ...task, usage: usageOf(task, input.channels) };
-    this.tasks.set(billed.id, billed);
-    return billed;
+    task.usage = usageOf(task);
+    this.tasks.set(task.id, task);
+    return task;
   }
 
   get(id: string): SimTask | undefined {
@@ -121,7 +130,7 @@ export class TaskStore {
     }
   }
 
-  private drawFailedFiles(fileUrls: readonly string[], failRate: number): ReadonlySet<number> {
+  private drawFailedFiles(fileUrls: readonly string[], failRate: number): Set<number> {
     const failed = new Set<number>();
     fileUrls.forEach((url, index) => {
       // Always draw, so one file's marker does not shift the draws of the files after it.
@@ -140,6 +149,7 @@ export class TaskStore {
 /** Status and progress of `task` at clock time `now`. */
 export function taskStateAt(task: SimTask, now: number): TaskState {
   const elapsed = Math.max(0, now - task.createdAt);
+  if (task.mediaPending && elapsed >= task.durationMs) return { status: 'processing', progress: 99 };
   if (task.outcome !== 'never-ends' && elapsed >= task.durationMs) {
     return { status: task.outcome === 'fails' ? 'failed' : 'completed', progress: 100 };
   }
@@ -154,7 +164,8 @@ export function isTerminal(status: TaskStatus): boolean {
 
 const NO_USAGE: TaskUsage = Object.freeze({ audioMs: 0, billedSeconds: 0 });
 
-function usageOf(task: SimTask, channels: number): TaskUsage {
+/** What `task` bills given the files that failed so far. */
+export function usageOf(task: SimTask): TaskUsage {
   if (task.outcome === 'fails') return NO_USAGE;
   let audioMs = 0;
   let speechMs = 0;
@@ -162,7 +173,7 @@ function usageOf(task: SimTask, channels: number): TaskUsage {
     if (entryKind(task, index) !== 'succeeded') return;
     const times = transcriptionTimes(url, task.transcriptMinutes);
     audioMs += times.durationMs;
-    speechMs += times.speechMs * channels;
+    speechMs += times.speechMs * task.channels;
   });
   return Object.freeze({ audioMs, billedSeconds: Math.ceil(speechMs / 1000) });
 }

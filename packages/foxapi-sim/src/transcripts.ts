@@ -116,7 +116,7 @@ function timedSentence(text: string, sentenceId: number, beginMs: number, random
     const isLast = index === tokens.length - 1;
     const begin = cursor;
     cursor += random.int(180, 520);
-    // B.5's example puts the separating space in the word text ("Hello ") unless punctuation
+    // DashScope's example puts the separating space in the word text ("Hello ") unless punctuation
     // follows, which then carries it ("world" + ", ").
     const separator = isLast ? '' : ' ';
     return punctuation === ''

@@ -29,6 +29,9 @@ describe('parseSimEnv', () => {
       SIM_SEED: '9',
       SIM_PUBLIC_BASE_URL: 'https://sim.example.com',
       SIM_TRANSCRIPT_MINUTES: '60',
+      SIM_UPLOAD_CAPACITY_BYTES: '1048576',
+      SIM_FETCH_MEDIA: 'true',
+      SIM_FETCH_MEDIA_TIMEOUT_MS: '2000',
     });
 
     expect(env).toEqual({
@@ -44,8 +47,15 @@ describe('parseSimEnv', () => {
         seed: 9,
         publicBaseUrl: 'https://sim.example.com',
         transcriptMinutes: 60,
+        uploadCapacityBytes: 1048576,
+        fetchMedia: true,
+        fetchMediaTimeoutMs: 2000,
       },
     });
+  });
+
+  it('when SIM_FETCH_MEDIA is false, then fetchMedia is off', () => {
+    expect(parseSimEnv({ SIM_FETCH_MEDIA: 'false' }).options.fetchMedia).toBe(false);
   });
 
   it('when the duration is a single number, then it is a fixed duration', () => {
@@ -70,6 +80,10 @@ describe('parseSimEnv', () => {
     ['SIM_TRANSCRIPT_MINUTES', '0'],
     ['SIM_TRANSCRIPT_MINUTES', '721'],
     ['SIM_TRANSCRIPT_MINUTES', 'an hour'],
+    ['SIM_UPLOAD_CAPACITY_BYTES', '1.5'],
+    ['SIM_UPLOAD_CAPACITY_BYTES', '-1'],
+    ['SIM_FETCH_MEDIA', 'yes'],
+    ['SIM_FETCH_MEDIA_TIMEOUT_MS', '0'],
   ])('when %s is %p, then it rejects naming the variable', (variable, value) => {
     const error = rejectionOf({ [variable]: value });
 

@@ -121,7 +121,7 @@ describe('GET /transcriptions/:taskId/:n.json', () => {
     return String(body.results?.[0]?.transcription_url);
   }
 
-  it('when the signed link is fetched without a key, then it serves the B.5 JSON and counts a clean download', async () => {
+  it('when the signed link is fetched without a key, then it serves the transcription JSON and counts a clean download', async () => {
     const link = await linkFor(audio('team/standup%20monday.wav'));
 
     const res = await fetch(link);

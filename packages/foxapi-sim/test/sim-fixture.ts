@@ -79,7 +79,8 @@ export interface PolledTask {
   progress: number;
   results: Array<Record<string, unknown>> | null;
   error?: { code: string; message: string; type: string };
-  usage: { credits_reserved: number; user_group: string };
+  /** `duration` (billed seconds) appears once the task is terminal. */
+  usage: { credits_reserved: number; user_group: string; duration?: number };
 }
 
 export function audio(name: string): string {

@@ -2,12 +2,6 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { transcriptionFor } from '../src/index.js';
 import { audio, json, startSim, type PolledTask, type RunningSim } from './sim-fixture.js';
 
-interface UsageView {
-  credits_reserved: number;
-  user_group: string;
-  duration?: number;
-}
-
 /** What the simulator should bill: speech of the given files, once per track, rounded up. */
 function expectedBilled(urls: string[], channels = 1, minutes?: number): number {
   const speechMs = urls.reduce(
@@ -25,8 +19,8 @@ describe('usage in task answers and billing counters', () => {
   let s: RunningSim;
   afterEach(() => s.close());
 
-  async function usageOf(id: string): Promise<UsageView> {
-    return (await json<PolledTask & { usage: UsageView }>(await s.poll(id))).usage;
+  async function usageOf(id: string): Promise<PolledTask['usage']> {
+    return (await json<PolledTask>(await s.poll(id))).usage;
   }
 
   it('when a task runs, then usage has no duration; once completed, duration bills the transcribed speech', async () => {
