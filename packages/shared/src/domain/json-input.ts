@@ -112,3 +112,13 @@ export function jsonDepth(value: unknown, limit: number): number {
   }
   return deepest;
 }
+
+/**
+ * JSON.stringify for records made from data we do not control (upstream error messages): a
+ * lone surrogate becomes U+FFFD, so what is stored can always be read back by Redis's cjson.
+ */
+export function wellFormedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'string' && !isWellFormedString(v) ? v.replace(/\p{Cs}/gu, '\uFFFD') : v,
+  );
+}

@@ -161,7 +161,10 @@ function parseText(text: string): ManifestFile[] {
   return list.urls.map((url, k) => {
     const checked = fileUrl.safeParse(url);
     if (!checked.success) {
-      throw new ManifestError('manifest_unparsable', `manifest line ${list.lines[k]}: ${checked.error.issues[0]?.message ?? 'is not a URL'}`);
+      throw new ManifestError(
+        'manifest_unparsable',
+        `manifest line ${list.lines[k]}: ${checked.error.issues[0]?.message ?? 'is not a URL'}`,
+      );
     }
     return { url };
   });
