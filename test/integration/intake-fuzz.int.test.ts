@@ -347,6 +347,10 @@ describe('intake fuzz: POST /v1/jobs and POST /v1/schedules', () => {
         expect({ case: c.label, unchanged: after === state }).toEqual({ case: c.label, unchanged: true });
       } else {
         expect({ case: c.label, accepted: [201, 202].includes(res.status) }).toEqual({ case: c.label, accepted: true });
+        // What was accepted reads back: the stored job or schedule is one the api can serve.
+        const location = res.headers.location;
+        const read = await stack.request('GET', typeof location === 'string' ? location : '/missing');
+        expect({ case: c.label, read: read.status }).toEqual({ case: c.label, read: 200 });
       }
       state = after;
     }
