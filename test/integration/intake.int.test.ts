@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from '@batchscribe/shared';
+import { gzipSync } from 'node:zlib';
 import { Stack, TOKENS, urls } from '../support/stack.js';
+import { rawRequest } from '../support/raw-http.js';
 
 interface Problem {
   type: string;
@@ -357,5 +359,219 @@ describe('callback_url without a signing key', () => {
     } finally {
       await unsigned.stop();
     }
+  });
+});
+
+describe('input the service cannot store faithfully', () => {
+  const nested = (depth: number): unknown => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < depth; i++) v = { a: v };
+    return v;
+  };
+
+  it('when a string holds a lone UTF-16 surrogate, then 422 naming its path, wherever it is', async () => {
+    // JSON.stringify writes the lone surrogate as the escape \ud800, exactly what a client sends.
+    const ref = await expectRejected({ body: { files: [{ url: urls(1)[0], ref: 'a\ud800b' }] } }, 422, 'validation-error');
+    expect(fieldPaths(ref)).toEqual(['files.0.ref']);
+    expect(ref.errors?.[0]?.message).toContain('well-formed');
+    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), name: '\udc00' } }, 422, 'validation-error'))).toEqual(['name']);
+    expect(
+      fieldPaths(await expectRejected({ body: { file_urls: urls(1), metadata: { ['k\ud800']: 1 } } }, 422, 'validation-error'))[0],
+    ).toMatch(/^metadata\.k/);
+    expect(
+      fieldPaths(await expectRejected({ body: { file_urls: urls(1), metadata: { list: ['ok', '\ud83d'] } } }, 422, 'validation-error')),
+    ).toEqual(['metadata.list.1']);
+    // A well-formed pair (an emoji) is fine.
+    expect((await stack.request('POST', '/v1/jobs', { body: { files: [{ url: urls(1)[0], ref: 'ok 😀' }] } })).status).toBe(202);
+  });
+
+  it('when recognition or diarization is over 4 KiB of JSON, then 422 naming it', async () => {
+    const big = { hot_words: 'x'.repeat(4100) };
+    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), recognition: big } }, 422, 'validation-error'))).toEqual([
+      'recognition',
+    ]);
+    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), diarization: big } }, 422, 'validation-error'))).toEqual([
+      'diarization',
+    ]);
+  });
+
+  it('when language_hints repeat or channel_id lists more than 16 channels, then 422', async () => {
+    expect(
+      fieldPaths(await expectRejected({ body: { file_urls: urls(1), language_hints: ['zh', 'en', 'zh'] } }, 422, 'validation-error')),
+    ).toEqual(['language_hints.2']);
+    const channels = Array.from({ length: 17 }, (_, i) => i);
+    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), channel_id: channels } }, 422, 'validation-error'))).toEqual([
+      'channel_id',
+    ]);
+    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), channel_id: [0, 0] } }, 422, 'validation-error'))).toEqual([
+      'channel_id.1',
+    ]);
+  });
+
+  it('when metadata nests 10,000 levels deep, then 422, not a stack overflow (jobs and schedules)', async () => {
+    // Built as text: JSON.stringify itself cannot write a value this deep.
+    const deep = `${'{"a":'.repeat(10_000)}"leaf"${'}'.repeat(10_000)}`;
+    const json = { 'content-type': 'application/json' };
+    const job = await expectRejected(
+      { body: `{"file_urls":${JSON.stringify(urls(1))},"metadata":${deep}}`, headers: json },
+      422,
+      'validation-error',
+    );
+    expect(job.errors?.[0]?.message).toMatch(/deeper than/);
+    const schedule = await expectRejected(
+      {
+        path: '/v1/schedules',
+        body: `{"name":"n","cron":"0 2 * * *","file_urls":${JSON.stringify(urls(1))},"job":{"metadata":${deep}}}`,
+        headers: json,
+      },
+      422,
+      'validation-error',
+    );
+    expect(schedule.errors?.[0]?.path).toMatch(/^job\.metadata/);
+    // 33 levels inside metadata is past the cap even in a small body.
+    expect(fieldPaths(await expectRejected({ body: { file_urls: urls(1), metadata: nested(33) } }, 422, 'validation-error'))).toEqual([
+      'metadata',
+    ]);
+  });
+
+  it('when a number is out of range, then 422 rather than storing null', async () => {
+    const p = await expectRejected(
+      { body: `{"file_urls":["https://a.example/1.wav"],"metadata":{"n":1e999}}`, headers: { 'content-type': 'application/json' } },
+      422,
+      'validation-error',
+    );
+    expect(fieldPaths(p)).toEqual(['metadata.n']);
+  });
+
+  it('when a URL holds whitespace or a control character, then 422 naming its index', async () => {
+    const p = await expectRejected(
+      {
+        body: {
+          file_urls: [
+            'https://a.example/ok.wav',
+            'https://a.example/has space.wav',
+            'https://a.example/tab\t.wav',
+            'https://a.example/nul\u0000.wav',
+          ],
+        },
+      },
+      422,
+      'validation-error',
+    );
+    expect(fieldPaths(p)).toEqual(['file_urls.1', 'file_urls.2', 'file_urls.3']);
+    expect(fieldPaths(await expectRejected({ body: { files: [{ url: 'https://a.example/x.wav\n' }] } }, 422, 'validation-error'))).toEqual([
+      'files.0.url',
+    ]);
+  });
+
+  it('when a JSON body comes with query parameters, then 422 naming each', async () => {
+    const p = await expectRejected({ path: '/v1/jobs?model=paraformer-8k-v2&x=1', body: { file_urls: urls(1) } }, 422, 'validation-error');
+    expect(fieldPaths(p)).toEqual(['query.model', 'query.x']);
+    const s = await expectRejected(
+      { path: '/v1/schedules?cron=x', body: { name: 'n', cron: '0 2 * * *', file_urls: urls(1) } },
+      422,
+      'validation-error',
+    );
+    expect(fieldPaths(s)).toEqual(['query.cron']);
+  });
+
+  it('when a text/plain job has an unknown query parameter, then 422 naming it with the nearest known name', async () => {
+    const p = await expectRejected(
+      { path: '/v1/jobs?modle=paraformer-v2', body: 'https://a.example/1.wav\n', headers: { 'content-type': 'text/plain' } },
+      422,
+      'validation-error',
+    );
+    expect(p.errors).toEqual([{ path: 'modle', message: 'is not a known field; did you mean model?' }]);
+  });
+
+  it('when a field name is a typo, then the 422 suggests the known one', async () => {
+    const p = await expectRejected({ body: { file_urls: urls(1), langauge_hints: ['zh'] } }, 422, 'validation-error');
+    expect(p.errors).toEqual([{ path: 'langauge_hints', message: 'is not a known field; did you mean language_hints?' }]);
+    expect(p.detail).toContain('did you mean language_hints?');
+    const nestedTypo = await expectRejected({ body: { files: [{ url: urls(1)[0], reff: 'x' }] } }, 422, 'validation-error');
+    expect(nestedTypo.errors).toEqual([{ path: 'files.0.reff', message: 'is not a known field; did you mean ref?' }]);
+    const far = await expectRejected({ body: { file_urls: urls(1), zzzzzzzz: 1 } }, 422, 'validation-error');
+    expect(far.errors).toEqual([{ path: 'zzzzzzzz', message: 'is not a known field' }]);
+  });
+});
+
+describe('bodies that cannot be read', () => {
+  const post = (body: Buffer, headers: Record<string, string>) =>
+    rawRequest(`${stack.apiUrl}/v1/jobs`, { body, headers: { authorization: `Bearer ${TOKENS.acme}`, ...headers } });
+  const jobState = async () => (await stack.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'));
+
+  it.each([
+    ['Content-Encoding gzip that is not gzip', Buffer.from(JSON.stringify({ file_urls: urls(1) })), { 'content-encoding': 'gzip' }],
+    ['JSON that is not valid UTF-8', Buffer.from('{"file_urls":["https://a.example/\xff\xfe.wav"]}', 'latin1'), {}],
+    ['text that is not valid UTF-8', Buffer.from('https://a.example/\xc3\x28.wav\n', 'latin1'), { 'content-type': 'text/plain' }],
+    [
+      'gzip of bytes that are not UTF-8',
+      gzipSync(Buffer.from('{"name":"\xff","file_urls":["https://a.example/1.wav"]}', 'latin1')),
+      { 'content-encoding': 'gzip' },
+    ],
+  ])('when the body is %s, then 400 malformed-request and nothing written', async (_what, body, headers) => {
+    const before = await jobState();
+    const res = await post(body, { 'content-type': 'application/json', ...headers });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.text)).toMatchObject({ status: 400, type: 'https://batchscribe.dev/problems/malformed-request' });
+    expect(await jobState()).toEqual(before);
+  });
+
+  it('when the body is real gzip of a valid job, then it is accepted', async () => {
+    const res = await post(gzipSync(JSON.stringify({ file_urls: urls(1) })), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
+    expect(res.status).toBe(202);
+  });
+});
+
+describe('text lists', () => {
+  it('when a line has a # comment after whitespace, then the URL is stored without it, and a # inside a URL stays', async () => {
+    const res = await stack.request<Job>('POST', '/v1/jobs', {
+      body: 'https://a.example/5.wav # trailing comment\nhttps://a.example/6.wav\t# tab before it\nhttps://a.example/7.wav#t=10\n',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(res.status).toBe(202);
+    const results = await stack.request<{ data: Array<{ file_url: string }> }>('GET', `/v1/jobs/${res.body.id}/results`);
+    expect(results.body.data.map((r) => r.file_url)).toEqual([
+      'https://a.example/5.wav',
+      'https://a.example/6.wav',
+      'https://a.example/7.wav#t=10',
+    ]);
+  });
+
+  it('when a line holds a space or a control character inside the URL, then 422 naming the line', async () => {
+    const p = await expectRejected(
+      {
+        body: 'https://a.example/1.wav\nhttps://a.example/has space.wav\n# note\nhttps://a.example/x\u0007y.wav\n',
+        headers: { 'content-type': 'text/plain' },
+      },
+      422,
+      'validation-error',
+    );
+    expect(p.errors).toEqual([
+      { path: 'file_urls.1', message: expect.stringContaining('line 2') },
+      { path: 'file_urls.2', message: expect.stringContaining('line 4') },
+    ]);
+    expect(p.errors?.[0]?.message).toContain('whitespace');
+    expect(p.errors?.[1]?.message).toContain('control character');
+  });
+});
+
+describe('the Job echoes its upstream options', () => {
+  it('when a job is submitted with language_hints, channel_id, recognition and diarization, then the Job shows them as given', async () => {
+    const options = {
+      language_hints: ['zh', 'en'],
+      channel_id: [0, 1],
+      recognition: { disfluency_removal_enabled: true },
+      diarization: { enabled: true, speaker_count: 2 },
+    };
+    const created = await stack.submit({ file_urls: urls(1), ...options });
+    expect(created).toMatchObject(options);
+    expect((await stack.request<Job>('GET', `/v1/jobs/${created.id}`)).body).toMatchObject(options);
+    const plain = await stack.submit({ file_urls: urls(1) });
+    expect(plain).toMatchObject({ language_hints: null, channel_id: null, recognition: null, diarization: null });
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import type { FileResult, Job } from '@batchscribe/shared';
 import { Stack, TOKENS, countsAddUp, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { snapshotKeys } from '../support/raw-http.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -157,5 +158,74 @@ describe('delete', () => {
     });
     expect(left).toEqual([]);
     expect(await stack.redis.zscore(stack.keys.tenantJobs('acme'), created.id)).toBeNull();
+  });
+});
+
+describe('cancel and retry with records they cannot read', () => {
+  /** A file record as JSON.stringify writes a lone surrogate: `\ud800`, which Redis's cjson refuses to decode. */
+  const undecodable = (status: string, batch: number) =>
+    JSON.stringify({ u: 'https://media.example.com/x.wav', r: 'a\ud800b', b: batch, s: status });
+  const state = (s: Stack) => snapshotKeys(s.redis, `{${s.prefix}}*`, (k) => k.includes(':ratelimit:'));
+
+  it('when a single-batch job is already submitted, then cancel is 202 (no batch left queued) and the job ends cancelled', async () => {
+    stack = await Stack.start({ sim: { taskDurationMs: 1_500 } });
+    const created = await stack.submit({ file_urls: urls(3) });
+    await stack.waitForJob(created.id, (j) => j.counts.submitted === 3);
+    const res = await stack.request<Job>('POST', `/v1/jobs/${created.id}/cancel`);
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('cancelling');
+    expect(res.body.counts).toMatchObject({ submitted: 3, cancelled: 0, queued: 0 });
+    expect(countsAddUp(res.body)).toBe(true);
+    const job = await stack.waitForJob(created.id);
+    expect(job.status).toBe('cancelled');
+    expect(job.counts).toMatchObject({ completed: 3 });
+  });
+
+  it('when a queued file record cannot be decoded, then cancel fails with a 500 naming it, and nothing is changed', async () => {
+    stack = await Stack.start({ worker: false });
+    const created = await stack.submit({ files: urls(150).map((url, i) => ({ url, ref: `r-${i}` })) });
+    expect(created.batches.total).toBe(2);
+    // In the second batch, so a script that writes as it goes has already cancelled the first.
+    await stack.redis.hset(stack.keys.files(created.id), '120', undecodable('queued', 1));
+    const before = await state(stack);
+    const res = await stack.request<{ type: string; detail: string }>('POST', `/v1/jobs/${created.id}/cancel`);
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body.type).toMatch(/\/internal$/);
+    expect(res.body.detail).toContain('file 120');
+    expect(res.body.detail).toContain('nothing was changed');
+    expect(await state(stack)).toBe(before);
+    const job = (await stack.request<Job>('GET', `/v1/jobs/${created.id}`)).body;
+    expect(job.status).toBe('queued');
+    expect(job.counts).toMatchObject({ queued: 150, cancelled: 0 });
+  });
+
+  it('when a failed file record cannot be decoded, then retry fails with a 500 naming it, nothing is changed, and delete still works', async () => {
+    stack = await Stack.start({ worker: false });
+    const created = await stack.submit({ file_urls: urls(3) });
+    const jobKey = stack.keys.job(created.id);
+    const filesKey = stack.keys.files(created.id);
+    // The job as a worker leaves it when every file failed.
+    await stack.redis.hset(jobKey, {
+      status: 'failed',
+      finished_at: new Date().toISOString(),
+      f_queued: 0,
+      f_failed: 3,
+      b_queued: 0,
+      b_failed: 1,
+    });
+    await stack.redis.hset(stack.keys.batch(created.id, 0), 'state', 'failed');
+    const failedRecord = (i: number) => JSON.stringify({ u: urls(3)[i], b: 0, s: 'failed', e: { code: 'x', message: 'y' } });
+    await stack.redis.hset(filesKey, '0', failedRecord(0), '1', undecodable('failed', 0), '2', failedRecord(2));
+    const before = await state(stack);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await stack.request<{ type: string; detail: string }>('POST', `/v1/jobs/${created.id}/retry`);
+      expect(res.status).toBe(500);
+      expect(res.body.type).toMatch(/\/internal$/);
+      expect(res.body.detail).toContain('file 1');
+      expect(await state(stack)).toBe(before);
+    }
+    expect((await stack.request('DELETE', `/v1/jobs/${created.id}`)).status).toBe(204);
+    expect(await stack.redis.exists(jobKey, filesKey)).toBe(0);
   });
 });

@@ -267,7 +267,7 @@ describe('schedules', () => {
       [{ ...base, manifest_url: 'https://x.example/m.txt' }, 'file_urls'],
       [{ ...base, job: { model: 'paraformer-8k-v2', language_hints: ['en'] } }, 'job.language_hints'],
       [{ ...base, job: { callback_url: 'mailto:a@b' } }, 'job.callback_url'],
-      [{ ...base, job: { unknown: 1 } }, 'job'],
+      [{ ...base, job: { unknown: 1 } }, 'job.unknown'],
       [{ cron: '0 2 * * *', file_urls: urls(1) }, 'name'],
     ];
     for (const [body, path] of cases) {

@@ -43,4 +43,20 @@ describe('parseManifest', () => {
     const three = ['https://a.example/1', 'https://a.example/2', 'https://a.example/3'].join('\n');
     expect(errorOf(() => parseManifest(three, 'text/plain', 2)).code).toBe('manifest_too_many_files');
   });
+
+  it('when a text line has a comment after whitespace, then the URL is kept without it; a space inside a URL is refused naming the line', () => {
+    expect(parseManifest('https://a.example/5.wav # trailing comment\nhttps://a.example/6.wav#t=1\n', 'text/plain', 10)).toEqual([
+      { url: 'https://a.example/5.wav' },
+      { url: 'https://a.example/6.wav#t=1' },
+    ]);
+    const err = errorOf(() => parseManifest('https://a.example/1.wav\nhttps://a.example/has space.wav\n', 'text/plain', 10));
+    expect(err.code).toBe('manifest_unparsable');
+    expect(err.message).toMatch(/^manifest line 2: holds whitespace/);
+  });
+
+  it('when a JSON entry holds a lone surrogate, then it is unparsable rather than stored where the job scripts cannot read it', () => {
+    const err = errorOf(() => parseManifest('[{"url":"https://a.example/1.wav","ref":"a\\ud800"}]', 'application/json', 10));
+    expect(err.code).toBe('manifest_unparsable');
+    expect(err.message).toMatch(/^manifest item 0: must be well-formed Unicode/);
+  });
 });

@@ -74,6 +74,7 @@ export function sendProblem(res: Response, problem: ProblemError): void {
 interface BodyParserError {
   type?: string;
   status?: number;
+  code?: string;
 }
 
 /** Maps everything thrown in a route to problem+json; unknown errors are 500s and logged. */
@@ -106,8 +107,17 @@ function toProblem(err: unknown, redisReady: boolean): ProblemError {
       return new ProblemError('unsupported-media-type', 'The body encoding or charset is not supported.');
     case 'request.aborted':
       return new ProblemError('malformed-request', 'The request was aborted.');
+    case 'entity.utf8.invalid':
+      return new ProblemError('malformed-request', 'The body is not valid UTF-8 (the charset it declares, or UTF-8 by default).');
     default:
       break;
+  }
+  // A body whose Content-Encoding does not match its bytes (gzip that is not gzip): zlib's error, marked 400 by body-parser.
+  if (typeof parserError?.code === 'string' && parserError.code.startsWith('Z_')) {
+    return new ProblemError('malformed-request', 'The body could not be decoded with its Content-Encoding.');
+  }
+  if (parserError?.status === 400 && parserError.type === undefined && err instanceof Error && 'expose' in err) {
+    return new ProblemError('malformed-request', 'The request body could not be read.');
   }
   if (!redisReady) {
     return new ProblemError('unavailable', 'The job store is unreachable; try again shortly.', undefined, { 'retry-after': '5' });

@@ -1,6 +1,14 @@
-import { createJobBody, createJobQuery, fileUrl, type JobRequest, type UpstreamOptions } from '@batchscribe/shared';
+import {
+  createJobBody,
+  createJobQuery,
+  fileUrl,
+  jsonInputProblems,
+  parseUrlList,
+  type JobRequest,
+  type UpstreamOptions,
+} from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
-import { parseOr422 } from '../http/validation.js';
+import { parseOr422, validationProblem } from '../http/validation.js';
 
 /** A validated request for a new job, whichever way it arrived (defined in shared: schedule fires make them too). */
 export type { JobRequest };
@@ -25,14 +33,36 @@ export function checkCallback(url: string | undefined, limits: IntakeLimits, pat
   if (errors.length > 0) throw new ProblemError('validation-error', `callback_url is invalid: ${errors[0]!.message}.`, errors);
 }
 
+/**
+ * With a JSON body every option is in the body: a query parameter would be ignored, which a
+ * caller cannot tell from being applied, so it is refused (schedules share this).
+ */
+export function refuseQuery(query: Record<string, unknown>, what: string): void {
+  const names = Object.keys(query);
+  if (names.length === 0) return;
+  const errors = names.slice(0, 50).map((name) => ({
+    path: `query.${name}`,
+    message: 'is not accepted with a JSON body; send the options in the body (query parameters go with text/plain only)',
+  }));
+  throw validationProblem(what, errors);
+}
+
+/** Checks every JSON body needs before its schema: nesting, well-formed strings and keys, finite numbers. */
+export function checkJsonInput(body: unknown, what: string): void {
+  const problems = jsonInputProblems(body);
+  if (problems.length > 0) throw validationProblem(what, problems);
+}
+
 /** `application/json` body: `file_urls` or `files` with refs. */
-export function parseJsonIntake(body: unknown, limits: IntakeLimits): JobRequest {
+export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Record<string, unknown> = {}): JobRequest {
+  refuseQuery(query, 'The request');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ProblemError('validation-error', 'The body must be a JSON object.', [{ path: '(body)', message: 'must be an object' }]);
   }
   // Count before validating: a 413 must not cost a full parse of a huge list.
   const list = (body as { file_urls?: unknown; files?: unknown }).file_urls ?? (body as { files?: unknown }).files;
   if (Array.isArray(list) && list.length > limits.maxFiles) tooMany(list.length, limits);
+  checkJsonInput(body, 'The job');
   const parsed = parseOr422(createJobBody, body, 'The job');
   checkCallback(parsed.callback_url, limits, 'callback_url');
   const files = parsed.files ?? (parsed.file_urls ?? []).map((url) => ({ url }));
@@ -47,32 +77,40 @@ export function parseJsonIntake(body: unknown, limits: IntakeLimits): JobRequest
   };
 }
 
-/** `text/plain` body: one URL a line; `#` comments and blank lines skipped; options as query. */
+/** `text/plain` body: one URL a line (see parseUrlList: `#` comments, blank lines skipped); options as query. */
 export function parseTextIntake(text: string, query: Record<string, unknown>, limits: IntakeLimits): JobRequest {
+  checkJsonInput(query, 'The query');
   const opts = parseOr422(createJobQuery, query, 'The query');
   checkCallback(opts.callback_url, limits, 'callback_url');
-  const files: Array<{ url: string }> = [];
-  const errors: FieldError[] = [];
-  const lines = text.split('\n');
-  for (const [lineNo, rawLine] of lines.entries()) {
-    const line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    if (files.length >= limits.maxFiles) tooMany(countUrls(lines), limits);
-    const checked = fileUrl.safeParse(line);
-    if (!checked.success && errors.length < 50) {
-      errors.push({
-        path: `file_urls.${files.length}`,
-        message: `line ${lineNo + 1}: ${checked.error.issues[0]?.message ?? 'is invalid'}`,
-      });
+  const list = parseUrlList(text);
+  if (list.entries > limits.maxFiles) tooMany(list.entries, limits);
+  const errors: Array<FieldError & { line: number }> = list.errors.map((e) => ({
+    path: `file_urls.${e.index}`,
+    message: `line ${e.line}: ${e.message}`,
+    line: e.line,
+  }));
+  const refused = new Set(list.errors.map((e) => e.index));
+  let index = 0;
+  for (const [k, url] of list.urls.entries()) {
+    const line = list.lines[k]!;
+    while (refused.has(index)) index++;
+    const checked = fileUrl.safeParse(url);
+    if (!checked.success) {
+      errors.push({ path: `file_urls.${index}`, message: `line ${line}: ${checked.error.issues[0]?.message ?? 'is invalid'}`, line });
     }
-    files.push({ url: line });
+    index++;
   }
-  if (files.length === 0) errors.push({ path: 'file_urls', message: 'must hold at least one URL (one per line)' });
+  if (list.entries === 0) errors.push({ path: 'file_urls', message: 'must hold at least one URL (one per line)', line: 0 });
   if (errors.length > 0) {
-    throw new ProblemError('validation-error', `The URL list is invalid: ${errors[0]!.path} ${errors[0]!.message}.`, errors);
+    const sorted = errors.sort((a, b) => a.line - b.line).slice(0, 50);
+    throw new ProblemError(
+      'validation-error',
+      `The URL list is invalid: ${sorted[0]!.path} ${sorted[0]!.message}.`,
+      sorted.map(({ path, message }) => ({ path, message })),
+    );
   }
   return {
-    files,
+    files: list.urls.map((url) => ({ url })),
     model: opts.model,
     options: upstreamOptions(opts),
     name: opts.name ?? null,
@@ -80,13 +118,6 @@ export function parseTextIntake(text: string, query: Record<string, unknown>, li
     callbackUrl: opts.callback_url ?? null,
     priority: opts.priority ?? null,
   };
-}
-
-function countUrls(lines: string[]): number {
-  return lines.reduce((n, l) => {
-    const t = l.trim();
-    return t === '' || t.startsWith('#') ? n : n + 1;
-  }, 0);
 }
 
 function upstreamOptions(p: UpstreamOptions): UpstreamOptions {

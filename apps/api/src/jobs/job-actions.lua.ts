@@ -1,4 +1,4 @@
-import { SETTLE_JOB_LUA } from '@batchscribe/shared';
+import { SAFE_LUA, SETTLE_JOB_LUA } from '@batchscribe/shared';
 
 /**
  * Job-level actions of the api, each one atomic script over the job's keys (one hash tag, so
@@ -11,37 +11,50 @@ local function isTerminal(s) return s == 'completed' or s == 'completed_with_err
 
 /**
  * cancel: queued batches (and their files) are cancelled at once; open tasks run to their end
- * and keep their transcripts (decision 7); the job is `cancelling` until they do.
+ * and keep their transcripts; the job is `cancelling` until they do.
+ * Every batch list and file record it changes is decoded and re-encoded before the first
+ * write; one that cannot be read answers a DAMAGED error reply and nothing changes.
  * KEYS: job. ARGV: tenant, keyPrefix, nowIso, retentionS, channel, jobId.
  * Returns 'missing' | 'noop' | 'finished' | 'ok'.
  */
-export const CANCEL_JOB = `${TERMINAL}${SETTLE_JOB_LUA}
+export const CANCEL_JOB = `${TERMINAL}${SAFE_LUA}${SETTLE_JOB_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'tenant') ~= ARGV[1] then return 'missing' end
 local status = redis.call('HGET', job, 'status')
 if status == 'cancelled' or status == 'cancelling' then return 'noop' end
 if isTerminal(status) then return 'finished' end
-redis.call('HSET', job, 'status', 'cancelling', 'updated_at', ARGV[3])
 local batches = tonumber(redis.call('HGET', job, 'b_total'))
+if not batches then return damaged('the job record (b_total)') end
 local filesKey = ARGV[2] .. ':files'
-local files, nb = 0, 0
+local cancelled = {}
+local files = 0
 for b = 0, batches - 1 do
   local bkey = ARGV[2] .. ':b:' .. b
   if redis.call('HGET', bkey, 'state') == 'queued' then
-    redis.call('HSET', bkey, 'state', 'cancelled', 'ended_at', ARGV[3])
-    for _, idx in ipairs(cjson.decode(redis.call('HGET', bkey, 'files'))) do
-      local rec = cjson.decode(redis.call('HGET', filesKey, idx))
+    local idxs, err = decodeJson(redis.call('HGET', bkey, 'files'), 'the file list of batch ' .. b)
+    if not idxs then return damaged(err) end
+    local records = {}
+    for _, idx in ipairs(idxs) do
+      local rec, rerr = decodeJson(redis.call('HGET', filesKey, idx), 'the record of file ' .. tostring(idx))
+      if not rec then return damaged(rerr) end
       rec.s = 'cancelled'
-      redis.call('HSET', filesKey, idx, cjson.encode(rec))
-      files = files + 1
+      local raw, eerr = encodeJson(rec, 'the record of file ' .. tostring(idx))
+      if not raw then return damaged(eerr) end
+      records[#records + 1] = { idx, raw }
     end
-    nb = nb + 1
+    cancelled[#cancelled + 1] = { bkey, records }
+    files = files + #records
   end
 end
-redis.call('HINCRBY', job, 'f_queued', -files)
-redis.call('HINCRBY', job, 'f_cancelled', files)
-redis.call('HINCRBY', job, 'b_queued', -nb)
-redis.call('HINCRBY', job, 'b_cancelled', nb)
+redis.call('HSET', job, 'status', 'cancelling', 'updated_at', ARGV[3])
+for _, batch in ipairs(cancelled) do
+  redis.call('HSET', batch[1], 'state', 'cancelled', 'ended_at', ARGV[3])
+  for _, rec in ipairs(batch[2]) do redis.call('HSET', filesKey, rec[1], rec[2]) end
+end
+incrBy(job, 'f_queued', -files)
+incrBy(job, 'f_cancelled', files)
+incrBy(job, 'b_queued', -#cancelled)
+incrBy(job, 'b_cancelled', #cancelled)
 settleJob(job, ARGV[3], ARGV[4], ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 'ok'
@@ -49,47 +62,60 @@ return 'ok'
 
 /**
  * retry: every failed file goes out again in new batches numbered after the existing ones.
+ * Reads and re-encodes every record it changes before the first write (DAMAGED error reply,
+ * nothing changed, when one cannot be read).
  * KEYS: job, intakePending. ARGV: tenant, keyPrefix, nowIso, batchSize, nowMs, jobId.
  * Returns { word, firstNewBatch, newBatches }: word 'missing' | 'running' | 'nothing' | 'ok'.
  */
-export const RETRY_JOB = `${TERMINAL}
+export const RETRY_JOB = `${TERMINAL}${SAFE_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'tenant') ~= ARGV[1] then return {'missing', 0, 0} end
 if not isTerminal(redis.call('HGET', job, 'status')) then return {'running', 0, 0} end
 if tonumber(redis.call('HGET', job, 'f_failed')) == 0 then return {'nothing', 0, 0} end
 local filesKey = ARGV[2] .. ':files'
 local total = tonumber(redis.call('HGET', job, 'f_total'))
+local first = tonumber(redis.call('HGET', job, 'b_total'))
+local size = tonumber(ARGV[4])
+if not total or not first then return damaged('the job record (f_total, b_total)') end
+if not size or size < 1 then return badArgs('batch size ' .. tostring(ARGV[4])) end
 local failed = {}
 for i = 0, total - 1 do
   local raw = redis.call('HGET', filesKey, i)
-  if raw and cjson.decode(raw).s == 'failed' then failed[#failed + 1] = i end
-end
-local size = tonumber(ARGV[4])
-local first = tonumber(redis.call('HGET', job, 'b_total'))
-local nb = 0
-for start = 1, #failed, size do
-  local b = first + nb
-  local idxs = {}
-  for k = start, math.min(start + size - 1, #failed) do
-    local idx = failed[k]
-    idxs[#idxs + 1] = idx
-    local rec = cjson.decode(redis.call('HGET', filesKey, idx))
-    rec.s = 'queued'; rec.b = b; rec.e = nil; rec.t = nil
-    redis.call('HSET', filesKey, idx, cjson.encode(rec))
+  if raw then
+    local rec, err = decodeJson(raw, 'the record of file ' .. i)
+    if not rec then return damaged(err) end
+    if rec.s == 'failed' then failed[#failed + 1] = { i, rec } end
   end
-  redis.call('HSET', ARGV[2] .. ':b:' .. b, 'state', 'queued', 'files', cjson.encode(idxs))
-  nb = nb + 1
 end
-redis.call('HINCRBY', job, 'f_failed', -#failed)
-redis.call('HINCRBY', job, 'f_queued', #failed)
-redis.call('HINCRBY', job, 'b_total', nb)
-redis.call('HINCRBY', job, 'b_queued', nb)
+if #failed == 0 then return {'nothing', 0, 0} end
+local batches = {}
+for start = 1, #failed, size do
+  local b = first + #batches
+  local idxs, records = {}, {}
+  for k = start, math.min(start + size - 1, #failed) do
+    local idx, rec = failed[k][1], failed[k][2]
+    idxs[#idxs + 1] = idx
+    rec.s = 'queued'; rec.b = b; rec.e = nil; rec.t = nil
+    local raw, err = encodeJson(rec, 'the record of file ' .. idx)
+    if not raw then return damaged(err) end
+    records[#records + 1] = { idx, raw }
+  end
+  batches[#batches + 1] = { b, cjson.encode(idxs), records }
+end
+local nb = #batches
+for _, batch in ipairs(batches) do
+  for _, rec in ipairs(batch[3]) do redis.call('HSET', filesKey, rec[1], rec[2]) end
+  redis.call('HSET', ARGV[2] .. ':b:' .. batch[1], 'state', 'queued', 'files', batch[2])
+end
+incrBy(job, 'f_failed', -#failed)
+incrBy(job, 'f_queued', #failed)
+incrBy(job, 'b_total', nb)
+incrBy(job, 'b_queued', nb)
 redis.call('HSET', job, 'status', 'running', 'updated_at', ARGV[3])
 redis.call('HDEL', job, 'finished_at', 'error')
 -- Active again: nothing of it may expire while it runs.
 redis.call('PERSIST', job)
 redis.call('PERSIST', filesKey)
-redis.call('PERSIST', ARGV[2] .. ':tx')
 for b = 0, first + nb - 1 do redis.call('PERSIST', ARGV[2] .. ':b:' .. b) end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
 return {'ok', first, nb}
@@ -99,13 +125,14 @@ return {'ok', first, nb}
  * delete: every key of a finished job, and its place in the tenant's index.
  * KEYS: job, tenantIndex. ARGV: tenant, keyPrefix, jobId. Returns 'missing' | 'running' | 'ok'.
  */
-export const DELETE_JOB = `${TERMINAL}
+export const DELETE_JOB = `${TERMINAL}${SAFE_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'tenant') ~= ARGV[1] then return 'missing' end
 if not isTerminal(redis.call('HGET', job, 'status')) then return 'running' end
 local batches = tonumber(redis.call('HGET', job, 'b_total'))
+if not batches then return damaged('the job record (b_total)') end
 for b = 0, batches - 1 do redis.call('DEL', ARGV[2] .. ':b:' .. b) end
-redis.call('DEL', ARGV[2] .. ':files', ARGV[2] .. ':tx', job)
+redis.call('DEL', ARGV[2] .. ':files', job)
 redis.call('ZREM', KEYS[2], ARGV[3])
 return 'ok'
 `;

@@ -30,23 +30,46 @@ const RELEASE_WAIT_MS = 5_000;
 
 const notFound = () => new ProblemError('not-found', 'No such job.');
 
+/**
+ * A script that found a stored record it cannot read answers `DAMAGED …` before writing
+ * anything: the caller learns that the action failed and that the job is as it was.
+ */
+async function runScript<T>(jobId: string, action: string, run: () => Promise<unknown>): Promise<T> {
+  try {
+    return (await run()) as T;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : '';
+    if (!/^(DAMAGED|BADARGS) /.test(message)) throw err;
+    throw new DamagedJobError(`The ${action} of job ${jobId} did not run: ${message.replace(/^\S+ /, '')}.`);
+  }
+}
+
+/** A 500 whose detail says what could not be read and that the job was left unchanged. */
+export class DamagedJobError extends ProblemError {
+  constructor(detail: string) {
+    super('internal', detail);
+  }
+}
+
 /** Cancel, retry and delete: each one atomic script, mapped to api.md's status codes. */
 export class JobActions {
   constructor(private readonly deps: JobActionsDeps) {}
 
   async cancel(jobId: string, tenant: string): Promise<void> {
     const { redis, keys } = this.deps;
-    const word = (await redis.eval(
-      CANCEL_JOB,
-      1,
-      keys.job(jobId),
-      tenant,
-      keys.jobKeyPrefix(jobId),
-      new Date().toISOString(),
-      this.deps.retentionS,
-      keys.jobEvents,
-      jobId,
-    )) as string;
+    const word = await runScript<string>(jobId, 'cancel', () =>
+      redis.eval(
+        CANCEL_JOB,
+        1,
+        keys.job(jobId),
+        tenant,
+        keys.jobKeyPrefix(jobId),
+        new Date().toISOString(),
+        this.deps.retentionS,
+        keys.jobEvents,
+        jobId,
+      ),
+    );
     if (word === 'missing') throw notFound();
     if (word === 'finished') throw new ProblemError('conflict', 'The job has already finished; there is nothing to cancel.');
   }
@@ -54,18 +77,20 @@ export class JobActions {
   /** Sends only the failed files again, in new batches. */
   async retry(jobId: string, tenant: string): Promise<number> {
     const { redis, keys } = this.deps;
-    const [word, first, count] = (await redis.eval(
-      RETRY_JOB,
-      2,
-      keys.job(jobId),
-      keys.intakePending,
-      tenant,
-      keys.jobKeyPrefix(jobId),
-      new Date().toISOString(),
-      this.deps.batchSize,
-      Date.now(),
-      jobId,
-    )) as [string, number, number];
+    const [word, first, count] = await runScript<[string, number, number]>(jobId, 'retry', () =>
+      redis.eval(
+        RETRY_JOB,
+        2,
+        keys.job(jobId),
+        keys.intakePending,
+        tenant,
+        keys.jobKeyPrefix(jobId),
+        new Date().toISOString(),
+        this.deps.batchSize,
+        Date.now(),
+        jobId,
+      ),
+    );
     if (word === 'missing') throw notFound();
     if (word === 'running') throw new ProblemError('conflict', 'The job has not finished; retry it once it has.');
     if (word === 'nothing') throw new ProblemError('conflict', 'No file of this job failed; there is nothing to retry.');
@@ -89,15 +114,9 @@ export class JobActions {
     const { redis, keys } = this.deps;
     // Read before the script deletes them; a terminal job's batch count and ending are settled.
     const [batches, finishedAt, round] = await redis.hmget(keys.job(jobId), 'b_total', 'finished_at', 'webhook_round');
-    const word = (await redis.eval(
-      DELETE_JOB,
-      2,
-      keys.job(jobId),
-      keys.tenantJobs(tenant),
-      tenant,
-      keys.jobKeyPrefix(jobId),
-      jobId,
-    )) as string;
+    const word = await runScript<string>(jobId, 'delete', () =>
+      redis.eval(DELETE_JOB, 2, keys.job(jobId), keys.tenantJobs(tenant), tenant, keys.jobKeyPrefix(jobId), jobId),
+    );
     if (word === 'missing') throw notFound();
     if (word === 'running') throw new ProblemError('conflict', 'The job is still running; cancel it first, or wait for it to finish.');
     await removeRecords(

@@ -36,7 +36,10 @@ const submitHeaders = z.object({
 
 const CREATE_JOB_DESCRIPTION = [
   'Exactly one of `file_urls` (1..MAX_FILES_PER_JOB http(s) URLs, at most 2048 characters each) or `files` (`{url, ref}`, `ref` is your own id, echoed in results).',
-  '`language_hints` only with paraformer-v2. `metadata` is at most 4 KiB of JSON, returned as given.',
+  '`language_hints` (at most 8, no repeats) only with paraformer-v2; `channel_id` at most 16 distinct tracks.',
+  '`metadata`, `recognition` and `diarization` are each at most 4 KiB of JSON and 32 levels deep; the Job shows them as given.',
+  'Every string must be well-formed Unicode (no lone UTF-16 surrogate), numbers must be finite, `__proto__` is not a key, and a URL holds no whitespace or control character.',
+  'The body must be valid UTF-8 (or its declared charset); `Content-Encoding` gzip, deflate and br are undone first. An unknown field is a 422 that suggests the nearest known name.',
   '`callback_url` needs the server to have WEBHOOK_SECRET, and a host in CALLBACK_HOSTS when that is set.',
   '`priority` defaults to interactive for a job of one batch, else bulk.',
 ].join(' ');
@@ -51,7 +54,7 @@ export function registerJobPaths(registry: OpenAPIRegistry): void {
     operationId: 'createJob',
     summary: 'Submit a job',
     description:
-      "JSON body, or `text/plain` with one URL per line (blank lines and `#` comments skipped) and the options as query parameters (those apply to text/plain only; `language_hints` comma-separated). Each URL's position is its `index`.",
+      "JSON body, or `text/plain` with one URL per line (blank lines and lines starting with `#` skipped; a `#` after whitespace starts a comment, as in a shell; whitespace or a control character left inside a URL is a 422 naming the line) and the options as query parameters. Query parameters apply to text/plain only: with a JSON body any query parameter is a 422. `language_hints` comma-separated. Each URL's position is its `index`.",
     request: {
       headers: submitHeaders,
       query: textQuery,

@@ -1,8 +1,9 @@
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { JOB_STATUS_FILTER, type Job, type JobReader } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
+import { jsonBody, textBody } from '../http/body-parsers.js';
 import { ProblemError } from '../http/problem.js';
 import { intakeAdmission } from '../http/intake-admission.js';
 import { intakeRateLimit } from '../http/intake-rate-limit.js';
@@ -34,14 +35,14 @@ export function jobIdParam(req: Request): string {
 
 export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const router = Router();
-  const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'] });
-  const text = express.text({ limit: deps.maxBodyBytes, type: 'text/plain' });
+  const json = jsonBody(deps.maxBodyBytes);
+  const text = textBody(deps.maxBodyBytes);
 
   const limitIntake = intakeRateLimit({ redis: deps.redis, keys: deps.keys, perMinute: deps.intakePerMinute });
   const admit = intakeAdmission({ budgetBytes: deps.intakeInFlightBytes, maxBodyBytes: deps.maxBodyBytes });
   router.post('/v1/jobs', limitIntake, admit, json, text, async (req, res) => {
     const intake = req.is(['application/json', 'application/*+json'])
-      ? parseJsonIntake(req.body, deps.limits)
+      ? parseJsonIntake(req.body, deps.limits, req.query)
       : req.is('text/plain')
         ? parseTextIntake(typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
         : unsupported(req);

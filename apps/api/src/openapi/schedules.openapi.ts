@@ -24,7 +24,7 @@ export function registerSchedulePaths(registry: OpenAPIRegistry): void {
     operationId: 'createSchedule',
     summary: 'Create a schedule',
     description:
-      'At each fire the manifest (text, one URL a line, or a JSON array) is fetched and becomes a job named after the schedule (or `job.name`) with its `schedule_id`. A fire that happens twice makes one job. Exactly one of `manifest_url` or `file_urls`.',
+      'At each fire the manifest (text, one URL a line, or a JSON array) is fetched and becomes a job named after the schedule (or `job.name`) with its `schedule_id`. A fire that happens twice makes one job. Exactly one of `manifest_url` or `file_urls`. `job` takes the options and limits of `POST /v1/jobs`; query parameters are refused (422).',
     request: { body: { required: true, content: jsonContent(createScheduleBody.meta({ id: 'CreateScheduleRequest' })) } },
     responses: { 201: response('Created.', jsonContent(scheduleSchema), { Location: LOCATION }) },
     problems: ['malformed-request', 'unsupported-media-type', 'validation-error', 'payload-too-large'],

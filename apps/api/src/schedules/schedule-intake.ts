@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { fileUrl, scheduleJobOptions, type ScheduleRecord } from '@batchscribe/shared';
-import { checkCallback, type IntakeLimits } from '../jobs/intake.js';
+import { fileUrl, scheduleJobOptions, wellFormedString, type ScheduleRecord } from '@batchscribe/shared';
+import { checkCallback, checkJsonInput, refuseQuery, type IntakeLimits } from '../jobs/intake.js';
 import { ProblemError } from '../http/problem.js';
 import { parseOr422 } from '../http/validation.js';
 
@@ -33,7 +33,7 @@ export function isTimeZone(tz: string): boolean {
 /** `POST /v1/schedules` body (exported for the OpenAPI registry). */
 export const createScheduleBody = z
   .strictObject({
-    name: z.string({ message: 'is required' }).min(1).max(256),
+    name: wellFormedString('is required').min(1).max(256),
     cron: z
       .string({ message: 'is required' })
       .max(256)
@@ -63,7 +63,8 @@ export const createScheduleBody = z
     }
   });
 
-export function parseScheduleRequest(body: unknown, limits: IntakeLimits): ScheduleRequest {
+export function parseScheduleRequest(body: unknown, limits: IntakeLimits, query: Record<string, unknown> = {}): ScheduleRequest {
+  refuseQuery(query, 'The request');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ProblemError('validation-error', 'The body must be a JSON object.', [{ path: '(body)', message: 'must be an object' }]);
   }
@@ -74,6 +75,7 @@ export function parseScheduleRequest(body: unknown, limits: IntakeLimits): Sched
       `The schedule lists ${list.length} files; at most ${limits.maxFiles} are accepted per job.`,
     );
   }
+  checkJsonInput(body, 'The schedule');
   const parsed = parseOr422(createScheduleBody, body, 'The schedule');
   const job = parsed.job ?? scheduleJobOptions.parse({});
   checkCallback(job.callback_url, limits, 'job.callback_url');

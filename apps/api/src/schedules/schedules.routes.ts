@@ -1,7 +1,8 @@
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
+import { jsonBody } from '../http/body-parsers.js';
 import { ProblemError } from '../http/problem.js';
 import { parseOr400 } from '../http/validation.js';
 import type { IntakeLimits } from '../jobs/intake.js';
@@ -26,13 +27,13 @@ function scheduleIdParam(req: Request): string {
 /** api.md "Schedules". */
 export function schedulesRoutes(deps: SchedulesRoutesDeps): Router {
   const router = Router();
-  const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'] });
+  const json = jsonBody(deps.maxBodyBytes);
 
   router.post('/v1/schedules', json, async (req, res) => {
     if (!req.is(['application/json', 'application/*+json'])) {
       throw new ProblemError('unsupported-media-type', 'Send the schedule as Content-Type: application/json.');
     }
-    const schedule = await deps.actions.create(tenantOf(req), parseScheduleRequest(req.body, deps.limits));
+    const schedule = await deps.actions.create(tenantOf(req), parseScheduleRequest(req.body, deps.limits, req.query));
     req.log.info({ scheduleId: schedule.id, cron: schedule.cron, timezone: schedule.timezone }, 'schedule created');
     res.status(201).location(`/v1/schedules/${schedule.id}`).json(schedule);
   });

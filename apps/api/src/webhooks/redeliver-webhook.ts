@@ -17,7 +17,12 @@ if not (s == 'completed' or s == 'completed_with_errors' or s == 'failed' or s =
 if redis.call('HEXISTS', KEYS[1], 'callback_url') == 0 then return 'no-callback' end
 local raw = redis.call('HGET', KEYS[1], 'webhook')
 local attempts = 0
-if raw then attempts = tonumber(cjson.decode(raw).attempts) or 0 end
+if raw then
+  -- Decoded before the first write: an unreadable state stops the script with nothing changed.
+  local ok, state = pcall(cjson.decode, raw)
+  if not ok or type(state) ~= 'table' then return redis.error_reply('DAMAGED the webhook state is not readable JSON; nothing was changed') end
+  attempts = tonumber(state.attempts) or 0
+end
 redis.call('HSET', KEYS[1], 'webhook', cjson.encode({ status = 'pending', attempts = attempts, last_error = cjson.null }))
 redis.call('HINCRBY', KEYS[1], 'webhook_round', 1)
 redis.call('ZADD', KEYS[2], 0, ARGV[2])

@@ -16,7 +16,12 @@ if redis.call('HGET', KEYS[1], 'finished_at') ~= ARGV[1] then return -1 end
 if (redis.call('HGET', KEYS[1], 'webhook_round') or '0') ~= ARGV[2] then return -1 end
 local raw = redis.call('HGET', KEYS[1], 'webhook')
 local attempts = 0
-if raw then attempts = tonumber(cjson.decode(raw).attempts) or 0 end
+if raw then
+  -- Decoded before the first write: an unreadable state stops the script with nothing changed.
+  local ok, state = pcall(cjson.decode, raw)
+  if not ok or type(state) ~= 'table' then return redis.error_reply('DAMAGED the webhook state is not readable JSON; nothing was changed') end
+  attempts = tonumber(state.attempts) or 0
+end
 attempts = attempts + 1
 local lastError = cjson.null
 if ARGV[4] ~= '' then lastError = ARGV[4] end

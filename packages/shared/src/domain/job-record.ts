@@ -60,6 +60,7 @@ function json<T>(raw: string | undefined): T | null {
 /** Builds the api.md Job from its HASH: O(1), the counts are maintained, never scanned. */
 export function jobFromHash(hash: Record<string, string>): Job {
   const files = counts(hash, 'f');
+  const options = upstreamOptionsFromHash(hash);
   const done = files.completed + files.failed + files.cancelled;
   return {
     id: hash.id ?? '',
@@ -72,6 +73,10 @@ export function jobFromHash(hash: Record<string, string>): Job {
     priority: (hash.priority ?? 'bulk') as Priority,
     callback_url: hash.callback_url ?? null,
     schedule_id: hash.schedule_id ?? null,
+    language_hints: options.language_hints ?? null,
+    channel_id: options.channel_id ?? null,
+    recognition: options.recognition ?? null,
+    diarization: options.diarization ?? null,
     created_at: hash.created_at ?? '',
     updated_at: hash.updated_at ?? hash.created_at ?? '',
     finished_at: hash.finished_at ?? null,

@@ -58,6 +58,11 @@ export interface Job {
   priority: Priority;
   callback_url: string | null;
   schedule_id: string | null;
+  /** The upstream options as given at submit (null when not given). */
+  language_hints: string[] | null;
+  channel_id: number[] | null;
+  recognition: Record<string, unknown> | null;
+  diarization: Record<string, unknown> | null;
   created_at: string;
   updated_at: string;
   finished_at: string | null;

@@ -1,28 +1,65 @@
 import { z } from 'zod';
 import { LANGUAGE_HINTS, MODELS } from './job.js';
+import { MAX_JSON_DEPTH, isWellFormedString, jsonByteLength, jsonDepth } from './json-input.js';
 
 export const MAX_URL_LENGTH = 2048;
 export const MAX_REF_LENGTH = 256;
 export const MAX_METADATA_BYTES = 4096;
+/** `recognition` and `diarization` are stored with the job and sent with every batch: each as small as metadata. */
+export const MAX_UPSTREAM_OPTION_BYTES = 4096;
+export const MAX_LANGUAGE_HINTS = 8;
+export const MAX_CHANNELS = 16;
+
+const WELL_FORMED = { message: 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)' };
+
+/** Any string the service stores: Redis's cjson cannot read back a lone surrogate once JSON.stringify has escaped it. */
+export const wellFormedString = (message = 'must be a string') => z.string({ message }).refine(isWellFormedString, WELL_FORMED);
+
+/** WHATWG URL parsing drops tabs and newlines and encodes spaces; a URL that needs that is a typo, not a URL. */
+const SPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+
+function httpUrl(message: string) {
+  return wellFormedString()
+    .max(MAX_URL_LENGTH, { message: `must be at most ${MAX_URL_LENGTH} characters` })
+    .refine((u) => !SPACE_OR_CONTROL.test(u), { message: 'must not hold whitespace or control characters (percent-encode them)' })
+    .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message });
+}
 
 /** http(s) only, parsable, bounded: foxapi fetches these itself, so nothing else can work. */
-export const fileUrl = z
-  .string({ message: 'must be a string' })
-  .max(MAX_URL_LENGTH, { message: `must be at most ${MAX_URL_LENGTH} characters` })
-  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an http or https URL' });
+export const fileUrl = httpUrl('must be an http or https URL');
 
 const fileEntry = z.strictObject({
   url: fileUrl,
-  ref: z
-    .string()
+  ref: wellFormedString()
     .max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` })
     .optional(),
 });
 
-export const callbackUrl = z
-  .string()
-  .max(MAX_URL_LENGTH)
-  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an http or https URL' });
+export const callbackUrl = httpUrl('must be an http or https URL');
+
+/**
+ * A free-form JSON object kept with the job: bounded in bytes and in depth, both measured
+ * without recursion (a deeply nested value must cost a 422, not the call stack).
+ */
+export function boundedJsonObject(maxBytes: number) {
+  return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+    if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      ctx.addIssue({ code: 'custom', message: `must nest at most ${MAX_JSON_DEPTH} levels deep` });
+    } else if (jsonByteLength(value) > maxBytes) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes of JSON` });
+    }
+  });
+}
+
+function unique<T>(what: string) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const seen = new Set<T>();
+    for (const [i, item] of items.entries()) {
+      if (seen.has(item)) ctx.addIssue({ code: 'custom', path: [i], message: `repeats ${what} ${String(item)}` });
+      seen.add(item);
+    }
+  };
+}
 
 /** Options every job shares with the schedules that create jobs. */
 export const jobOptionsShape = {
@@ -30,17 +67,19 @@ export const jobOptionsShape = {
   language_hints: z
     .array(z.enum(LANGUAGE_HINTS, { message: `must be one of ${LANGUAGE_HINTS.join(' ')}` }))
     .min(1)
+    .max(MAX_LANGUAGE_HINTS, { message: `must hold at most ${MAX_LANGUAGE_HINTS} hints` })
+    .superRefine(unique('the hint'))
     .optional(),
-  channel_id: z.array(z.number().int().min(0)).min(1).max(16).optional(),
-  recognition: z.record(z.string(), z.unknown()).optional(),
-  diarization: z.record(z.string(), z.unknown()).optional(),
-  name: z.string().min(1).max(256).optional(),
-  metadata: z
-    .record(z.string(), z.unknown())
-    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, {
-      message: `must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
-    })
+  channel_id: z
+    .array(z.number().int().min(0))
+    .min(1)
+    .max(MAX_CHANNELS, { message: `must hold at most ${MAX_CHANNELS} channels` })
+    .superRefine(unique('channel'))
     .optional(),
+  recognition: boundedJsonObject(MAX_UPSTREAM_OPTION_BYTES).optional(),
+  diarization: boundedJsonObject(MAX_UPSTREAM_OPTION_BYTES).optional(),
+  name: wellFormedString().min(1).max(256).optional(),
+  metadata: boundedJsonObject(MAX_METADATA_BYTES).optional(),
   callback_url: callbackUrl.optional(),
   priority: z.enum(['interactive', 'bulk']).optional(),
 };

@@ -1,6 +1,7 @@
 import { getGlobalDispatcher, interceptors, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { MAX_REF_LENGTH, fileUrl } from '../domain/requests.js';
+import { MAX_REF_LENGTH, fileUrl, wellFormedString } from '../domain/requests.js';
+import { parseUrlList } from '../intake/url-list.js';
 
 /**
  * A schedule's manifest: fetched at each fire, under a size and a time limit, then parsed as
@@ -114,8 +115,7 @@ const jsonEntry = z.union([
   // Not strict: manifests exported by other tools may carry extra fields (duration, size…).
   z.object({
     url: fileUrl,
-    ref: z
-      .string()
+    ref: wellFormedString()
       .max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` })
       .optional(),
   }),
@@ -155,15 +155,17 @@ function parseJson(text: string): ManifestFile[] {
 }
 
 function parseText(text: string): ManifestFile[] {
-  const files: ManifestFile[] = [];
-  for (const [lineNo, rawLine] of text.split('\n').entries()) {
-    const line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const checked = fileUrl.safeParse(line);
+  const list = parseUrlList(text);
+  const firstError = list.errors[0];
+  if (firstError) throw new ManifestError('manifest_unparsable', `manifest line ${firstError.line}: ${firstError.message}`);
+  return list.urls.map((url, k) => {
+    const checked = fileUrl.safeParse(url);
     if (!checked.success) {
-      throw new ManifestError('manifest_unparsable', `manifest line ${lineNo + 1}: ${checked.error.issues[0]?.message ?? 'is not a URL'}`);
+      throw new ManifestError(
+        'manifest_unparsable',
+        `manifest line ${list.lines[k]}: ${checked.error.issues[0]?.message ?? 'is not a URL'}`,
+      );
     }
-    files.push({ url: line });
-  }
-  return files;
+    return { url };
+  });
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { BatchState, FileRecord } from '../domain/job.js';
 import { CLAIM_SUBMIT, FINISH_BATCH, RECORD_SUBMITTED, RELEASE_CLAIM, UPDATE_BATCH_IF_STATE } from './lua.js';
+import { wellFormedJson } from '../domain/json-input.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -139,7 +140,7 @@ export class BatchStore {
     fields: Record<string, string | number>,
     files: FileOutcomeRecord[],
   ): Promise<boolean> {
-    const args = files.flatMap((f) => [String(f.index), JSON.stringify(f.record)]);
+    const args = files.flatMap((f) => [String(f.index), wellFormedJson(f.record)]);
     const ok = await this.redis.bsRecordSubmitted(
       this.keys.job(jobId),
       this.keys.batch(jobId, batch),
@@ -165,7 +166,7 @@ export class BatchStore {
     files: FileOutcomeRecord[],
     fields: Record<string, string | number> = {},
   ): Promise<boolean> {
-    const args = files.flatMap((f) => [String(f.index), JSON.stringify(f.record), f.record.s]);
+    const args = files.flatMap((f) => [String(f.index), wellFormedJson(f.record), f.record.s]);
     const res = await this.redis.bsFinishBatch(
       this.keys.job(jobId),
       this.keys.batch(jobId, batch),

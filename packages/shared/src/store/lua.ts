@@ -5,31 +5,61 @@
  * nothing. All keys share the job's hash tag, so they live in one cluster slot.
  */
 
-/** Shared tail: once no batch is queued or open, decide the job's terminal status and expire it. */
+/**
+ * Shared helpers. Every script reads, decodes and checks all it needs before its first write:
+ * Redis does not roll a script back, so one that dies half-way (a record cjson cannot decode,
+ * a bad argument) would keep its earlier writes and leave the counts wrong for good. A decode
+ * runs under pcall and a failure answers an error reply with nothing changed.
+ */
+export const SAFE_LUA = `
+local function decodeJson(raw, what)
+  if type(raw) ~= 'string' then return nil, what .. ' is missing' end
+  local ok, value = pcall(cjson.decode, raw)
+  if not ok or type(value) ~= 'table' then return nil, what .. ' is not readable JSON' end
+  return value
+end
+local function encodeJson(value, what)
+  local ok, raw = pcall(cjson.encode, value)
+  if not ok then return nil, what .. ' cannot be encoded' end
+  return raw
+end
+local function damaged(what) return redis.error_reply('DAMAGED ' .. what .. '; nothing was changed') end
+local function badArgs(what) return redis.error_reply('BADARGS ' .. what .. '; nothing was changed') end
+-- HINCRBY by a Lua -0 sends "-0", which Redis refuses; by 0 changes nothing anyway.
+local function incrBy(key, field, by)
+  if by ~= 0 then redis.call('HINCRBY', key, field, by) end
+end
+`;
+
+/**
+ * Shared tail: once no batch is queued or open, decide the job's terminal status and expire it.
+ * It reads everything it needs before it writes; a counter that is not a number reads as 0.
+ */
 export const SETTLE_JOB_LUA = `
 local function settleJob(jobKey, now, retention, keyPrefix)
-  local q = tonumber(redis.call('HGET', jobKey, 'b_queued') or '0')
-  local s = tonumber(redis.call('HGET', jobKey, 'b_submitted') or '0')
-  if q > 0 or s > 0 then return end
+  local num = function(field) return tonumber(redis.call('HGET', jobKey, field) or '0') or 0 end
+  if num('b_queued') > 0 or num('b_submitted') > 0 then return end
   local status = redis.call('HGET', jobKey, 'status')
   if status == 'completed' or status == 'completed_with_errors' or status == 'failed' or status == 'cancelled' then return end
-  local total = tonumber(redis.call('HGET', jobKey, 'f_total') or '0')
-  local done = tonumber(redis.call('HGET', jobKey, 'f_completed') or '0')
+  local total = num('f_total')
+  local done = num('f_completed')
   local final
   if status == 'cancelling' then final = 'cancelled'
   elseif redis.call('HEXISTS', jobKey, 'error') == 1 then final = 'failed'
   elseif done == total then final = 'completed'
   elseif done == 0 then final = 'failed'
   else final = 'completed_with_errors' end
+  local hasCallback = redis.call('HEXISTS', jobKey, 'callback_url') == 1
+  local jobId = redis.call('HGET', jobKey, 'id')
+  local tag = string.match(keyPrefix, '^(.-):job:')
+  local batches = num('b_total')
   redis.call('HSET', jobKey, 'status', final, 'finished_at', now, 'updated_at', now)
   -- Transactional outbox: the webhook is due in the same step that ends the job, so it can
   -- be neither lost nor sent for a job that did not end. A worker loop moves it to the queue.
-  if redis.call('HEXISTS', jobKey, 'callback_url') == 1 then
-    redis.call('HSET', jobKey, 'webhook', cjson.encode({ status = 'pending', attempts = 0, last_error = cjson.null }))
-    local tag = string.match(keyPrefix, '^(.-):job:')
-    redis.call('ZADD', tag .. ':outbox:webhooks', 0, redis.call('HGET', jobKey, 'id'))
+  if hasCallback and jobId and tag then
+    redis.call('HSET', jobKey, 'webhook', '{"status":"pending","attempts":0,"last_error":null}')
+    redis.call('ZADD', tag .. ':outbox:webhooks', 0, jobId)
   end
-  local batches = tonumber(redis.call('HGET', jobKey, 'b_total') or '0')
   redis.call('EXPIRE', jobKey, retention)
   redis.call('EXPIRE', keyPrefix .. ':files', retention)
   for b = 0, batches - 1 do redis.call('EXPIRE', keyPrefix .. ':b:' .. b, retention) end
@@ -68,18 +98,23 @@ return 1
  * KEYS: job, batch, files. ARGV: token, nowIso, batchFieldsJson, then index/json pairs.
  * Returns 1, or 0 if this attempt no longer owns the claim.
  */
-export const RECORD_SUBMITTED = `
+export const RECORD_SUBMITTED = `${SAFE_LUA}
 if redis.call('HGET', KEYS[2], 'state') ~= 'submitting' or redis.call('HGET', KEYS[2], 'claim') ~= ARGV[1] then return 0 end
+local extra = decodeJson(ARGV[3], 'batch fields')
+if not extra then return badArgs('batch fields are not a JSON object') end
+if (#ARGV - 3) % 2 ~= 0 then return badArgs('file arguments are not index/json pairs') end
+for i = 4, #ARGV, 2 do
+  if not decodeJson(ARGV[i + 1], 'file ' .. ARGV[i]) then return badArgs('file ' .. ARGV[i] .. ' is not readable JSON') end
+end
 redis.call('HSET', KEYS[2], 'state', 'submitted')
-local extra = cjson.decode(ARGV[3])
 for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
 local n = 0
 for i = 4, #ARGV, 2 do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   n = n + 1
 end
-redis.call('HINCRBY', KEYS[1], 'f_queued', -n)
-redis.call('HINCRBY', KEYS[1], 'f_submitted', n)
+incrBy(KEYS[1], 'f_queued', -n)
+incrBy(KEYS[1], 'f_submitted', n)
 redis.call('HINCRBY', KEYS[1], 'b_queued', -1)
 redis.call('HINCRBY', KEYS[1], 'b_submitted', 1)
 if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'running') end
@@ -94,7 +129,7 @@ return 1
  *       jobId, then index/json/status triples (status: completed|failed|cancelled).
  * Returns 1, or 0 if the batch was not in an expected state (a replay: nothing changes).
  */
-export const FINISH_BATCH = `${SETTLE_JOB_LUA}
+export const FINISH_BATCH = `${SAFE_LUA}${SETTLE_JOB_LUA}
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return -1 end
 local expected = false
@@ -103,18 +138,25 @@ if not expected then return 0 end
 local fileFrom = 'queued'
 local batchFrom = 'queued'
 if state == 'submitted' then fileFrom = 'submitted'; batchFrom = 'submitted' end
+local moved = { completed = 0, failed = 0, cancelled = 0 }
+if moved[ARGV[2]] == nil then return badArgs('unknown batch state ' .. ARGV[2]) end
+local extra = decodeJson(ARGV[6], 'batch fields')
+if not extra then return badArgs('batch fields are not a JSON object') end
+if (#ARGV - 8) % 3 ~= 0 then return badArgs('file arguments are not index/json/status triples') end
+for i = 9, #ARGV, 3 do
+  if moved[ARGV[i + 2]] == nil then return badArgs('file ' .. ARGV[i] .. ' has unknown status ' .. ARGV[i + 2]) end
+  if not decodeJson(ARGV[i + 1], 'file') then return badArgs('file ' .. ARGV[i] .. ' is not readable JSON') end
+end
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
 redis.call('HDEL', KEYS[2], 'claim', 'lease_until')
-local extra = cjson.decode(ARGV[6])
 for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
-local moved = { completed = 0, failed = 0, cancelled = 0 }
 local n = 0
 for i = 9, #ARGV, 3 do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   moved[ARGV[i + 2]] = moved[ARGV[i + 2]] + 1
   n = n + 1
 end
-redis.call('HINCRBY', KEYS[1], 'f_' .. fileFrom, -n)
+incrBy(KEYS[1], 'f_' .. fileFrom, -n)
 for k, v in pairs(moved) do if v > 0 then redis.call('HINCRBY', KEYS[1], 'f_' .. k, v) end end
 redis.call('HINCRBY', KEYS[1], 'b_' .. batchFrom, -1)
 redis.call('HINCRBY', KEYS[1], 'b_' .. ARGV[2], 1)

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BatchStore } from '@batchscribe/shared';
+import { FINISH_BATCH, RECORD_SUBMITTED } from '../../packages/shared/src/store/lua.js';
+import { snapshotKeys } from '../support/raw-http.js';
+import { Stack, urls } from '../support/stack.js';
+
+/**
+ * The batch scripts read, decode and check every argument before their first write: a script
+ * that dies half-way keeps its earlier writes (Redis does not roll a script back), so a bad
+ * argument must be refused with everything as it was.
+ */
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await Stack.start({ worker: false });
+});
+afterAll(async () => {
+  await stack.stop();
+});
+
+const state = () => snapshotKeys(stack.redis, `{${stack.prefix}}*`, (k) => k.includes(':ratelimit:'));
+
+async function claimedBatch(): Promise<{ jobId: string; token: string }> {
+  const job = await stack.submit({ file_urls: urls(2) });
+  const store = new BatchStore(stack.redis, stack.keys, 60);
+  expect(await store.claimSubmit(job.id, 0, 'tok', Date.now() + 60_000, 10)).toBe('claimed');
+  return { jobId: job.id, token: 'tok' };
+}
+
+function finishArgs(jobId: string, fields: string, triples: string[]): (string | number)[] {
+  const k = stack.keys;
+  return [
+    FINISH_BATCH,
+    4,
+    k.job(jobId),
+    k.batch(jobId, 0),
+    k.files(jobId),
+    k.inflight,
+    'submitting,submitted,queued',
+    'failed',
+    new Date().toISOString(),
+    60,
+    k.jobKeyPrefix(jobId),
+    fields,
+    k.jobEvents,
+    jobId,
+    ...triples,
+  ];
+}
+
+const rec = (s: string) => JSON.stringify({ u: 'https://media.example.com/a.wav', b: 0, s });
+
+describe('finishBatch refuses bad arguments before writing', () => {
+  it.each([
+    ['batch fields that are not JSON', '{oops', [`0`, rec('failed'), 'failed']],
+    ['a file status it does not know', '{}', ['0', rec('failed'), 'failed', '1', rec('lost'), 'lost']],
+    [
+      'a file record cjson cannot decode (a lone surrogate)',
+      '{}',
+      ['0', rec('failed'), 'failed', '1', '{"u":"\\ud800","b":0,"s":"failed"}', 'failed'],
+    ],
+    ['file arguments that are not triples', '{}', ['0', rec('failed')]],
+  ])('when given %s, then an error reply and nothing changed', async (_what, fields, triples) => {
+    const { jobId } = await claimedBatch();
+    const before = await state();
+    const [script, ...args] = finishArgs(jobId, fields, triples);
+    await expect(stack.redis.eval(String(script), ...(args as [number, ...string[]]))).rejects.toThrow(/^BADARGS .*nothing was changed/);
+    expect(await state()).toBe(before);
+  });
+
+  it('when a batch ends with no file outcomes, then it still ends (no HINCRBY by -0)', async () => {
+    const { jobId } = await claimedBatch();
+    const [script, ...args] = finishArgs(jobId, '{}', []);
+    expect(await stack.redis.eval(String(script), ...(args as [number, ...string[]]))).toBe(1);
+    expect(await stack.redis.hget(stack.keys.batch(jobId, 0), 'state')).toBe('failed');
+  });
+});
+
+describe('recordSubmitted refuses bad arguments before writing', () => {
+  it('when the batch fields are not JSON, then an error reply and the batch is still submitting', async () => {
+    const { jobId, token } = await claimedBatch();
+    const k = stack.keys;
+    const before = await state();
+    await expect(
+      stack.redis.eval(
+        RECORD_SUBMITTED,
+        3,
+        k.job(jobId),
+        k.batch(jobId, 0),
+        k.files(jobId),
+        token,
+        new Date().toISOString(),
+        '[not json',
+        '0',
+        rec('submitted'),
+      ),
+    ).rejects.toThrow(/^BADARGS /);
+    expect(await state()).toBe(before);
+    expect(await stack.redis.hget(k.batch(jobId, 0), 'state')).toBe('submitting');
+  });
+});
+
+describe('records made from upstream data', () => {
+  it('when an upstream error message holds a lone surrogate, then the stored record is still readable by the scripts', async () => {
+    const { jobId } = await claimedBatch();
+    const store = new BatchStore(stack.redis, stack.keys, 60);
+    const failed = (index: number) => ({
+      index,
+      record: { u: urls(2)[index]!, b: 0, s: 'failed' as const, e: { code: 'InvalidFile', message: `bad \ud800 file` } },
+    });
+    expect(await store.finish(jobId, 0, ['submitting'], 'failed', [failed(0), failed(1)])).toBe(true);
+    const decoded = await stack.redis.eval(`return cjson.decode(redis.call('HGET', KEYS[1], '1')).e.message`, 1, stack.keys.files(jobId));
+    expect(decoded).toBe('bad \ufffd file');
+    const retried = await stack.request<{ status: string }>('POST', `/v1/jobs/${jobId}/retry`);
+    expect(retried.status).toBe(202);
+    expect(retried.body.status).toBe('running');
+  });
+});
