@@ -29,13 +29,24 @@ export function processIo(): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
-    cwd: process.cwd(),
+    cwd: invocationDir(process.env, process.cwd()),
     fetch: (input, init) => fetch(input, init),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => Date.now(),
     pollIntervalMs: 1_500,
     progressIntervalMs: 5_000,
   };
+}
+
+/**
+ * The directory relative paths mean. `pnpm -C repo cli …` (the repository's own `cli` script)
+ * runs the CLI in the repository root; pnpm and npm keep the directory the user typed the
+ * command in as INIT_CWD. Anywhere else (the installed `batchscribe`, another project's script)
+ * it is the process's own working directory.
+ */
+export function invocationDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
+  const underRepoScript = env.npm_package_name === 'batchscribe' && env.npm_lifecycle_event === 'cli';
+  return underRepoScript && env.INIT_CWD ? env.INIT_CWD : cwd;
 }
 
 export async function readAll(stream: Readable): Promise<string> {
