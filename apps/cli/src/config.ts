@@ -7,6 +7,8 @@ export const DEFAULT_BASE_URL = 'http://127.0.0.1:3000';
 export interface Connection {
   /** Without a trailing slash; may carry a path prefix (`https://host/batchscribe`). */
   baseUrl: string;
+  /** Where the URL came from (`--url`, `BATCHSCRIBE_URL`, a profile, `default`): named when it cannot be reached. */
+  urlSource: string;
   token: string;
   /** Where the token came from (`--token`, `BATCHSCRIBE_TOKEN`, `profile prod`): named when the server refuses it. */
   tokenSource: string;
@@ -47,7 +49,7 @@ export function resolveConnection(flags: ConnectionFlags, env: Env, config: Conf
         `create it with: batchscribe config set --profile ${profile.name} url URL`,
     );
   }
-  const fromProfile = `the url of profile ${profile.name} in ${config.path}`;
+  const fromProfile = `the url of profile ${profile.name}`;
   const [urlSource, rawUrl] = firstSet([
     ['--url', flags.url],
     ['BATCHSCRIBE_URL', env.BATCHSCRIBE_URL],
@@ -66,7 +68,7 @@ export function resolveConnection(flags: ConnectionFlags, env: Env, config: Conf
       `no token set: give --token, set BATCHSCRIBE_TOKEN, or store one with: batchscribe config set${profile.explicit ? ` --profile ${profile.name}` : ''} token -`,
     );
   }
-  return { baseUrl: parsed.data, token: token[1], tokenSource: token[0] };
+  return { baseUrl: parsed.data, urlSource, token: token[1], tokenSource: token[0] };
 }
 
 function firstSet(candidates: Array<[source: string, value: string | undefined]>): [string, string] | undefined {

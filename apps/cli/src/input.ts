@@ -32,9 +32,10 @@ type Entry = { file: SubmitFile; where: string } | { problem: string; where: str
 function collect(entries: readonly Entry[], source: string, fields: Record<string, unknown> = {}): SubmitInput {
   const bad = entries.filter((e): e is Extract<Entry, { problem: string }> => 'problem' in e);
   const [first] = bad;
-  if (first && bad.length === 1) throw new InputError(`${source} ${first.where}: ${first.problem}`);
+  // `urls.txt line 3: …`, `in.json: item 2: …`
+  if (first && bad.length === 1) throw new InputError(`${source}${first.where.startsWith('line') ? ' ' : ': '}${first.where}: ${first.problem}`);
   if (first) {
-    const unit = first.where.split(' ')[0] === 'line' ? 'lines' : 'entries';
+    const unit = first.where.startsWith('line') ? 'lines' : 'entries';
     throw new InputError(
       `${source}: ${bad.length} ${unit} are not valid; nothing was submitted:`,
       undefined,
@@ -184,7 +185,8 @@ function describeChar(char: string): string {
   if (char === ' ') return 'a space';
   if (char === '\t') return 'a tab';
   const code = char.codePointAt(0) ?? 0;
-  return `${/\s/u.test(char) ? 'whitespace' : 'a control character'} (U+${code.toString(16).toUpperCase().padStart(4, '0')})`;
+  const kind = /\s/u.test(char) ? 'whitespace' : /\p{Cc}/u.test(char) ? 'a control character' : 'an invisible character';
+  return `${kind} (U+${code.toString(16).toUpperCase().padStart(4, '0')})`;
 }
 
 /** Quoted and shortened, with control characters escaped so they cannot act on the terminal. */

@@ -45,7 +45,7 @@ export function jobDetails(job: Job): string {
     ['name', job.name],
     ['model', job.model],
     ['priority', job.priority],
-    ['transcribed', `${transcribedPercent(job)}% (${c.completed} of ${c.total} files)`],
+    ['progress', `${transcribedPercent(job)}% transcribed (${c.completed} of ${c.total} files)`],
     [
       'files',
       `${c.total} total: ${c.completed} completed, ${c.failed} failed, ${c.cancelled} cancelled, ${c.submitted} submitted, ${c.queued} queued`,
@@ -64,7 +64,7 @@ export function jobDetails(job: Job): string {
   ];
   const lines = rows
     .filter((row): row is [string, string] => typeof row[1] === 'string' && row[1] !== '')
-    .map(([k, v]) => `  ${`${k}:`.padEnd(12)} ${v}`);
+    .map(([k, v]) => `  ${`${k}:`.padEnd(10)} ${v}`);
   return `${job.id}\n${lines.join('\n')}\n`;
 }
 

@@ -152,7 +152,11 @@ export class ApiClient {
     }
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const reason = cause?.code ?? cause?.message ?? (err as Error).message;
-    return new CliError(`cannot reach ${this.opts.baseUrl}: ${reason} (check --url, BATCHSCRIBE_URL or the profile's url)`, undefined, true);
+    const hint =
+      this.opts.urlSource === 'default'
+        ? 'no URL is set: give --url, set BATCHSCRIBE_URL, or store one with batchscribe config set url URL'
+        : `check the URL from ${this.opts.urlSource}`;
+    return new CliError(`cannot reach ${this.opts.baseUrl}: ${reason} (${hint})`, undefined, true);
   }
 
   /** Reads an answer without a body to its end, so the connection can be reused. */
@@ -166,7 +170,7 @@ export class ApiClient {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new CliError(`unexpected answer from ${this.opts.baseUrl}: not JSON (is BATCHSCRIBE_URL the batchscribe API?)`);
+      throw new CliError(`unexpected answer from ${this.opts.baseUrl}: not JSON (is it the batchscribe API?)`);
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
