@@ -22,6 +22,12 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({ ...common, entryPoints: { batchscribe: `${root}src/main.ts` }, outdir, outExtension: { '.js': '.mjs' }, banner: { js: requireShim } });
+await build({
+  ...common,
+  entryPoints: { batchscribe: `${root}src/main.ts` },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  banner: { js: requireShim },
+});
 await build({ ...common, entryPoints: { index: `${root}src/index.ts` }, outdir, banner: { js: requireShim } });
 await chmod(`${outdir}/batchscribe.mjs`, 0o755);

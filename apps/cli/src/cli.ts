@@ -288,7 +288,9 @@ function addSchedulesCommands(program: Command, run: Run, progress: Option): voi
     .option('--wait', 'follow the job until it ends, and exit 0 or 2 by its outcome')
     .addOption(progress)
     .addOption(new Option('--json', 'print the Job as JSON'))
-    .action((id: string, opts: { wait?: boolean; progress: boolean; json?: boolean }) => run((ctx) => schedulesRunCommand(ctx, id, opts))());
+    .action((id: string, opts: { wait?: boolean; progress: boolean; json?: boolean }) =>
+      run((ctx) => schedulesRunCommand(ctx, id, opts))(),
+    );
 }
 
 function commaList(value: string): string[] {

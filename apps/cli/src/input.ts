@@ -33,7 +33,8 @@ function collect(entries: readonly Entry[], source: string, fields: Record<strin
   const bad = entries.filter((e): e is Extract<Entry, { problem: string }> => 'problem' in e);
   const [first] = bad;
   // `urls.txt line 3: …`, `in.json: item 2: …`
-  if (first && bad.length === 1) throw new InputError(`${source}${first.where.startsWith('line') ? ' ' : ': '}${first.where}: ${first.problem}`);
+  if (first && bad.length === 1)
+    throw new InputError(`${source}${first.where.startsWith('line') ? ' ' : ': '}${first.where}: ${first.problem}`);
   if (first) {
     const unit = first.where.startsWith('line') ? 'lines' : 'entries';
     throw new InputError(
@@ -72,7 +73,8 @@ export function detectFormat(text: string, fileName?: string): InputFormat {
 /** Parses `submit`'s input; `source` names it in error messages (a path, or `stdin`). */
 export function parseSubmitInput(text: string, source: string, format: InputFormat = detectFormat(text, source)): SubmitInput {
   const body = stripBom(text);
-  const input = format === 'json' ? parseJsonInput(body, source) : format === 'csv' ? parseCsvInput(body, source) : parseLinesInput(body, source);
+  const input =
+    format === 'json' ? parseJsonInput(body, source) : format === 'csv' ? parseCsvInput(body, source) : parseLinesInput(body, source);
   if (input.files.length === 0) throw new InputError(`${source}: no URLs found`);
   return input;
 }
@@ -140,12 +142,21 @@ function parseJsonInput(text: string, source: string): SubmitInput {
   } catch (err) {
     throw new InputError(`${source}: invalid JSON: ${(err as Error).message}`);
   }
-  if (Array.isArray(json)) return collect(json.map((item, i) => jsonEntry(item, `item ${i}`)), source);
+  if (Array.isArray(json))
+    return collect(
+      json.map((item, i) => jsonEntry(item, `item ${i}`)),
+      source,
+    );
   if (typeof json === 'object' && json !== null) {
     const { file_urls: fileUrls, files, ...fields } = json as Record<string, unknown>;
     const [key, list] = fileUrls !== undefined ? ['file_urls', fileUrls] : ['files', files];
     if (fileUrls !== undefined && files !== undefined) throw new InputError(`${source}: give file_urls or files, not both`);
-    if (Array.isArray(list)) return collect(list.map((item, i) => jsonEntry(item, `${key}[${i}]`)), source, fields);
+    if (Array.isArray(list))
+      return collect(
+        list.map((item, i) => jsonEntry(item, `${key}[${i}]`)),
+        source,
+        fields,
+      );
   }
   throw new InputError(
     `${source}: JSON input must be an array of URLs, an array of {"url", "ref"} objects, or an object with "file_urls" or "files"`,

@@ -109,7 +109,9 @@ export function table(rows: readonly string[][]): string {
 }
 
 /** One line per input without a transcript, for the summary `results` prints on stderr. */
-export function missingFileLine(file: Pick<FileResult, 'index' | 'ref' | 'status' | 'error' | 'file_url' | 'upload_id' | 'filename'>): string {
+export function missingFileLine(
+  file: Pick<FileResult, 'index' | 'ref' | 'status' | 'error' | 'file_url' | 'upload_id' | 'filename'>,
+): string {
   const ref = file.ref ? ` (ref ${file.ref})` : '';
   const why = file.error ? `: ${file.error.code}: ${file.error.message}` : '';
   const media = file.file_url ?? [file.filename, file.upload_id && `(${file.upload_id})`].filter(Boolean).join(' ');

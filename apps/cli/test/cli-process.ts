@@ -26,7 +26,11 @@ export interface ProcessOptions {
  * `env.XDG_CONFIG_HOME` points at one.
  */
 export async function runCliProcess(args: string[], opts: ProcessOptions): Promise<CliRun> {
-  return runProcess(process.execPath, ['--import', TSX_LOADER, '--conditions=source', join(REPO_ROOT, 'apps/cli/src/main.ts'), ...args], opts);
+  return runProcess(
+    process.execPath,
+    ['--import', TSX_LOADER, '--conditions=source', join(REPO_ROOT, 'apps/cli/src/main.ts'), ...args],
+    opts,
+  );
 }
 
 /** Any command, with the environment cleaned the same way (no BATCHSCRIBE_*, no npm/pnpm script variables). */

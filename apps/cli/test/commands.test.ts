@@ -88,7 +88,12 @@ describe('submit: every problem listed, with line numbers', () => {
       ['submit', '-', '--input-format', 'csv'],
       () =>
         new Response(
-          JSON.stringify({ type: 'x/validation-error', status: 422, detail: 'invalid', errors: [{ path: 'files.0.ref', message: 'too long' }] }),
+          JSON.stringify({
+            type: 'x/validation-error',
+            status: 422,
+            detail: 'invalid',
+            errors: [{ path: 'files.0.ref', message: 'too long' }],
+          }),
           { status: 422, headers: { 'content-type': 'application/problem+json' } },
         ),
       { stdinText: `${A},${'r'.repeat(300)}\n` },
@@ -138,7 +143,9 @@ describe('one transcript to stdout', () => {
   });
 
   it('when results has neither --out nor --index, or both, or the index is not a number, then it says what to give', async () => {
-    expect((await cli(['results', ID], route)).err).toBe('batchscribe: give --out DIR to write every transcript, or --index N to print one\n');
+    expect((await cli(['results', ID], route)).err).toBe(
+      'batchscribe: give --out DIR to write every transcript, or --index N to print one\n',
+    );
     expect((await cli(['results', ID, '--out', 'x', '--index', '1'], route)).err).toMatch(/not both/);
     expect((await cli(['transcript', ID, 'two'], route)).code).toBe(1);
   });
@@ -148,7 +155,14 @@ describe('schedules', () => {
   it('when listed, then a table shows each schedule’s cron, zone, next and last run', async () => {
     const r = await cli(['schedules', 'list'], () =>
       json(200, {
-        data: [schedule(), schedule({ id: 'sch_2', name: 'weekly', last_run: { at: '2026-11-02T01:00:00.000Z', job_id: null, error: 'manifest unreachable' } })],
+        data: [
+          schedule(),
+          schedule({
+            id: 'sch_2',
+            name: 'weekly',
+            last_run: { at: '2026-11-02T01:00:00.000Z', job_id: null, error: 'manifest unreachable' },
+          }),
+        ],
         next_cursor: null,
       }),
     );
@@ -278,7 +292,12 @@ describe('usage', () => {
   });
 
   it('when a day is not a real YYYY-MM-DD, or from is after to, then it says so before any request', async () => {
-    for (const args of [['--from', '2026-02-30'], ['--to', '2026-13-01'], ['--from', '1.11.2026'], ['--from', '2026-11-05', '--to', '2026-11-01']]) {
+    for (const args of [
+      ['--from', '2026-02-30'],
+      ['--to', '2026-13-01'],
+      ['--from', '1.11.2026'],
+      ['--from', '2026-11-05', '--to', '2026-11-01'],
+    ]) {
       const r = await cli(['usage', ...args], unrouted);
       expect(r).toMatchObject({ code: 1, requests: [] });
       expect(r.err).toMatch(/^batchscribe: --(from|to) /);
@@ -309,7 +328,9 @@ describe('connection: flags, environment, config file profiles', () => {
   it('when no token is set anywhere, then it says how to set one, and makes no request', async () => {
     const r = await cli(['list'], list, { env: { XDG_CONFIG_HOME: NO_CONFIG_HOME } });
     expect(r).toMatchObject({ code: 1, requests: [] });
-    expect(r.err).toBe('batchscribe: no token set: give --token, set BATCHSCRIBE_TOKEN, or store one with: batchscribe config set token -\n');
+    expect(r.err).toBe(
+      'batchscribe: no token set: give --token, set BATCHSCRIBE_TOKEN, or store one with: batchscribe config set token -\n',
+    );
   });
 
   it('when config set writes a profile, then the file is 0600 in XDG_CONFIG_HOME, the token came from stdin, and show never prints it', async () => {
@@ -334,7 +355,9 @@ describe('connection: flags, environment, config file profiles', () => {
     await writeConfig({ profiles: { default: { url: 'http://profile.test', token: 'tok-profile' }, other: { token: 'tok-other' } } });
     const profileOnly = await cli(['list'], list, { env: { XDG_CONFIG_HOME: home } });
     expect(seen(profileOnly)).toEqual({ url: 'http://profile.test', auth: 'Bearer tok-profile' });
-    const envToo = await cli(['list'], list, { env: { XDG_CONFIG_HOME: home, BATCHSCRIBE_URL: 'http://env.test', BATCHSCRIBE_TOKEN: 'tok-env' } });
+    const envToo = await cli(['list'], list, {
+      env: { XDG_CONFIG_HOME: home, BATCHSCRIBE_URL: 'http://env.test', BATCHSCRIBE_TOKEN: 'tok-env' },
+    });
     expect(seen(envToo)).toEqual({ url: 'http://env.test', auth: 'Bearer tok-env' });
     const flags = await cli(['list', '--url', 'http://flag.test', '--token', 'tok-flag'], list, {
       env: { XDG_CONFIG_HOME: home, BATCHSCRIBE_URL: 'http://env.test', BATCHSCRIBE_TOKEN: 'tok-env' },

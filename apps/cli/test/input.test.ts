@@ -91,7 +91,9 @@ describe('submit input: every bad line at once', () => {
   });
 
   it('when several JSON items are bad, then they are listed as entries', () => {
-    expect(() => parseSubmitInput(JSON.stringify(['x', A, 42]), 'in.json')).toThrow('in.json: 2 entries are not valid; nothing was submitted:');
+    expect(() => parseSubmitInput(JSON.stringify(['x', A, 42]), 'in.json')).toThrow(
+      'in.json: 2 entries are not valid; nothing was submitted:',
+    );
   });
 });
 
@@ -133,7 +135,11 @@ describe('submit input: CSV url,ref', () => {
 
 describe('submit input: JSON', () => {
   it('when it is an array of URLs, then each is a file', () => {
-    expect(parseSubmitInput(JSON.stringify([A, B]), 'in.json')).toEqual({ files: [{ url: A }, { url: B }], locations: ['item 0', 'item 1'], fields: {} });
+    expect(parseSubmitInput(JSON.stringify([A, B]), 'in.json')).toEqual({
+      files: [{ url: A }, { url: B }],
+      locations: ['item 0', 'item 1'],
+      fields: {},
+    });
   });
 
   it('when it is an array of {url, ref}, then refs are kept and null refs dropped', () => {

@@ -49,7 +49,11 @@ describe('the packed and installed batchscribe', () => {
   beforeAll(async () => {
     const build = await runProcess('pnpm', ['build'], { cwd: CLI_DIR, env: {}, timeoutMs: 180_000 });
     expect(build.code).toBe(0);
-    const pack = await runProcess('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: CLI_DIR, env: {}, timeoutMs: 60_000 });
+    const pack = await runProcess('npm', ['pack', '--ignore-scripts', '--pack-destination', work], {
+      cwd: CLI_DIR,
+      env: {},
+      timeoutMs: 60_000,
+    });
     expect(pack.code).toBe(0);
     const tarball = (await readdir(work)).find((f) => f.endsWith('.tgz'));
     expect(tarball).toBeDefined();
@@ -97,7 +101,10 @@ describe('the packed and installed batchscribe', () => {
     expect(set.code).toBe(0);
     expect((await stat(join(configHome, 'batchscribe', 'config.json'))).mode & 0o777).toBe(0o600);
     api.requests.length = 0;
-    const submit = await runProcess(bin, ['--profile', 'fake', 'submit', 'urls.txt'], { cwd: userDir, env: { XDG_CONFIG_HOME: configHome } });
+    const submit = await runProcess(bin, ['--profile', 'fake', 'submit', 'urls.txt'], {
+      cwd: userDir,
+      env: { XDG_CONFIG_HOME: configHome },
+    });
     expect(submit).toMatchObject({ code: 0, stdout: `${ID}\n` });
     expect(api.requests[0]).toMatchObject({ method: 'POST', body: { file_urls: [A, B] } });
     expect(api.requests[0]!.headers.authorization).toBe('Bearer tok-from-profile');

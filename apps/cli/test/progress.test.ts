@@ -43,7 +43,8 @@ describe('progress without a terminal', () => {
     const stderr = new Sink(false);
     let now = 0;
     const progress = createProgressReporter({ stderr, now: () => now, progressIntervalMs: 5_000 }, true);
-    const submitting = (submitted: number) => makeJob({ status: 'running', counts: { total: 3000, completed: 0, submitted, queued: 3000 - submitted } });
+    const submitting = (submitted: number) =>
+      makeJob({ status: 'running', counts: { total: 3000, completed: 0, submitted, queued: 3000 - submitted } });
     progress.update(submitting(0));
     now = 5_000;
     progress.update(submitting(400));
@@ -80,7 +81,9 @@ describe('progress on a terminal', () => {
     now = 2_000;
     progress.update(at(4));
     progress.stop();
-    expect(stderr.text).toContain(`${'█'.repeat(10)}${'░'.repeat(14)} 4/10 transcribed (40%) · 0 failed · 0 cancelled · 0 submitted · 6 queued | running | ETA 3s`);
+    expect(stderr.text).toContain(
+      `${'█'.repeat(10)}${'░'.repeat(14)} 4/10 transcribed (40%) · 0 failed · 0 cancelled · 0 submitted · 6 queued | running | ETA 3s`,
+    );
     expect(stderr.text.endsWith('\n')).toBe(true);
   });
 });
@@ -100,7 +103,11 @@ describe('the segmented bar', () => {
   });
 
   it('when shares round, then the segments still fill exactly the width', () => {
-    for (const c of [counts({ completed: 1, failed: 1, submitted: 1 }), counts({ completed: 1, queued: 2 }), counts({ cancelled: 7, queued: 0 })]) {
+    for (const c of [
+      counts({ completed: 1, failed: 1, submitted: 1 }),
+      counts({ completed: 1, queued: 2 }),
+      counts({ cancelled: 7, queued: 0 }),
+    ]) {
       expect([...segmentedBar(c, 10)]).toHaveLength(10);
     }
     expect(segmentedBar(counts({ cancelled: 7 }), 10)).toBe('xxxxxxxxxx');

@@ -95,4 +95,3 @@ export const problemSchema = z.looseObject({
     .transform((items) => items.map((e) => fieldError.safeParse(e)).flatMap((r) => (r.success ? [r.data] : [])))
     .optional(),
 });
-

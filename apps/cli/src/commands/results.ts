@@ -80,7 +80,12 @@ export async function resultsCommand(ctx: CommandContext, id: string, opts: Resu
 }
 
 /** One file's transcript on stdout, as the server renders it. */
-export async function transcriptCommand(ctx: CommandContext, id: string, index: number, opts: { format: TranscriptFormat }): Promise<ExitCode> {
+export async function transcriptCommand(
+  ctx: CommandContext,
+  id: string,
+  index: number,
+  opts: { format: TranscriptFormat },
+): Promise<ExitCode> {
   const body = await ctx.client.transcript(id, index, opts.format);
   ctx.io.stdout.write(body.endsWith('\n') || body === '' ? body : `${body}\n`);
   return EXIT.ok;

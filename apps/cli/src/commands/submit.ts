@@ -26,7 +26,9 @@ export async function submitCommand(ctx: CommandContext, file: string, opts: Sub
   const { text, source } = await readInput(ctx.io, file);
   const input = parseSubmitInput(text, source, opts.inputFormat);
   const { job, replayed } = await ctx.client.submit(jobBody(input, opts), opts.idempotencyKey).catch((err: unknown) => {
-    throw err instanceof HttpError && err.fieldErrors.length > 0 ? err.withDetails(err.fieldErrors.map((e) => inInput(e, input, source))) : err;
+    throw err instanceof HttpError && err.fieldErrors.length > 0
+      ? err.withDetails(err.fieldErrors.map((e) => inInput(e, input, source)))
+      : err;
   });
   const batches = job.batches ? ` in ${job.batches.total} batch${job.batches.total === 1 ? '' : 'es'}` : '';
   ctx.io.stderr.write(
