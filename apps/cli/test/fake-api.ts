@@ -101,7 +101,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A Job as api.md describes it; counts default to all of `total` completed. */
+/** A Job as the API answers it; counts default to all of `total` completed. */
 export function makeJob(
   overrides: Partial<{
     id: string;

@@ -34,7 +34,7 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** The batchscribe HTTP API (api.md) as the CLI uses it: every non-2xx becomes an HttpError. */
+/** The batchscribe HTTP API as the CLI uses it: every non-2xx becomes an HttpError. */
 export class ApiClient {
   private readonly timeoutMs: number;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-// The CLI is a client of the HTTP contract (api.md), not of the server's code: it checks only
+// The CLI is a client of the HTTP contract (the HTTP API as the README documents it), not of the server's code: it checks only
 // the fields it uses and lets everything else through, so a newer server does not break it.
 
 const counts = z.looseObject({
