@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
 /** A stream the CLI writes to; `isTTY` decides between a live bar and one-line progress. */
@@ -47,6 +48,17 @@ export function processIo(): CliIo {
 export function invocationDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
   const underRepoScript = env.npm_package_name === 'batchscribe' && env.npm_lifecycle_event === 'cli';
   return underRepoScript && env.INIT_CWD ? env.INIT_CWD : cwd;
+}
+
+/** The first line of a stream (without its line ending): on a terminal, what the user typed before Enter. */
+export async function readFirstLine(stream: Readable): Promise<string> {
+  const reader = createInterface({ input: stream, crlfDelay: Infinity, terminal: false });
+  try {
+    for await (const line of reader) return line;
+    return '';
+  } finally {
+    reader.close();
+  }
 }
 
 export async function readAll(stream: Readable): Promise<string> {

@@ -2,7 +2,7 @@ import { configPath, loadConfig, PROFILE_KEYS, saveConfig, type Profile, type Pr
 import { baseUrlSchema, selectedProfile, type ConnectionFlags } from '../config.js';
 import { CliError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { readAll, type CliIo } from '../io.js';
+import { readFirstLine, type CliIo } from '../io.js';
 
 function profileKey(key: string): ProfileKey {
   if ((PROFILE_KEYS as readonly string[]).includes(key)) return key as ProfileKey;
@@ -18,13 +18,15 @@ export async function configSetCommand(io: CliIo, flags: ConnectionFlags, pairs:
   if (pairs.length === 0 || pairs.length % 2 !== 0) {
     throw new CliError('config set takes KEY VALUE pairs: url URL, token TOKEN (or token - to read it from stdin)');
   }
+  if (pairs.filter((v, i) => i % 2 === 1 && v === '-').length > 1)
+    throw new CliError('only one value can be read from stdin (-) at a time');
   const updates: Partial<Record<ProfileKey, string>> = {};
   for (let i = 0; i < pairs.length; i += 2) {
     const key = profileKey(pairs[i] ?? '');
     let value = pairs[i + 1] ?? '';
     if (value === '-') {
-      if (io.stdin.isTTY) io.stderr.write(`${key}: `);
-      value = (await readAll(io.stdin)).split(/\r?\n/)[0] ?? '';
+      if (io.stdin.isTTY) io.stderr.write(`${key} (then Enter): `);
+      value = await readFirstLine(io.stdin);
     }
     value = value.trim();
     if (value === '') throw new CliError(`${key} is empty`);
