@@ -1,29 +1,46 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiClient } from './api/client.js';
-import { cancelCommand, listCommand, retryCommand, statusCommand, watchCommand } from './commands/jobs.js';
+import { ApiClient, type TranscriptFormat } from './api/client.js';
+import { configPathCommand, configSetCommand, configShowCommand, configUnsetCommand } from './commands/config.js';
 import type { CommandContext } from './commands/context.js';
-import { RESULT_FORMATS, resultsCommand, type ResultFormat } from './commands/results.js';
+import { cancelCommand, deleteCommand, listCommand, retryCommand, statusCommand, watchCommand } from './commands/jobs.js';
+import { RESULT_FORMATS, resultsCommand, TRANSCRIPT_FORMATS, transcriptCommand, type ResultFormat } from './commands/results.js';
+import {
+  schedulesCreateCommand,
+  schedulesDeleteCommand,
+  schedulesListCommand,
+  schedulesRunCommand,
+  schedulesShowCommand,
+  type ScheduleCreateOptions,
+} from './commands/schedules.js';
 import { submitCommand, type SubmitOptions } from './commands/submit.js';
-import { resolveConnection } from './config.js';
+import { usageCommand } from './commands/usage.js';
+import { configPath, loadConfig } from './config-file.js';
+import { resolveConnection, type ConnectionFlags } from './config.js';
 import { CliError, errorLine, isCliError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { INPUT_FORMATS } from './input.js';
 import { processIo, type CliIo } from './io.js';
 
-const HELP_FOOTER = `
-Environment:
-  BATCHSCRIBE_URL    API base URL (default http://127.0.0.1:3000); --url overrides it
-  BATCHSCRIBE_TOKEN  API token (Authorization: Bearer); --token overrides it
+const helpFooter = (env: CliIo['env']) => `
+Connection: each of URL and token comes from the first of: --url/--token, the environment,
+the profile (--profile, else $BATCHSCRIBE_PROFILE, else "default") in the config file, the default.
+  BATCHSCRIBE_URL      API base URL (default http://127.0.0.1:3000)
+  BATCHSCRIBE_TOKEN    API token (Authorization: Bearer)
+  BATCHSCRIBE_PROFILE  profile to use
+  config file          ${configPath(env)}
+                       (batchscribe config set [--profile NAME] url URL token -)
 
 Exit codes:
   0  submit --wait, watch, retry/cancel --wait: the job completed and every file was transcribed
      results: DIR holds a transcript for every input
      status: the job completed, or is still queued or running
-     submit, list, cancel, retry (without --wait): the request succeeded
+     transcript: it was printed
+     other commands (submit, cancel, retry, schedules run without --wait): the request succeeded
   2  the job ended with some file not transcribed (failed or cancelled);
      results: some input has no transcript (listed on stderr)
-  1  any error (bad input or flags, HTTP error, network): one line on stderr
+  1  any error (bad input or flags, HTTP error, network): one line on stderr, then one
+     indented line per bad input line or rejected field, if there are several
 `;
 
 /**
@@ -50,7 +67,8 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
     .description('Submit batch transcription jobs to a batchscribe server, follow them, and download their transcripts.')
     .version(packageVersion(), '-V, --version')
     .option('--url <url>', 'API base URL (default: $BATCHSCRIBE_URL, else http://127.0.0.1:3000)')
-    .option('--token <token>', 'API token (default: $BATCHSCRIBE_TOKEN; prefer the variable: flags show in ps)')
+    .option('--token <token>', 'API token (default: $BATCHSCRIBE_TOKEN, else the profile; a flag shows in ps and shell history)')
+    .option('--profile <name>', 'config file profile (default: $BATCHSCRIBE_PROFILE, else "default")')
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
@@ -60,13 +78,24 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
       getOutHelpWidth: () => io.stdout.columns ?? 100,
       getErrHelpWidth: () => io.stderr.columns ?? 100,
     })
-    .addHelpText('after', HELP_FOOTER);
+    .addHelpText('after', helpFooter(io.env));
 
-  const context = (): CommandContext => {
-    const connection = resolveConnection(program.opts<{ url?: string; token?: string }>(), io.env);
-    return { io, client: new ApiClient({ ...connection, fetch: io.fetch }) };
+  const flags = () => program.opts<ConnectionFlags>();
+  // The connection is resolved when a command first calls the API: its own checks (input
+  // lines, dates) come first, and `config` works with no token set.
+  const context = async (): Promise<CommandContext> => {
+    const config = await loadConfig(io.env);
+    let client: ApiClient | undefined;
+    return {
+      io,
+      get client() {
+        client ??= new ApiClient({ ...resolveConnection(flags(), io.env, config), fetch: io.fetch });
+        return client;
+      },
+    };
   };
-  const run = (command: (ctx: CommandContext) => Promise<ExitCode>) => async () => setExitCode(await command(context()));
+  const run = (command: (ctx: CommandContext) => Promise<ExitCode>) => async () => setExitCode(await command(await context()));
+  const local = (command: () => ExitCode | Promise<ExitCode>) => async () => setExitCode(await command());
   const progress = new Option('--no-progress', 'no progress bar or progress lines on stderr');
   const json = new Option('--json', 'print the Job as JSON on stdout');
 
@@ -82,6 +111,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
       new Option('--priority <lane>', 'scheduling lane (default: interactive for one batch, else bulk)').choices(['interactive', 'bulk']),
     )
     .option('--idempotency-key <key>', 'submitting again with the same key and input returns the first job')
+    .option('--reuse', 'complete files this tenant already had transcribed (same URL, model and options) from that transcript')
     .addOption(new Option('--input-format <format>', 'how to read FILE (default: by extension, else by content)').choices(INPUT_FORMATS))
     .option('--wait', 'follow the job until it ends, with a progress bar, and exit 0 or 2 by its outcome')
     .addOption(progress)
@@ -133,9 +163,19 @@ stdout: the job id. Exit: 0 accepted (with --wait: every file transcribed); 2 (-
         .choices(RESULT_FORMATS)
         .default('txt'),
     )
-    .requiredOption('--out <DIR>', 'output directory (created if missing; files of the same name are replaced)')
+    .option('--out <DIR>', 'output directory (created if missing; files of the same name are replaced)')
+    .option('--index <N>', 'print only file N’s transcript to stdout instead (the same as: transcript ID N)', intInRange(0, 1e9))
     .addHelpText('after', '\nExit: 0 DIR holds a transcript for every input; 2 some input has none (listed on stderr); 1 error.')
-    .action((id: string, opts: { format: ResultFormat; out: string }) => run((ctx) => resultsCommand(ctx, id, opts))());
+    .action((id: string, opts: { format: ResultFormat; out?: string; index?: number }) => run((ctx) => resultsCommand(ctx, id, opts))());
+
+  program
+    .command('transcript')
+    .description("print one file's transcript to stdout")
+    .argument('<ID>', 'job id (job_…)')
+    .argument('<N>', 'the file’s index (its position in the input, from 0)', intInRange(0, 1e9))
+    .addOption(new Option('--format <format>', 'raw is foxapi’s JSON as received').choices(TRANSCRIPT_FORMATS).default('txt'))
+    .addHelpText('after', '\nExit: 0 printed; 1 error (404: no transcript for that file yet, or no such job).')
+    .action((id: string, index: number, opts: { format: TranscriptFormat }) => run((ctx) => transcriptCommand(ctx, id, index, opts))());
 
   program
     .command('cancel')
@@ -155,7 +195,102 @@ stdout: the job id. Exit: 0 accepted (with --wait: every file transcribed); 2 (-
     .addOption(json)
     .action((id: string, opts: { wait?: boolean; progress: boolean; json?: boolean }) => run((ctx) => retryCommand(ctx, id, opts))());
 
+  program
+    .command('delete')
+    .description('delete a finished job and its transcripts (refused while it runs)')
+    .argument('<ID>', 'job id (job_…)')
+    .action((id: string) => run((ctx) => deleteCommand(ctx, id))());
+
+  addSchedulesCommands(program, run, progress);
+
+  program
+    .command('usage')
+    .description('hours of audio transcribed per day (UTC), and the month’s budget if there is one')
+    .option('--from <YYYY-MM-DD>', 'first day (default: the first of this month)')
+    .option('--to <YYYY-MM-DD>', 'last day (default: today)')
+    .addOption(new Option('--json', 'the API’s answer as JSON'))
+    .addHelpText('after', '\nAUDIO and BILLED are hours:minutes:seconds; REUSED counts files completed from an earlier transcript.')
+    .action((opts: { from?: string; to?: string; json?: boolean }) => run((ctx) => usageCommand(ctx, opts))());
+
+  const config = program
+    .command('config')
+    .description('the config file: a URL and token per profile, so a token need not be typed or exported')
+    .addHelpText(
+      'after',
+      `\nFile: ${configPath(io.env)} ($XDG_CONFIG_HOME respected), written readable by you only (0600):
+  {"profiles": {"default": {"url": "https://…", "token": "…"}, "staging": {…}}}
+Example: batchscribe config set --profile staging url https://bs.staging.example.com token - < token.txt`,
+    );
+  config
+    .command('set')
+    .description('set url and/or token of the profile (--profile, else "default"); a value of - is read from stdin')
+    .argument('<KEY VALUE...>', 'url URL, token TOKEN (or token -)')
+    .action((pairs: string[]) => local(() => configSetCommand(io, flags(), pairs))());
+  config
+    .command('unset')
+    .description('remove settings from the profile; with no KEY, the whole profile')
+    .argument('[KEY...]', 'url, token')
+    .action((keys: string[]) => local(() => configUnsetCommand(io, flags(), keys))());
+  config
+    .command('show')
+    .description('list the profiles (* marks the one in use); tokens are never printed')
+    .action(() => local(() => configShowCommand(io, flags()))());
+  config
+    .command('path')
+    .description('print where the config file is')
+    .action(() => local(() => configPathCommand(io))());
+
   return program;
+}
+
+type Run = (command: (ctx: CommandContext) => Promise<ExitCode>) => () => Promise<void>;
+
+function addSchedulesCommands(program: Command, run: Run, progress: Option): void {
+  const schedules = program.command('schedules').description('nightly jobs: a cron, and a manifest URL or a fixed list of URLs');
+  schedules
+    .command('list')
+    .description('list your schedules')
+    .option('--all', 'follow next_cursor through every page')
+    .addOption(new Option('--json', 'one Schedule as JSON per line'))
+    .action((opts: { all?: boolean; json?: boolean }) => run((ctx) => schedulesListCommand(ctx, opts))());
+  schedules
+    .command('show')
+    .description('print one schedule')
+    .argument('<ID>', 'schedule id (sch_…)')
+    .addOption(new Option('--json', 'the Schedule as JSON'))
+    .action((id: string, opts: { json?: boolean }) => run((ctx) => schedulesShowCommand(ctx, id, opts))());
+  schedules
+    .command('create')
+    .description('create a schedule; stdout: its id')
+    .requiredOption('--name <name>', 'the schedule’s name (names its jobs unless --job-name is given)')
+    .requiredOption('--cron <expr>', '5 fields (minute hour day month weekday), or 6 with seconds first, e.g. "0 2 * * *"')
+    .option('--timezone <tz>', 'IANA time zone the cron is read in (default UTC)')
+    .option('--manifest-url <url>', 'fetched at every run: one URL a line, or a JSON array')
+    .option('--file <FILE>', 'a fixed list of URLs instead (as submit reads it; - for stdin)')
+    .addOption(new Option('--input-format <format>', 'how to read FILE').choices(INPUT_FORMATS))
+    .option('--model <model>', 'paraformer-v2 (default) or paraformer-8k-v2')
+    .option('--lang <codes>', 'language hints, comma-separated', commaList)
+    .option('--job-name <name>', 'name of the jobs it makes')
+    .option('--callback <url>', 'webhook URL called when each job ends')
+    .addOption(new Option('--priority <lane>', 'scheduling lane of its jobs').choices(['interactive', 'bulk']))
+    .option('--reuse', 'complete files already transcribed from their earlier transcript')
+    .addOption(new Option('--json', 'print the Schedule as JSON instead of its id'))
+    .action((opts: ScheduleCreateOptions) => run((ctx) => schedulesCreateCommand(ctx, opts))());
+  schedules
+    .command('delete')
+    .description('delete a schedule (the jobs it made stay)')
+    .argument('<ID>', 'schedule id (sch_…)')
+    .action((id: string) => run((ctx) => schedulesDeleteCommand(ctx, id))());
+  schedules
+    .command('run')
+    .description('fire a schedule now; stdout: the id of the job it made')
+    .argument('<ID>', 'schedule id (sch_…)')
+    .option('--wait', 'follow the job until it ends, and exit 0 or 2 by its outcome')
+    .addOption(progress)
+    .addOption(new Option('--json', 'print the Job as JSON'))
+    .action((id: string, opts: { wait?: boolean; progress: boolean; json?: boolean }) =>
+      run((ctx) => schedulesRunCommand(ctx, id, opts))(),
+    );
 }
 
 function commaList(value: string): string[] {

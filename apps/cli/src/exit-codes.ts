@@ -1,5 +1,5 @@
 /**
- * Exit codes scripts can rely on (api.md "Commands"):
+ * Exit codes scripts can rely on (documented in the README and in --help):
  * 0 the job is done and every file was transcribed (or, for commands that do not wait, the
  * request succeeded); 2 the job ended with some file not transcribed; 1 any error.
  */

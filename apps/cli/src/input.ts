@@ -12,12 +12,40 @@ export interface SubmitFile {
 
 export interface SubmitInput {
   files: SubmitFile[];
+  /** Where each file came from (`line 7`, `item 2`, `files[3]`), by index: names inputs in the API's errors. */
+  locations: string[];
   /** Other job fields from a JSON object input (`model`, `metadata`, …); flags override them. */
   fields: Record<string, unknown>;
 }
 
 export class InputError extends CliError {
   override readonly name = 'InputCliError';
+}
+
+/** One input entry and where it is, or what is wrong with it. */
+type Entry = { file: SubmitFile; where: string } | { problem: string; where: string };
+
+/**
+ * Every entry checked before any request: all good, or one error listing each bad entry with
+ * its line (or item), so a file is fixed in one pass rather than one line per attempt.
+ */
+function collect(entries: readonly Entry[], source: string, fields: Record<string, unknown> = {}): SubmitInput {
+  const bad = entries.filter((e): e is Extract<Entry, { problem: string }> => 'problem' in e);
+  const [first] = bad;
+  // `urls.txt line 3: …`, `in.json: item 2: …`
+  if (first && bad.length === 1)
+    throw new InputError(`${source}${first.where.startsWith('line') ? ' ' : ': '}${first.where}: ${first.problem}`);
+  if (first) {
+    const unit = first.where.startsWith('line') ? 'lines' : 'entries';
+    throw new InputError(
+      `${source}: ${bad.length} ${unit} are not valid; nothing was submitted:`,
+      undefined,
+      false,
+      bad.map((e) => `${e.where}: ${e.problem}`),
+    );
+  }
+  const good = entries as ReadonlyArray<Extract<Entry, { file: SubmitFile }>>;
+  return { files: good.map((e) => e.file), locations: good.map((e) => e.where), fields };
 }
 
 const EXTENSIONS: Record<string, InputFormat> = {
@@ -38,7 +66,7 @@ export function detectFormat(text: string, fileName?: string): InputFormat {
   if (byExtension) return byExtension;
   const body = stripBom(text).trimStart();
   if (body.startsWith('[') || body.startsWith('{')) return 'json';
-  const firstLine = dataLines(body)[0]?.text ?? '';
+  const firstLine = dataLines(body, false)[0]?.text ?? '';
   return firstLine.includes(',') || /^"?(file_)?url"?$/i.test(firstLine) ? 'csv' : 'lines';
 }
 
@@ -46,9 +74,7 @@ export function detectFormat(text: string, fileName?: string): InputFormat {
 export function parseSubmitInput(text: string, source: string, format: InputFormat = detectFormat(text, source)): SubmitInput {
   const body = stripBom(text);
   const input =
-    format === 'json'
-      ? parseJsonInput(body, source)
-      : { files: format === 'csv' ? parseCsvInput(body, source) : parseLinesInput(body, source), fields: {} };
+    format === 'json' ? parseJsonInput(body, source) : format === 'csv' ? parseCsvInput(body, source) : parseLinesInput(body, source);
   if (input.files.length === 0) throw new InputError(`${source}: no URLs found`);
   return input;
 }
@@ -57,15 +83,22 @@ export function isHttpUrl(value: string): boolean {
   return /^https?:\/\//i.test(value) && URL.canParse(value);
 }
 
-function parseLinesInput(text: string, source: string): SubmitFile[] {
-  return dataLines(text).map(({ text: url, lineNo }) => ({ url: checkedUrl(url, `${source} line ${lineNo}`) }));
+function parseLinesInput(text: string, source: string): SubmitInput {
+  return collect(
+    dataLines(text, true).map(({ text: url, lineNo }) => entry(url, `line ${lineNo}`)),
+    source,
+  );
 }
 
-/** Non-blank lines that are not `#` comments, trimmed (so CRLF works), with 1-based numbers. */
-function dataLines(text: string): Array<{ text: string; lineNo: number }> {
+/**
+ * Non-blank lines that are not comments, trimmed (so CRLF works), with 1-based numbers. As in
+ * a shell, `#` starts a comment at the start of a line or after whitespace (`URL  # note`);
+ * a `#` inside a URL is its fragment. `inlineComments: false` only drops whole-line comments.
+ */
+function dataLines(text: string, inlineComments: boolean): Array<{ text: string; lineNo: number }> {
   return text
     .split('\n')
-    .map((line, i) => ({ text: line.trim(), lineNo: i + 1 }))
+    .map((line, i) => ({ text: (inlineComments ? line.replace(/(^|\s)#.*$/, '') : line).trim(), lineNo: i + 1 }))
     .filter((line) => line.text !== '' && !line.text.startsWith('#'));
 }
 
@@ -74,7 +107,7 @@ interface CsvRecord {
   info: { lines: number };
 }
 
-function parseCsvInput(text: string, source: string): SubmitFile[] {
+function parseCsvInput(text: string, source: string): SubmitInput {
   let records: CsvRecord[];
   try {
     records = parseCsv(text, {
@@ -95,11 +128,11 @@ function parseCsvInput(text: string, source: string): SubmitFile[] {
   const hasHeader = header.some((cell) => cell === 'url' || cell === 'file_url') && !first.some(isHttpUrl);
   const urlColumn = hasHeader ? header.findIndex((cell) => cell === 'url' || cell === 'file_url') : 0;
   const refColumn = hasHeader ? header.indexOf('ref') : 1;
-  return (hasHeader ? records.slice(1) : records).map(({ record, info }) => {
-    const where = `${source} line ${info.lines}`;
+  const entries = (hasHeader ? records.slice(1) : records).map(({ record, info }) => {
     const ref = refColumn >= 0 ? record[refColumn] : undefined;
-    return { url: checkedUrl(record[urlColumn] ?? '', where), ...(ref ? { ref } : {}) };
+    return entry(record[urlColumn] ?? '', `line ${info.lines}`, ref || undefined);
   });
+  return collect(entries, source);
 }
 
 function parseJsonInput(text: string, source: string): SubmitInput {
@@ -109,37 +142,67 @@ function parseJsonInput(text: string, source: string): SubmitInput {
   } catch (err) {
     throw new InputError(`${source}: invalid JSON: ${(err as Error).message}`);
   }
-  if (Array.isArray(json)) return { files: json.map((item, i) => jsonFile(item, `${source}: item ${i}`)), fields: {} };
+  if (Array.isArray(json))
+    return collect(
+      json.map((item, i) => jsonEntry(item, `item ${i}`)),
+      source,
+    );
   if (typeof json === 'object' && json !== null) {
     const { file_urls: fileUrls, files, ...fields } = json as Record<string, unknown>;
     const [key, list] = fileUrls !== undefined ? ['file_urls', fileUrls] : ['files', files];
     if (fileUrls !== undefined && files !== undefined) throw new InputError(`${source}: give file_urls or files, not both`);
-    if (Array.isArray(list)) return { files: list.map((item, i) => jsonFile(item, `${source}: ${key}[${i}]`)), fields };
+    if (Array.isArray(list))
+      return collect(
+        list.map((item, i) => jsonEntry(item, `${key}[${i}]`)),
+        source,
+        fields,
+      );
   }
   throw new InputError(
     `${source}: JSON input must be an array of URLs, an array of {"url", "ref"} objects, or an object with "file_urls" or "files"`,
   );
 }
 
-function jsonFile(item: unknown, where: string): SubmitFile {
-  if (typeof item === 'string') return { url: checkedUrl(item, where) };
+function jsonEntry(item: unknown, where: string): Entry {
+  if (typeof item === 'string') return entry(item, where);
   if (typeof item === 'object' && item !== null && typeof (item as { url?: unknown }).url === 'string') {
     const { url, ref } = item as { url: string; ref?: unknown };
-    if (ref !== undefined && ref !== null && typeof ref !== 'string') throw new InputError(`${where}: "ref" must be a string`);
-    return { url: checkedUrl(url, where), ...(ref ? { ref } : {}) };
+    if (ref !== undefined && ref !== null && typeof ref !== 'string') return { problem: '"ref" must be a string', where };
+    return entry(url, where, ref || undefined);
   }
-  throw new InputError(`${where}: must be a URL string or an object with a "url" string`);
+  return { problem: 'must be a URL string or an object with a "url" string', where };
 }
 
-// Checked here as well as by the API so the message can name the input line.
-function checkedUrl(value: string, where: string): string {
+function entry(value: string, where: string, ref?: string): Entry {
   const url = value.trim();
-  if (!isHttpUrl(url)) throw new InputError(`${where}: ${url === '' ? 'missing URL' : `"${truncate(url)}" is not an http or https URL`}`);
-  return url;
+  const problem = urlProblem(url);
+  return problem ? { problem, where } : { file: { url, ...(ref ? { ref } : {}) }, where };
 }
 
-function truncate(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+// Checked here as well as by the API so the message can name the input line. A space or a
+// control character inside a URL is a pasting mistake (two URLs on a line, a stray tab or
+// note), not something to send on percent-encoded.
+const INNER_BLANK = /[\s\p{Cc}\p{Cf}]/u;
+
+export function urlProblem(url: string): string | undefined {
+  if (url === '') return 'missing URL';
+  const blank = INNER_BLANK.exec(url);
+  if (blank) return `${quoted(url)} contains ${describeChar(blank[0])} at character ${blank.index + 1}`;
+  if (!isHttpUrl(url)) return `${quoted(url)} is not an http or https URL`;
+  return undefined;
+}
+
+function describeChar(char: string): string {
+  if (char === ' ') return 'a space';
+  if (char === '\t') return 'a tab';
+  const code = char.codePointAt(0) ?? 0;
+  const kind = /\s/u.test(char) ? 'whitespace' : /\p{Cc}/u.test(char) ? 'a control character' : 'an invisible character';
+  return `${kind} (U+${code.toString(16).toUpperCase().padStart(4, '0')})`;
+}
+
+/** Quoted and shortened, with control characters escaped so they cannot act on the terminal. */
+function quoted(text: string, max = 80): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max - 1)}…` : text);
 }
 
 function stripBom(text: string): string {

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
 /** A stream the CLI writes to; `isTTY` decides between a live bar and one-line progress. */
@@ -29,13 +30,35 @@ export function processIo(): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
-    cwd: process.cwd(),
+    cwd: invocationDir(process.env, process.cwd()),
     fetch: (input, init) => fetch(input, init),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => Date.now(),
     pollIntervalMs: 1_500,
     progressIntervalMs: 5_000,
   };
+}
+
+/**
+ * The directory relative paths mean. `pnpm -C repo cli …` (the repository's own `cli` script)
+ * runs the CLI in the repository root; pnpm and npm keep the directory the user typed the
+ * command in as INIT_CWD. Anywhere else (the installed `batchscribe`, another project's script)
+ * it is the process's own working directory.
+ */
+export function invocationDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
+  const underRepoScript = env.npm_package_name === 'batchscribe' && env.npm_lifecycle_event === 'cli';
+  return underRepoScript && env.INIT_CWD ? env.INIT_CWD : cwd;
+}
+
+/** The first line of a stream (without its line ending): on a terminal, what the user typed before Enter. */
+export async function readFirstLine(stream: Readable): Promise<string> {
+  const reader = createInterface({ input: stream, crlfDelay: Infinity, terminal: false });
+  try {
+    for await (const line of reader) return line;
+    return '';
+  } finally {
+    reader.close();
+  }
 }
 
 export async function readAll(stream: Readable): Promise<string> {

@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import type { ApiClient } from './api/client.js';
-import { type HttpError, httpErrorFrom } from './api/http-error.js';
+import type { HttpError } from './api/http-error.js';
 import { jobSchema, type Job } from './api/schemas.js';
 import { isCliError } from './errors.js';
 import { isTerminalStatus } from './exit-codes.js';
@@ -36,7 +36,7 @@ async function followEvents(client: ApiClient, id: string, opts: WatchOptions): 
     return undefined; // unreachable: polling reports it properly (or finds the server back)
   }
   if (!res.ok) {
-    const error = await httpErrorFrom(res);
+    const error = await client.errorFrom(res);
     if (isFatal(error)) throw error;
     return undefined;
   }

@@ -3,7 +3,7 @@ import type { Job } from './api/schemas.js';
 import { EtaEstimator, formatDuration } from './eta.js';
 import type { CliIo } from './io.js';
 import { isTerminalStatus } from './exit-codes.js';
-import { filesDone, progressLine } from './job-format.js';
+import { filesEnded, progressLine, whereFilesAre } from './job-format.js';
 
 /** Shows a job's progress while `submit --wait`, `watch`, `retry --wait` or `cancel --wait` waits. */
 export interface ProgressReporter {
@@ -20,8 +20,37 @@ export function createProgressReporter(io: ProgressIo, enabled: boolean): Progre
   return io.stderr.isTTY ? new BarReporter(io) : new LineReporter(io);
 }
 
-const BAR_FORMAT =
-  '{bar} {percentage}% | {value}/{total} files | {completed} completed, {failed} failed, {cancelled} cancelled | {status} | ETA {timeLeft}';
+const BAR_WIDTH = 24;
+
+/** The bar's glyphs, left to right: transcribed, failed or cancelled, submitted to foxapi, queued. */
+export const BAR_GLYPHS = { transcribed: '█', unsuccessful: 'x', submitted: '▒', queued: '░' } as const;
+
+/**
+ * A bar of segments: transcribed, then failed and cancelled, then submitted (at foxapi, being
+ * transcribed), then queued. On a large job the first minutes are spent submitting, so the
+ * submitted segment is what moves then; ended files that were not transcribed are drawn apart
+ * from those that were, never as progress.
+ */
+export function segmentedBar(counts: Job['counts'], width = BAR_WIDTH): string {
+  const parts: Array<[number, string]> = [
+    [counts.completed, BAR_GLYPHS.transcribed],
+    [counts.failed + counts.cancelled, BAR_GLYPHS.unsuccessful],
+    [counts.submitted, BAR_GLYPHS.submitted],
+    [counts.queued, BAR_GLYPHS.queued],
+  ];
+  if (counts.total <= 0) return BAR_GLYPHS.queued.repeat(width);
+  // Cumulative rounding: the segments always add up to the width exactly.
+  let out = '';
+  let sum = 0;
+  let drawn = 0;
+  for (const [n, glyph] of parts) {
+    sum += n;
+    const upTo = Math.min(width, Math.round((sum / counts.total) * width));
+    out += glyph.repeat(Math.max(0, upTo - drawn));
+    drawn = Math.max(drawn, upTo);
+  }
+  return out + BAR_GLYPHS.queued.repeat(width - drawn);
+}
 
 class BarReporter implements ProgressReporter {
   private readonly eta = new EtaEstimator();
@@ -30,17 +59,23 @@ class BarReporter implements ProgressReporter {
 
   constructor(private readonly io: ProgressIo) {
     // linewrap: true clips the bar to the terminal width without switching autowrap off (which
-    // Ctrl-C would leave off); the cursor stays visible for the same reason.
-    this.bar = new cliProgress.SingleBar(
-      { stream: io.stderr, format: BAR_FORMAT, barsize: 24, fps: 4, hideCursor: false, clearOnComplete: false, linewrap: true },
-      cliProgress.Presets.shades_classic,
-    );
+    // Ctrl-C would leave off); the cursor stays visible for the same reason. cli-progress
+    // redraws and throttles; the line itself is ours, since its bar has a single segment.
+    this.bar = new cliProgress.SingleBar({
+      stream: io.stderr,
+      format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
+      fps: 4,
+      hideCursor: false,
+      clearOnComplete: false,
+      linewrap: true,
+    });
   }
 
   update(job: Job): void {
-    const done = filesDone(job);
+    const done = filesEnded(job);
     this.eta.add(this.io.now(), done, job.counts.total);
-    const payload = { ...job.counts, status: job.status, timeLeft: formatDuration(this.eta.secondsLeft(this.io.now())) };
+    const eta = formatDuration(this.eta.secondsLeft(this.io.now()));
+    const payload = { line: `${segmentedBar(job.counts)} ${whereFilesAre(job)} | ${job.status} | ETA ${eta}` };
     if (!this.started) {
       this.bar.start(job.counts.total, done, payload);
       this.started = true;
@@ -59,25 +94,26 @@ class BarReporter implements ProgressReporter {
 /** Without a terminal a redrawn bar would be noise: one line when the status changes, else at most every interval. */
 class LineReporter implements ProgressReporter {
   private readonly eta = new EtaEstimator();
-  private last: { at: number; status: string; done: number } | undefined;
+  private last: { at: number; status: string; where: string } | undefined;
 
   constructor(private readonly io: ProgressIo) {}
 
   update(job: Job): void {
     const now = this.io.now();
-    const done = filesDone(job);
-    this.eta.add(now, done, job.counts.total);
+    // Submitted files count as a change too: on a large job they move long before any ends.
+    const where = whereFilesAre(job);
+    this.eta.add(now, filesEnded(job), job.counts.total);
     // The command prints how the job ended; a progress line for it would say the same.
     if (isTerminalStatus(job.status)) return;
     const last = this.last;
     const due =
       last === undefined ||
       job.status !== last.status ||
-      (now - last.at >= this.io.progressIntervalMs && done !== last.done) ||
+      (now - last.at >= this.io.progressIntervalMs && where !== last.where) ||
       now - last.at >= this.io.progressIntervalMs * 6;
     if (!due) return;
     this.io.stderr.write(`${progressLine(job, formatDuration(this.eta.secondsLeft(now)))}\n`);
-    this.last = { at: now, status: job.status, done };
+    this.last = { at: now, status: job.status, where };
   }
 
   stop(): void {}

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TSX_LOADER = join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs');
 
 export interface CliRun {
   code: number | null;
@@ -9,19 +12,35 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface ProcessOptions {
+  env: Record<string, string>;
+  stdin?: string;
+  timeoutMs?: number;
+  /** Working directory (default: the repository's root). */
+  cwd?: string;
+}
+
 /**
  * Runs the real `batchscribe` entry point as its own process (tsx, `source` condition), as a
- * user would, with only the BATCHSCRIBE_* variables given here.
+ * user would, with only the BATCHSCRIBE_* variables given here and no config file unless
+ * `env.XDG_CONFIG_HOME` points at one.
  */
-export async function runCliProcess(
-  args: string[],
-  opts: { env: Record<string, string>; stdin?: string; timeoutMs?: number },
-): Promise<CliRun> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BATCHSCRIBE_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', `${REPO_ROOT}apps/cli/src/main.ts`, ...args], {
-    // tsx (given to --import) resolves from the working directory: the repository's root.
-    cwd: REPO_ROOT,
-    env: { ...env, ...opts.env },
+export async function runCliProcess(args: string[], opts: ProcessOptions): Promise<CliRun> {
+  return runProcess(
+    process.execPath,
+    ['--import', TSX_LOADER, '--conditions=source', join(REPO_ROOT, 'apps/cli/src/main.ts'), ...args],
+    opts,
+  );
+}
+
+/** Any command, with the environment cleaned the same way (no BATCHSCRIBE_*, no npm/pnpm script variables). */
+export async function runProcess(command: string, args: string[], opts: ProcessOptions): Promise<CliRun> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('BATCHSCRIBE_') && !/^(npm_|INIT_CWD$)/i.test(k)),
+  );
+  const child = spawn(command, args, {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...inherited, XDG_CONFIG_HOME: join(tmpdir(), 'bs-cli-test-no-config'), ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -239,6 +239,60 @@ describe('batchscribe CLI against a running api + worker + simulator', () => {
   });
 });
 
+describe('batchscribe transcript, delete, schedules and input errors against the running stack', () => {
+  let jobId: string;
+
+  it('when one transcript is asked for, then stdout is that file’s SRT', async () => {
+    const submit = await bs(['submit', '-', '--wait', '--no-progress'], { stdin: `${media('one-a')}\n${media('one-b')}  # second\n` });
+    expect(submit.code).toBe(0);
+    jobId = submit.stdout.trim();
+    const srt = await bs(['transcript', jobId, '1', '--format', 'srt']);
+    expect(srt).toMatchObject({ code: 0, stderr: '' });
+    expect(srt.stdout).toMatch(SRT_CUE);
+    const same = await bs(['results', jobId, '--format', 'srt', '--index', '1']);
+    expect(same.stdout).toBe(srt.stdout);
+  });
+
+  it('when the finished job is deleted, then it is gone: status is a 404', async () => {
+    expect(await bs(['delete', jobId])).toMatchObject({ code: 0, stdout: `${jobId} deleted\n` });
+    expectOneErrorLine(await bs(['status', jobId]), /^batchscribe: 404 not-found: /);
+  });
+
+  it('when a schedule is created from a URL list, listed, run with --wait and deleted, then each step answers as the API says', async () => {
+    await writeFile(join(dir, 'nightly.txt'), `${media('nightly-1')}\n${media('nightly-2')} # the second\n`);
+    const create = await bs(['schedules', 'create', '--name', 'cli nightly', '--cron', '0 2 * * *', '--file', join(dir, 'nightly.txt')]);
+    expect(create.code).toBe(0);
+    const id = create.stdout.trim();
+    expect(id).toMatch(/^sch_[0-9a-z]{26}$/);
+    const list = await bs(['schedules', 'list']);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+0 2 \\* \\* \\*\\s+UTC\\s+\\S+\\s+-\\s+cli nightly$`, 'm'));
+    const run = await bs(['schedules', 'run', id, '--wait']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(JOB_ID);
+    expect(run.stderr).toMatch(/completed: 2 of 2 files transcribed\n$/);
+    const made = await stack.request<{ schedule_id: string; name: string }>('GET', `/v1/jobs/${run.stdout.trim()}`);
+    expect(made.body).toMatchObject({ schedule_id: id, name: 'cli nightly' });
+    expect(await bs(['schedules', 'delete', id])).toMatchObject({ code: 0, stdout: `${id} deleted\n` });
+    expectOneErrorLine(await bs(['schedules', 'show', id]), /^batchscribe: 404 not-found: /);
+  });
+
+  it('when several input lines are bad, then each is listed with its line and no job is made', async () => {
+    const before = await stack.request<{ data: unknown[] }>('GET', '/v1/jobs?limit=100');
+    const run = await bs(['submit', '-'], { stdin: `${media('fine')}\nnot a url\n${media('x')} ${media('y')}\n` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      [
+        'batchscribe: stdin: 2 lines are not valid; nothing was submitted:',
+        '  line 2: "not a url" contains a space at character 4',
+        `  line 3: "${media('x')} ${media('y')}" contains a space at character 32`,
+        '',
+      ].join('\n'),
+    );
+    const after = await stack.request<{ data: unknown[] }>('GET', '/v1/jobs?limit=100');
+    expect(after.body.data).toHaveLength(before.body.data.length);
+  });
+});
+
 /** A port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {
   const server = createServer();

@@ -1,5 +1,12 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { CliIo } from '../src/io.js';
+
+/** A config directory that does not exist: in-process runs never read the user's real config file. */
+export const NO_CONFIG_HOME = join(tmpdir(), 'bs-cli-test-no-config');
 
 /** One request the CLI made to the fake API. */
 export interface Recorded {
@@ -54,7 +61,47 @@ export function sse(events: Array<{ event: string; data: unknown }>, opts: { hol
 
 type Counts = { total: number; queued: number; submitted: number; completed: number; failed: number; cancelled: number };
 
-/** A Job as api.md describes it; counts default to all of `total` completed. */
+/**
+ * The same fake API over real HTTP on 127.0.0.1, for CLI processes (the installed binary, a
+ * run from another directory): answers from `route`, records every request.
+ */
+export async function serveFakeApi(route: Route): Promise<{ url: string; requests: Recorded[]; close: () => Promise<void> }> {
+  const requests: Recorded[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      const text = await readBody(req);
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+      const recorded: Recorded = {
+        method: req.method ?? 'GET',
+        url: new URL(req.url ?? '/', 'http://127.0.0.1'),
+        headers,
+        body: text === '' ? undefined : (JSON.parse(text) as unknown),
+        signal: undefined,
+      };
+      requests.push(recorded);
+      const answer = await route(recorded);
+      res.writeHead(answer.status, Object.fromEntries(answer.headers.entries()));
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    })().catch((err: unknown) => {
+      res.writeHead(599).end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A Job as the API answers it; counts default to all of `total` completed. */
 export function makeJob(
   overrides: Partial<{
     id: string;
@@ -108,7 +155,7 @@ export function memoryIo(overrides: Partial<CliIo> & { stdinText?: string } = {}
     stdin: Readable.from([Buffer.from(stdinText ?? '')]),
     stdout,
     stderr,
-    env: { BATCHSCRIBE_URL: 'http://api.test', BATCHSCRIBE_TOKEN: 'tok' },
+    env: { BATCHSCRIBE_URL: 'http://api.test', BATCHSCRIBE_TOKEN: 'tok', XDG_CONFIG_HOME: NO_CONFIG_HOME },
     sleep: async () => undefined,
     pollIntervalMs: 0,
     progressIntervalMs: 0,

@@ -7,7 +7,7 @@ const B = 'https://media.example.com/b.wav';
 describe('submit input: one URL a line', () => {
   it('when lines have comments, blanks, CRLF and padding, then only the URLs remain, in order', () => {
     const text = `# archive 2026-11\r\n\r\n  ${A}  \r\n# skipped\r\n${B}\r\n`;
-    expect(parseSubmitInput(text, 'urls.txt')).toEqual({ files: [{ url: A }, { url: B }], fields: {} });
+    expect(parseSubmitInput(text, 'urls.txt')).toEqual({ files: [{ url: A }, { url: B }], locations: ['line 3', 'line 5'], fields: {} });
   });
 
   it('when a line is not an http(s) URL, then the error names the file and the line', () => {
@@ -26,6 +26,74 @@ describe('submit input: one URL a line', () => {
 
   it('when the text starts with a byte-order mark, then it is ignored', () => {
     expect(parseSubmitInput(`\uFEFF${A}\n`, 'stdin').files).toEqual([{ url: A }]);
+  });
+});
+
+describe('submit input: comments and blanks inside lines', () => {
+  it('when # follows whitespace, then the rest of the line is a comment, as in a shell', () => {
+    const text = `${A}  # standup\n${B}\t# review, second take\n${A}#t=10 # fragment kept, note dropped\n`;
+    expect(parseSubmitInput(text, 'urls.txt').files).toEqual([{ url: A }, { url: B }, { url: `${A}#t=10` }]);
+  });
+
+  it('when a URL holds a space, then the error names the line and the position', () => {
+    expect(() => parseSubmitInput(`${A}\nhttps://media.example.com/team sync.wav\n`, 'urls.txt')).toThrow(
+      'urls.txt line 2: "https://media.example.com/team sync.wav" contains a space at character 31',
+    );
+  });
+
+  it('when two URLs share a line, then it is an error, not one URL with a space', () => {
+    expect(() => parseSubmitInput(`${A} ${B}\n`, 'urls.txt')).toThrow(/^urls\.txt line 1: .* contains a space at character 32$/);
+  });
+
+  it('when a URL holds a tab, a control character or a zero-width space, then each is named, escaped', () => {
+    const text = `${A}\thttps://x\nhttps://media.example.com/\u0007.wav\nhttps://media.example.com/a\u200b.wav\n`;
+    let error: Error | undefined;
+    try {
+      parseSubmitInput(text, 'urls.txt');
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error).toMatchObject({
+      message: 'urls.txt: 3 lines are not valid; nothing was submitted:',
+      details: [
+        `line 1: "${A}\\thttps://x" contains a tab at character 32`,
+        'line 2: "https://media.example.com/\\u0007.wav" contains a control character (U+0007) at character 27',
+        'line 3: "https://media.example.com/a\u200b.wav" contains an invisible character (U+200B) at character 28',
+      ],
+    });
+  });
+
+  it('when a CSV cell or a JSON item holds whitespace inside the URL, then that is an error too', () => {
+    expect(() => parseSubmitInput(`url,ref\nhttps://x.example.com/a b.wav,r\n`, 'jobs.csv')).toThrow(
+      'jobs.csv line 2: "https://x.example.com/a b.wav" contains a space at character 24',
+    );
+    expect(() => parseSubmitInput(JSON.stringify(['https://x.example.com/a\nb.wav']), 'in.json')).toThrow(
+      'in.json: item 0: "https://x.example.com/a\\nb.wav" contains whitespace (U+000A) at character 24',
+    );
+  });
+});
+
+describe('submit input: every bad line at once', () => {
+  it('when several lines are bad, then one error lists each with its line number, in order', () => {
+    const text = ['# list', A, 'nope', '', 'ftp://x/y.wav', B, 'https://a b', ''].join('\n');
+    let error: (Error & { details?: string[] }) | undefined;
+    try {
+      parseSubmitInput(text, 'urls.txt');
+    } catch (err) {
+      error = err as Error & { details?: string[] };
+    }
+    expect(error?.message).toBe('urls.txt: 3 lines are not valid; nothing was submitted:');
+    expect(error?.details).toEqual([
+      'line 3: "nope" is not an http or https URL',
+      'line 5: "ftp://x/y.wav" is not an http or https URL',
+      'line 7: "https://a b" contains a space at character 10',
+    ]);
+  });
+
+  it('when several JSON items are bad, then they are listed as entries', () => {
+    expect(() => parseSubmitInput(JSON.stringify(['x', A, 42]), 'in.json')).toThrow(
+      'in.json: 2 entries are not valid; nothing was submitted:',
+    );
   });
 });
 
@@ -67,7 +135,11 @@ describe('submit input: CSV url,ref', () => {
 
 describe('submit input: JSON', () => {
   it('when it is an array of URLs, then each is a file', () => {
-    expect(parseSubmitInput(JSON.stringify([A, B]), 'in.json')).toEqual({ files: [{ url: A }, { url: B }], fields: {} });
+    expect(parseSubmitInput(JSON.stringify([A, B]), 'in.json')).toEqual({
+      files: [{ url: A }, { url: B }],
+      locations: ['item 0', 'item 1'],
+      fields: {},
+    });
   });
 
   it('when it is an array of {url, ref}, then refs are kept and null refs dropped', () => {
@@ -86,6 +158,7 @@ describe('submit input: JSON', () => {
     const body = { files: [{ url: A, ref: 'x' }], model: 'paraformer-8k-v2', metadata: { team: 'ops' } };
     expect(parseSubmitInput(JSON.stringify(body), 'job.json')).toEqual({
       files: [{ url: A, ref: 'x' }],
+      locations: ['files[0]'],
       fields: { model: 'paraformer-8k-v2', metadata: { team: 'ops' } },
     });
   });

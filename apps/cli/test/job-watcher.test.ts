@@ -10,7 +10,7 @@ const done = makeJob({ status: 'completed' });
 
 async function watch(route: Route, idleTimeoutMs?: number) {
   const api = fakeApi(route);
-  const client = new ApiClient({ baseUrl: 'http://api.test', token: 'tok', fetch: api.fetch });
+  const client = new ApiClient({ baseUrl: 'http://api.test', token: 'tok', urlSource: 'test', tokenSource: 'test', fetch: api.fetch });
   const seen: Job[] = [];
   const final = await watchJob(client, ID, { onJob: (j) => seen.push(j), sleep: async () => undefined, pollIntervalMs: 0, idleTimeoutMs });
   return { final, seen, paths: api.requests.map((r) => r.url.pathname) };

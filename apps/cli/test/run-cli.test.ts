@@ -33,13 +33,13 @@ describe('runCli: errors are one line and exit 1', () => {
   it('when the token is refused, then the line says where the token comes from', async () => {
     const r = await cli(['status', ID], () => problem(401, 'unauthorized', 'The bearer token is not valid.'));
     expect(r.code).toBe(1);
-    expect(r.err).toBe('batchscribe: 401 unauthorized: The bearer token is not valid. (check BATCHSCRIBE_TOKEN or --token)\n');
+    expect(r.err).toBe('batchscribe: 401 unauthorized: The bearer token is not valid. (check the token from BATCHSCRIBE_TOKEN)\n');
   });
 
   it('when the server cannot be reached, then the line names the URL and the cause', async () => {
     const r = await cli(['list'], () => Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })));
     expect(r.code).toBe(1);
-    expect(r.err).toBe('batchscribe: cannot reach http://api.test: ECONNREFUSED (check BATCHSCRIBE_URL or --url)\n');
+    expect(r.err).toBe('batchscribe: cannot reach http://api.test: ECONNREFUSED (check the URL from BATCHSCRIBE_URL)\n');
   });
 
   it('when the answer is not the API (HTML), then it says so in one line', async () => {
@@ -142,8 +142,8 @@ describe('runCli submit', () => {
     );
     expect(r.code).toBe(2);
     expect(r.out).toBe(`${ID}\n`);
-    expect(r.err).toContain(`${ID} queued 0% · 0/3 files`);
-    expect(r.err).toContain(`${ID} running 33% · 1/3 files (1 completed, 0 failed) · ETA`);
+    expect(r.err).toContain(`${ID} queued · 0/3 transcribed (0%) · 0 failed · 0 cancelled · 0 submitted · 3 queued · ETA --`);
+    expect(r.err).toContain(`${ID} running · 1/3 transcribed (33%) · 0 failed · 0 cancelled · 0 submitted · 2 queued · ETA`);
     expect(r.err.trimEnd().split('\n').at(-1)).toBe(`${ID} completed_with_errors: 2 of 3 files transcribed (2 completed, 1 failed)`);
   });
 

@@ -1,10 +1,23 @@
 import type { z } from 'zod';
 import type { Connection } from '../config.js';
 import { CliError } from '../errors.js';
-import { httpErrorFrom } from './http-error.js';
-import { jobPageSchema, jobSchema, resultPageSchema, type Job, type JobPage, type ResultPage } from './schemas.js';
+import { httpErrorFrom, type HttpError } from './http-error.js';
+import {
+  jobPageSchema,
+  jobSchema,
+  resultPageSchema,
+  schedulePageSchema,
+  scheduleSchema,
+  usageSchema,
+  type Job,
+  type JobPage,
+  type ResultPage,
+  type Schedule,
+  type SchedulePage,
+  type Usage,
+} from './schemas.js';
 
-export type TranscriptFormat = 'json' | 'txt' | 'srt' | 'vtt';
+export type TranscriptFormat = 'json' | 'txt' | 'srt' | 'vtt' | 'raw';
 
 export interface ApiClientOptions extends Connection {
   fetch: typeof fetch;
@@ -21,7 +34,7 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** The batchscribe HTTP API (api.md) as the CLI uses it: every non-2xx becomes an HttpError. */
+/** The batchscribe HTTP API as the CLI uses it: every non-2xx becomes an HttpError. */
 export class ApiClient {
   private readonly timeoutMs: number;
 
@@ -64,6 +77,35 @@ export class ApiClient {
     return this.parse(await this.request('POST', `/v1/jobs/${encodeURIComponent(id)}/retry`), jobSchema);
   }
 
+  async deleteJob(id: string): Promise<void> {
+    await this.drain(await this.request('DELETE', `/v1/jobs/${encodeURIComponent(id)}`));
+  }
+
+  async listSchedules(query: { limit?: number; cursor?: string }): Promise<SchedulePage> {
+    return this.parse(await this.request('GET', '/v1/schedules', { query }), schedulePageSchema);
+  }
+
+  async getSchedule(id: string): Promise<Schedule> {
+    return this.parse(await this.request('GET', `/v1/schedules/${encodeURIComponent(id)}`), scheduleSchema);
+  }
+
+  async createSchedule(body: Record<string, unknown>): Promise<Schedule> {
+    return this.parse(await this.request('POST', '/v1/schedules', { body }), scheduleSchema);
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    await this.drain(await this.request('DELETE', `/v1/schedules/${encodeURIComponent(id)}`));
+  }
+
+  /** Fires the schedule now; the Job it made. */
+  async runSchedule(id: string): Promise<Job> {
+    return this.parse(await this.request('POST', `/v1/schedules/${encodeURIComponent(id)}/run`), jobSchema);
+  }
+
+  async usage(query: { from?: string; to?: string }): Promise<Usage> {
+    return this.parse(await this.request('GET', '/v1/usage', { query }), usageSchema);
+  }
+
   /** The job's Server-Sent Events; the raw response, so the watcher can decide what a failure means. */
   async openEvents(id: string, signal: AbortSignal): Promise<Response> {
     return this.send('GET', `/v1/jobs/${encodeURIComponent(id)}/events`, {
@@ -73,9 +115,14 @@ export class ApiClient {
     });
   }
 
+  /** A non-2xx answer as the error to show; a refused token names where it came from. */
+  async errorFrom(res: Response): Promise<HttpError> {
+    return httpErrorFrom(res, { 401: `check the token from ${this.opts.tokenSource}` });
+  }
+
   private async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     const res = await this.send(method, path, options);
-    if (!res.ok) throw await httpErrorFrom(res);
+    if (!res.ok) throw await this.errorFrom(res);
     return res;
   }
 
@@ -85,7 +132,7 @@ export class ApiClient {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'batchscribe-cli', ...options.headers };
-    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    headers.authorization = `Bearer ${this.opts.token}`;
     let body: string | undefined;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
@@ -105,7 +152,16 @@ export class ApiClient {
     }
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const reason = cause?.code ?? cause?.message ?? (err as Error).message;
-    return new CliError(`cannot reach ${this.opts.baseUrl}: ${reason} (check BATCHSCRIBE_URL or --url)`, undefined, true);
+    const hint =
+      this.opts.urlSource === 'default'
+        ? 'no URL is set: give --url, set BATCHSCRIBE_URL, or store one with batchscribe config set url URL'
+        : `check the URL from ${this.opts.urlSource}`;
+    return new CliError(`cannot reach ${this.opts.baseUrl}: ${reason} (${hint})`, undefined, true);
+  }
+
+  /** Reads an answer without a body to its end, so the connection can be reused. */
+  private async drain(res: Response): Promise<void> {
+    await res.arrayBuffer().catch(() => undefined);
   }
 
   private async parse<S extends z.ZodType>(res: Response, schema: S): Promise<z.infer<S>> {
@@ -114,7 +170,7 @@ export class ApiClient {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new CliError(`unexpected answer from ${this.opts.baseUrl}: not JSON (is BATCHSCRIBE_URL the batchscribe API?)`);
+      throw new CliError(`unexpected answer from ${this.opts.baseUrl}: not JSON (is it the batchscribe API?)`);
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {

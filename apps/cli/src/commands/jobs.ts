@@ -60,6 +60,13 @@ export async function retryCommand(ctx: CommandContext, id: string, opts: Action
   return afterAction(ctx, job, `retry accepted: ${again} file${again === 1 ? '' : 's'} queued again (${job.status})`, opts);
 }
 
+/** Removes a finished job and its transcripts; the server refuses (409) while it runs. */
+export async function deleteCommand(ctx: CommandContext, id: string): Promise<ExitCode> {
+  await ctx.client.deleteJob(id);
+  ctx.io.stdout.write(`${id} deleted\n`);
+  return EXIT.ok;
+}
+
 async function afterAction(ctx: CommandContext, job: Job, what: string, opts: ActionOptions): Promise<ExitCode> {
   if (!opts.json) ctx.io.stdout.write(`${job.id} ${what}\n`);
   if (!opts.wait) {

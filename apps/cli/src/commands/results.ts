@@ -4,7 +4,7 @@ import type { TranscriptFormat } from '../api/client.js';
 import { HttpError } from '../api/http-error.js';
 import { fileResultSchema, type FileResult, type Job } from '../api/schemas.js';
 import { CliError, describeFsError } from '../errors.js';
-import { exitCodeForResults, isTerminalStatus, type ExitCode } from '../exit-codes.js';
+import { EXIT, exitCodeForResults, isTerminalStatus, type ExitCode } from '../exit-codes.js';
 import { missingFileLine } from '../job-format.js';
 import { OutputNamer, writeFileAtomic } from '../output-files.js';
 import type { CommandContext } from './context.js';
@@ -12,9 +12,12 @@ import type { CommandContext } from './context.js';
 export const RESULT_FORMATS = ['ndjson', 'txt', 'srt', 'vtt', 'json'] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
 
+export const TRANSCRIPT_FORMATS = ['txt', 'srt', 'vtt', 'json', 'raw'] as const satisfies readonly TranscriptFormat[];
+
 export interface ResultsOptions {
   format: ResultFormat;
-  out: string;
+  out?: string;
+  index?: number;
 }
 
 /** Results pages carry transcripts, so they are kept smaller than the API's 1000 maximum. */
@@ -58,15 +61,34 @@ interface Outcome {
  * none (listed on stderr), 1 on an error.
  */
 export async function resultsCommand(ctx: CommandContext, id: string, opts: ResultsOptions): Promise<ExitCode> {
+  if (opts.index !== undefined) {
+    if (opts.out !== undefined) throw new CliError('give --out DIR (every transcript) or --index N (one, to stdout), not both');
+    if (opts.format === 'ndjson') throw new CliError('--index prints one transcript: use --format txt, srt, vtt or json');
+    return transcriptCommand(ctx, id, opts.index, { format: opts.format });
+  }
+  if (opts.out === undefined) throw new CliError('give --out DIR to write every transcript, or --index N to print one');
+  const out = opts.out;
   const job = await ctx.client.getJob(id);
-  const dir = resolve(ctx.io.cwd, opts.out);
+  const dir = resolve(ctx.io.cwd, out);
   await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-    throw new CliError(`cannot create ${opts.out}: ${describeFsError(err)}`);
+    throw new CliError(`cannot create ${out}: ${describeFsError(err)}`);
   });
   const outcome = opts.format === 'ndjson' ? await writeNdjson(ctx, job, dir) : await writeTranscripts(ctx, job, dir, opts.format);
-  ctx.io.stdout.write(`${outcome.wrote} to ${opts.out}\n`);
+  ctx.io.stdout.write(`${outcome.wrote} to ${out}\n`);
   if (outcome.missing.count > 0) ctx.io.stderr.write(missingSummary(job, outcome.missing));
   return exitCodeForResults(job.counts.total, outcome.transcribed);
+}
+
+/** One file's transcript on stdout, as the server renders it. */
+export async function transcriptCommand(
+  ctx: CommandContext,
+  id: string,
+  index: number,
+  opts: { format: TranscriptFormat },
+): Promise<ExitCode> {
+  const body = await ctx.client.transcript(id, index, opts.format);
+  ctx.io.stdout.write(body.endsWith('\n') || body === '' ? body : `${body}\n`);
+  return EXIT.ok;
 }
 
 async function writeTranscripts(ctx: CommandContext, job: Job, dir: string, format: TranscriptFormat): Promise<Outcome> {

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { HttpError } from '../api/http-error.js';
+import type { FieldError } from '../api/schemas.js';
 import { CliError, describeFsError } from '../errors.js';
 import { EXIT, exitCodeForEndedJob, type ExitCode } from '../exit-codes.js';
 import { parseSubmitInput, type InputFormat, type SubmitInput } from '../input.js';
@@ -13,6 +15,7 @@ export interface SubmitOptions {
   callback?: string;
   priority?: string;
   idempotencyKey?: string;
+  reuse?: boolean;
   inputFormat?: InputFormat;
   wait?: boolean;
   progress: boolean;
@@ -22,7 +25,11 @@ export interface SubmitOptions {
 export async function submitCommand(ctx: CommandContext, file: string, opts: SubmitOptions): Promise<ExitCode> {
   const { text, source } = await readInput(ctx.io, file);
   const input = parseSubmitInput(text, source, opts.inputFormat);
-  const { job, replayed } = await ctx.client.submit(jobBody(input, opts), opts.idempotencyKey);
+  const { job, replayed } = await ctx.client.submit(jobBody(input, opts), opts.idempotencyKey).catch((err: unknown) => {
+    throw err instanceof HttpError && err.fieldErrors.length > 0
+      ? err.withDetails(err.fieldErrors.map((e) => inInput(e, input, source)))
+      : err;
+  });
   const batches = job.batches ? ` in ${job.batches.total} batch${job.batches.total === 1 ? '' : 'es'}` : '';
   ctx.io.stderr.write(
     replayed
@@ -48,6 +55,7 @@ export function jobBody(input: SubmitInput, opts: Omit<SubmitOptions, 'progress'
     name: opts.name,
     callback_url: opts.callback,
     priority: opts.priority,
+    reuse: opts.reuse ? true : undefined,
   };
   return {
     ...input.fields,
@@ -56,7 +64,16 @@ export function jobBody(input: SubmitInput, opts: Omit<SubmitOptions, 'progress'
   };
 }
 
-async function readInput(io: CliIo, file: string): Promise<{ text: string; source: string }> {
+/** The API's `file_urls.3` or `files.3.ref` as the input's own place: `urls.txt line 5 (ref)`. */
+function inInput(error: FieldError, input: SubmitInput, source: string): string {
+  const match = /^(?:file_urls|files)\.(\d+)(?:\.(.+))?$/.exec(error.path);
+  const where = match ? input.locations[Number(match[1])] : undefined;
+  if (!match || !where) return `${error.path}: ${error.message}`;
+  return `${source} ${where}${match[2] ? ` (${match[2]})` : ''}: ${error.message}`;
+}
+
+/** FILE's text, or stdin's for `-`; relative paths are taken from where the user ran the command. */
+export async function readInput(io: CliIo, file: string): Promise<{ text: string; source: string }> {
   if (file === '-') {
     if (io.stdin.isTTY) io.stderr.write('reading URLs from stdin, one per line; end with Ctrl-D\n');
     return { text: await readAll(io.stdin), source: 'stdin' };
