@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { QUEUES, createApiRedis, createKeyLayout, type BatchJobPayload } from '@batchscribe/shared';
+import { OutboundPolicy, QUEUES, createApiRedis, createKeyLayout, createOutboundAgent, type BatchJobPayload } from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { urls } from '../support/stack.js';
@@ -21,7 +21,13 @@ describe('api started before its Redis connection is up', () => {
     redis.on('error', () => undefined);
     expect(redis.status).not.toBe('ready');
     const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
-    const server = await startWebServer(createApp({ env, redis, keys, queue, logger: pino({ level: 'silent' }) }), 0, '127.0.0.1');
+    const policy = new OutboundPolicy([]);
+    const outbound = { policy, dispatcher: createOutboundAgent(policy) };
+    const server = await startWebServer(
+      createApp({ env, redis, keys, queue, logger: pino({ level: 'silent' }), outbound }),
+      0,
+      '127.0.0.1',
+    );
     try {
       const address = server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/jobs`;
@@ -42,6 +48,7 @@ describe('api started before its Redis connection is up', () => {
     } finally {
       await stopWebServer(server);
       await queue.obliterate({ force: true });
+      await outbound.dispatcher.close();
       await queue.close();
       await redis.quit();
     }

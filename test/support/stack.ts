@@ -5,13 +5,17 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
 import {
+  OutboundPolicy,
   QUEUES,
   createApiRedis,
+  createOutboundAgent,
   createKeyLayout,
   createWorkerRedis,
   type BatchJobPayload,
   type Job,
   type KeyLayout,
+  type OutboundAgentOptions,
+  type Resolver,
   type ScheduleFirePayload,
 } from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
@@ -30,7 +34,17 @@ export interface StackOptions {
   /** Start without a worker (intake and validation tests). */
   worker?: boolean;
   logger?: Logger;
+  /** The resolver the api's intake check uses (a test plays a DNS server that answers differently later). */
+  apiResolve?: Resolver;
+  /** The resolver the worker's outbound sockets use. */
+  workerLookup?: OutboundAgentOptions['lookup'];
 }
+
+/**
+ * Receivers and manifest hosts in tests listen on 127.0.0.1, which the outbound policy refuses
+ * by default: the harness allows exactly that address, as an operator would an internal net.
+ */
+export const TEST_OUTBOUND_ALLOWED_NETS = '127.0.0.1/32';
 
 export interface HttpResult<T = unknown> {
   status: number;
@@ -59,6 +73,9 @@ export class Stack {
     private readonly logger: Logger,
     /** Schedules' queue and the SSE hub with its own subscriber connection, as main.ts builds them. */
     private readonly workflows: { schedulesQueue: Queue<ScheduleFirePayload>; jobEvents: JobEventsHub; subscriber: Redis },
+    /** The api's outbound Agent, closed by stop() as main.ts closes it at shutdown. */
+    private readonly apiOutboundAgent: ReturnType<typeof createOutboundAgent>,
+    private readonly workerLookup: OutboundAgentOptions['lookup'] | undefined,
   ) {}
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
@@ -70,7 +87,7 @@ export class Stack {
     const sim = createFoxapiSimulator({ taskDurationMs: 300, ...opts.sim });
     const { url: simUrl } = await sim.listen(0);
 
-    const common = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    const common = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', OUTBOUND_ALLOWED_NETS: TEST_OUTBOUND_ALLOWED_NETS };
     const apiEnv = loadApiEnv({
       ...common,
       API_KEYS: `acme:${TOKENS.acme},globex:${TOKENS.globex}`,
@@ -87,8 +104,11 @@ export class Stack {
     const subscriber = new Redis(redisUrl);
     const jobEvents = new JobEventsHub(subscriber, keys.jobEvents, logger);
     await jobEvents.start();
+    const policy = new OutboundPolicy(apiEnv.OUTBOUND_ALLOWED_NETS, opts.apiResolve ? { resolve: opts.apiResolve } : {});
+    const apiOutboundAgent = createOutboundAgent(policy, { connectTimeoutMs: apiEnv.MANIFEST_TIMEOUT_MS });
+    const outbound = { policy, dispatcher: apiOutboundAgent };
     const server = await startWebServer(
-      createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger, schedulesQueue, jobEvents }),
+      createApp({ env: apiEnv, redis: apiRedis, keys, queue, logger, schedulesQueue, jobEvents, outbound }),
       0,
       '127.0.0.1',
     );
@@ -104,11 +124,22 @@ export class Stack {
       FOXAPI_TIMEOUT_MS: '3000',
       ...opts.workerEnv,
     };
-    const stack = new Stack(prefix, keys, new Redis(redisUrl), sim, simUrl, apiUrl, server, apiRedis, queue, workerEnv, logger, {
-      schedulesQueue,
-      jobEvents,
-      subscriber,
-    });
+    const stack = new Stack(
+      prefix,
+      keys,
+      new Redis(redisUrl),
+      sim,
+      simUrl,
+      apiUrl,
+      server,
+      apiRedis,
+      queue,
+      workerEnv,
+      logger,
+      { schedulesQueue, jobEvents, subscriber },
+      apiOutboundAgent,
+      opts.workerLookup,
+    );
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -124,6 +155,7 @@ export class Stack {
       heartbeatMs: 1_000,
       sweepMs: 500,
       webhookOutboxMs: 100,
+      ...(this.workerLookup ? { outboundLookup: this.workerLookup } : {}),
     });
     const close = runtime.close;
     const wrapped: WorkerRuntime = {
@@ -191,6 +223,7 @@ export class Stack {
     for (const w of this.workers) await w.close();
     await this.workflows.jobEvents.close();
     await stopWebServer(this.server);
+    await this.apiOutboundAgent.close();
     await this.workflows.schedulesQueue.close();
     await this.workflows.subscriber.quit();
     await this.queue.obliterate({ force: true }).catch(() => undefined);

@@ -3,7 +3,10 @@ import { Queue, type Job as BullJob } from 'bullmq';
 import { pino } from 'pino';
 import {
   ManifestFetcher,
+  OutboundPolicy,
   QUEUES,
+  createOutboundAgent,
+  parseAllowedNets,
   ScheduleStore,
   type FileResult,
   type Job,
@@ -12,7 +15,7 @@ import {
 } from '@batchscribe/shared';
 import { createScheduleProcessor } from '../../apps/worker/src/schedules/schedule.processor.js';
 import { HttpFixture } from '../support/http-fixture.js';
-import { Stack, TOKENS, urls } from '../support/stack.js';
+import { Stack, TEST_OUTBOUND_ALLOWED_NETS, TOKENS, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 let stack: Stack | undefined;
@@ -24,6 +27,8 @@ afterEach(async () => {
 });
 
 const LIMITS = { MANIFEST_MAX_BYTES: '4096', MANIFEST_TIMEOUT_MS: '2000' };
+/** Lets a cron fire every second, so a test sees several fires in a few seconds (the default refuses it). */
+const FAST_CRON = { SCHEDULE_MIN_INTERVAL_S: '1' };
 
 /** A manifest host: `/list.txt`, `/list.json` (with refs), `/big.txt` (over 4 KiB), `/slow.txt` (never ends); anything else 404. */
 async function startManifestHost(): Promise<HttpFixture> {
@@ -49,8 +54,14 @@ async function startManifestHost(): Promise<HttpFixture> {
   });
 }
 
-async function startStack(opts: { worker?: boolean } = {}): Promise<Stack> {
-  return Stack.start({ worker: opts.worker ?? true, apiEnv: LIMITS, workerEnv: LIMITS });
+async function startStack(
+  opts: { worker?: boolean; apiEnv?: Record<string, string>; workerEnv?: Record<string, string> } = {},
+): Promise<Stack> {
+  return Stack.start({
+    worker: opts.worker ?? true,
+    apiEnv: { ...LIMITS, ...FAST_CRON, ...opts.apiEnv },
+    workerEnv: { ...LIMITS, ...opts.workerEnv },
+  });
 }
 
 async function createSchedule(s: Stack, body: Record<string, unknown>, token?: string): Promise<Schedule> {
@@ -138,12 +149,14 @@ describe('schedules', () => {
     stack = await startStack({ worker: false });
     const schedule = await createSchedule(stack, { name: 'yearly', cron: '0 0 1 1 *', manifest_url: `${host.url}/list.json` });
     const queue = new Queue(QUEUES.batches, { connection: stack.redis, prefix: stack.keys.bullPrefix });
+    const policy = new OutboundPolicy(parseAllowedNets(TEST_OUTBOUND_ALLOWED_NETS));
+    const outbound = createOutboundAgent(policy);
     const fireDeps = {
       redis: stack.redis,
       keys: stack.keys,
       schedules: new ScheduleStore(stack.redis, stack.keys),
       jobs: { redis: stack.redis, keys: stack.keys, queue, batchSize: 100 },
-      manifests: new ManifestFetcher({ maxFiles: 1_000 }),
+      manifests: new ManifestFetcher({ maxFiles: 1_000, dispatcher: outbound, policy }),
       claimStaleMs: 60_000,
     };
     const processor = createScheduleProcessor(fireDeps, { removeJobScheduler: async () => true }, pino({ level: 'silent' }));
@@ -159,6 +172,7 @@ describe('schedules', () => {
       expect(outcomes.sort()).toEqual(['created', 'replayed']);
       expect(await processor(fire)).toBe('replayed');
     } finally {
+      await outbound.close();
       await queue.close();
     }
     const jobs = await jobsOf(stack, schedule.id);
@@ -279,7 +293,9 @@ describe('schedules', () => {
       });
       expect(res.body.errors.map((e) => e.path)).toContain(path);
     }
-    expect(await stack.keysUnderPrefix()).toEqual(before);
+    // The tenant's intake counter counts refused requests too; nothing else may be written.
+    const state = async () => (await stack!.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'));
+    expect(await state()).toEqual(before.filter((k) => !k.includes(':ratelimit:')));
   });
 
   it('when another tenant asks for a schedule, then it is a 404, and each tenant lists only its own', async () => {

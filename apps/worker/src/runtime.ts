@@ -4,7 +4,18 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { FoxapiClient, QUEUES, WorkerMetricsStore, createMetricsRegistry, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import {
+  FoxapiClient,
+  IntakeRateLimit,
+  OutboundPolicy,
+  QUEUES,
+  WorkerMetricsStore,
+  createMetricsRegistry,
+  createOutboundAgent,
+  type BatchJobPayload,
+  type KeyLayout,
+  type OutboundAgentOptions,
+} from '@batchscribe/shared';
 import { createBatchProcessor } from './batch.processor.js';
 import type { WorkerEnv } from './env.js';
 import { Parking } from './parking.js';
@@ -28,6 +39,8 @@ export interface WorkerRuntimeDeps {
   webhookOutboxMs?: number;
   /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
   metricsRegistry?: Registry;
+  /** The resolver outbound sockets (webhooks, manifests) use; tests inject one to play a rebinding DNS server. */
+  outboundLookup?: OutboundAgentOptions['lookup'];
 }
 
 export interface WorkerRuntime {
@@ -96,6 +109,14 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     ),
   );
 
+  // Webhooks and manifests go to tenants' URLs: every address they dial is checked by the policy.
+  const outboundPolicy = new OutboundPolicy(env.OUTBOUND_ALLOWED_NETS);
+  const outboundAgent = createOutboundAgent(outboundPolicy, {
+    connectTimeoutMs: Math.max(env.WEBHOOK_TIMEOUT_MS, env.MANIFEST_TIMEOUT_MS),
+    ...(deps.outboundLookup ? { lookup: deps.outboundLookup } : {}),
+  });
+  const outbound = { policy: outboundPolicy, dispatcher: outboundAgent };
+
   const sharedMetrics = new WorkerMetricsStore(redis, keys);
   const beat = async () => {
     const now = Date.now();
@@ -123,10 +144,11 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
       concurrency: env.WEBHOOK_CONCURRENCY,
       outboxMs: deps.webhookOutboxMs ?? 1_000,
+      dispatcher: outboundAgent,
     },
   );
   const scheduleFires = startScheduleFires(
-    { redis, keys, logger, batches: queue },
+    { redis, keys, logger, batches: queue, outbound, intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN) },
     {
       batchSize: env.BATCH_SIZE,
       maxFiles: env.MAX_FILES_PER_JOB,
@@ -150,6 +172,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await worker.close();
       await queue.close();
       await foxapi.close();
+      await outboundAgent.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
     },

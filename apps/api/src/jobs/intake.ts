@@ -1,4 +1,4 @@
-import { createJobBody, createJobQuery, fileUrl, type JobRequest, type UpstreamOptions } from '@batchscribe/shared';
+import { createJobBody, createJobQuery, fileUrl, type JobRequest, type OutboundPolicy, type UpstreamOptions } from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import { parseOr422 } from '../http/validation.js';
 
@@ -23,6 +23,17 @@ export function checkCallback(url: string | undefined, limits: IntakeLimits, pat
   const host = new URL(url).hostname.toLowerCase();
   if (limits.callbackHosts && !limits.callbackHosts.includes(host)) errors.push({ path, message: `host ${host} is not in CALLBACK_HOSTS` });
   if (errors.length > 0) throw new ProblemError('validation-error', `callback_url is invalid: ${errors[0]!.message}.`, errors);
+}
+
+/**
+ * A URL batchscribe will fetch or POST to on the tenant's behalf (callback_url, manifest_url)
+ * must point where the outbound policy allows: 422 naming the field otherwise. Runs after the
+ * body is otherwise valid, since it may resolve the host.
+ */
+export async function requireAllowedHost(policy: OutboundPolicy, url: string | null | undefined, path: string): Promise<void> {
+  if (url == null) return;
+  const refusal = await policy.checkUrl(url);
+  if (refusal) throw new ProblemError('validation-error', `${path} is not allowed: it ${refusal}.`, [{ path, message: refusal }]);
 }
 
 /** `application/json` body: `file_urls` or `files` with refs. */

@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { Webhook } from 'standardwebhooks';
+import { describeOutboundFailure } from '@batchscribe/shared';
 
 /** What one POST to a callback_url came to. */
 export type SendResult =
@@ -13,8 +14,11 @@ export interface WebhookSenderOptions {
   secret: string | undefined;
   /** Whole request, connect to response headers. */
   timeoutMs: number;
-  /** Tests may inject one; default undici's global dispatcher (which does not follow redirects). */
-  dispatcher?: Dispatcher;
+  /**
+   * The outbound Agent (createOutboundAgent), which checks the address each connection dials.
+   * `request` follows no redirects: a receiver cannot bounce a delivery somewhere internal.
+   */
+  dispatcher: Dispatcher;
   clock?: () => Date;
 }
 
@@ -49,7 +53,7 @@ export class WebhookSender {
         headers,
         body: payload,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+        dispatcher: this.opts.dispatcher,
       });
       // The answer's body means nothing to us; read a little so the connection can be reused.
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
@@ -62,8 +66,8 @@ export class WebhookSender {
   }
 }
 
+/** The tenant reads this on the job: what the receiver did, never the socket error (which names addresses). */
 function describe(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
-  return `request failed: ${e.code ?? e.name ?? 'error'}${e.message ? ` ${e.message}` : ''}`;
+  const failure = describeOutboundFailure(err);
+  return failure === 'timed out' ? `no answer within ${timeoutMs} ms` : `the receiver could not be reached: ${failure}`;
 }
