@@ -1,4 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -65,9 +66,9 @@ function embeddedNat64(addr: IpAddress): IpAddress | null {
 /** Parses an address the way the URL parser and the resolver produce it; brackets allowed. */
 export function parseAddress(text: string): IpAddress | null {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (!ipaddr.isValid(bare)) return null;
-  // ipaddr also takes "127.1" and octal parts; the URL parser has already normalised those, and a resolver never returns them.
-  if (bare.includes('.') && !bare.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(bare)) return null;
+  // Canonical forms only (Node's own test): ipaddr alone also takes "127.1", "2130706433" and
+  // octal parts. The URL parser has already normalised those, and a resolver never returns them.
+  if (isIP(bare) === 0) return null;
   return ipaddr.parse(bare);
 }
 
