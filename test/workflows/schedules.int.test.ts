@@ -332,3 +332,111 @@ describe('schedules', () => {
     expect((await stack.request('GET', '/v1/schedules?cursor=bogus')).status).toBe(400);
   });
 });
+
+describe('schedules under the intake controls', () => {
+  interface Problem {
+    type: string;
+    detail: string;
+    errors?: Array<{ path: string; message: string }>;
+  }
+  const jobState = async (s: Stack) => (await s.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'));
+
+  it('when a tenant creates and runs schedules, then each counts against INTAKE_RATE_LIMIT_PER_MIN with POST /v1/jobs, 429 beyond it', async () => {
+    stack = await startStack({ worker: false, apiEnv: { INTAKE_RATE_LIMIT_PER_MIN: '5' } });
+    const schedule = await createSchedule(stack, { name: 'burst', cron: '0 2 * * *', file_urls: urls(1) }); // 1
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await stack.request('POST', `/v1/schedules/${schedule.id}/run`)).status); // 2..7
+    expect(statuses).toEqual([202, 202, 202, 202, 429, 429]);
+    const refused = await stack.request<Problem>('POST', `/v1/schedules/${schedule.id}/run`);
+    expect(refused.status).toBe(429);
+    expect(refused.body.type).toMatch(/\/rate-limited$/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await stack.request('POST', '/v1/schedules', { body: { name: 'more', cron: '0 2 * * *', file_urls: urls(1) } })).status).toBe(
+      429,
+    );
+    expect((await stack.request('POST', '/v1/jobs', { body: { file_urls: urls(1) } })).status).toBe(429);
+    // Four runs made four jobs; nothing refused made one. Another tenant has its own budget.
+    expect(await jobsOf(stack, schedule.id)).toHaveLength(4);
+    expect((await stack.request('POST', '/v1/jobs', { body: { file_urls: urls(1) }, token: TOKENS.globex })).status).toBe(202);
+  });
+
+  it('when a fire finds the tenant over its intake rate limit, then it makes no job and last_run.error says why', async () => {
+    const limit = { INTAKE_RATE_LIMIT_PER_MIN: '2' };
+    stack = await startStack({ apiEnv: limit, workerEnv: limit });
+    // The creation takes one of the two; the first fire the other; every later fire is refused.
+    const schedule = await createSchedule(stack, { name: 'eager', cron: '* * * * * *', file_urls: urls(1) });
+    const refused = await waitFor(
+      async () => {
+        const res = await stack!.request<Schedule>('GET', `/v1/schedules/${schedule.id}`);
+        return res.body.last_run?.error ? res.body.last_run : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a fire refused by the rate limit' },
+    );
+    expect(refused).toMatchObject({
+      job_id: null,
+      error: "the tenant's intake rate limit (2 a minute, INTAKE_RATE_LIMIT_PER_MIN) was reached, so this fire made no job",
+    });
+    await stack.request('DELETE', `/v1/schedules/${schedule.id}`);
+    expect(await jobsOf(stack, schedule.id)).toHaveLength(1);
+  });
+
+  it('when a tenant reaches MAX_SCHEDULES_PER_TENANT, then the next create is 409 and writes nothing; deleting one makes room', async () => {
+    stack = await startStack({ worker: false, apiEnv: { MAX_SCHEDULES_PER_TENANT: '2' } });
+    const body = { name: 'n', cron: '0 2 * * *', file_urls: urls(1) };
+    const first = await createSchedule(stack, body);
+    await createSchedule(stack, body);
+    const before = await jobState(stack);
+    const third = await stack.request<Problem>('POST', '/v1/schedules', { body });
+    expect(third.status).toBe(409);
+    expect(third.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(third.body.type).toMatch(/\/conflict$/);
+    expect(third.body.detail).toMatch(/already has 2 schedules/);
+    expect(await jobState(stack)).toEqual(before);
+    expect((await stack.request<{ data: Schedule[] }>('GET', '/v1/schedules')).body.data).toHaveLength(2);
+    // The limit is per tenant.
+    expect((await stack.request('POST', '/v1/schedules', { body, token: TOKENS.globex })).status).toBe(201);
+    expect((await stack.request('DELETE', `/v1/schedules/${first.id}`)).status).toBe(204);
+    expect((await stack.request('POST', '/v1/schedules', { body })).status).toBe(201);
+  });
+
+  it('when a cron fires more often than once a minute, then 422 naming cron (by default); once a minute with seconds is fine', async () => {
+    stack = await Stack.start({ worker: false });
+    const create = (cron: string) => stack!.request<Problem>('POST', '/v1/schedules', { body: { name: 'n', cron, file_urls: urls(1) } });
+    for (const [cron, gap] of [
+      ['* * * * * *', 1],
+      ['*/30 * * * * *', 30],
+      ['0,59 * * * * *', 1],
+    ] as const) {
+      const res = await create(cron);
+      expect({ cron, status: res.status }).toEqual({ cron, status: 422 });
+      expect(res.body.errors).toEqual([
+        { path: 'cron', message: expect.stringMatching(new RegExp(`^fires every ${gap} s; schedules may fire at most once every 60 s`)) },
+      ]);
+    }
+    for (const cron of ['0 * * * * *', '30 */5 * * * *', '* * * * *', '0 2 * * *']) expect((await create(cron)).status).toBe(201);
+  });
+
+  it('when runs download manifests, then they share the intake byte budget with job bodies: 503 with Retry-After beyond it', async () => {
+    host = await startManifestHost();
+    // Room for one manifest (MANIFEST_MAX_BYTES 4096) and a small body, not for two manifests.
+    stack = await startStack({ worker: false, apiEnv: { INTAKE_MAX_INFLIGHT_BYTES: '6000' } });
+    const slow = await createSchedule(stack, { name: 'slow', cron: '0 2 * * *', manifest_url: `${host.url}/slow.txt` });
+    const quick = await createSchedule(stack, { name: 'quick', cron: '0 2 * * *', manifest_url: `${host.url}/list.txt` });
+    const listed = await createSchedule(stack, { name: 'listed', cron: '0 2 * * *', file_urls: urls(1) });
+    const held = stack.request('POST', `/v1/schedules/${slow.id}/run`); // holds its 4096 bytes for MANIFEST_TIMEOUT_MS
+    await waitFor(async () => (host!.received.some((r) => r.path === '/slow.txt') ? true : undefined));
+
+    const second = await stack.request<Problem>('POST', `/v1/schedules/${quick.id}/run`);
+    expect(second.status).toBe(503);
+    expect(second.body.type).toMatch(/\/unavailable$/);
+    expect(second.headers.get('retry-after')).toBe('2');
+    const bigBody = await stack.request('POST', '/v1/jobs', { body: { file_urls: urls(80) } }); // ~3.5 KB: over what is left
+    expect(bigBody.status).toBe(503);
+    // A schedule with its own list downloads nothing and reserves nothing.
+    expect((await stack.request('POST', `/v1/schedules/${listed.id}/run`)).status).toBe(202);
+    expect(host.received.filter((r) => r.path === '/list.txt')).toHaveLength(0);
+
+    expect((await held).status).toBe(422); // the slow manifest timed out, and gave its bytes back
+    expect((await stack.request('POST', `/v1/schedules/${quick.id}/run`)).status).toBe(202);
+  });
+});
