@@ -104,7 +104,14 @@ async function main(): Promise<void> {
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const prefix = `demo${Date.now().toString(36)}`;
-  const common = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', WEBHOOK_SECRET: webhookSecret };
+  // The demo's webhook receiver is on loopback, which the outbound policy refuses unless allowed.
+  const common = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    WEBHOOK_SECRET: webhookSecret,
+    OUTBOUND_ALLOWED_NETS: '127.0.0.1/32',
+  };
   const logs: string[] = [];
   const keep = (line: string) => {
     logs.push(line);
