@@ -7,7 +7,8 @@ export type SendResult =
   | { kind: 'delivered'; status: number }
   /** 410 Gone: the receiver asks never to be called again for this. */
   | { kind: 'gone'; status: number }
-  | { kind: 'failed'; status: number | null; error: string };
+  /** `error` is for the tenant; `detail` (the low-level error, addresses and all) only for the logs. */
+  | { kind: 'failed'; status: number | null; error: string; detail?: string };
 
 export interface WebhookSenderOptions {
   /** `whsec_…`; without it nothing is sent and every attempt fails with a reason that says so. */
@@ -61,7 +62,7 @@ export class WebhookSender {
       if (res.statusCode === 410) return { kind: 'gone', status: 410 };
       return { kind: 'failed', status: res.statusCode, error: `the receiver answered HTTP ${res.statusCode}` };
     } catch (err) {
-      return { kind: 'failed', status: null, error: describe(err, this.opts.timeoutMs) };
+      return { kind: 'failed', status: null, error: describe(err, this.opts.timeoutMs), detail: (err as Error).message };
     }
   }
 }

@@ -72,7 +72,7 @@ export type FireOutcome =
   | { kind: 'created'; job: Job }
   /** This fire had already made its job (a duplicate processing). */
   | { kind: 'replayed'; jobId: string }
-  | { kind: 'failed'; code: ManifestError['code'] | 'rate_limited'; error: string }
+  | { kind: 'failed'; code: ManifestError['code'] | 'rate_limited'; error: string; detail?: string }
   /** The schedule was deleted. */
   | { kind: 'gone' };
 
@@ -106,7 +106,7 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
     await deps.redis.eval(RELEASE_FIRE, 1, fireKey, claim.token);
     if (!(err instanceof ManifestError)) throw err;
     await deps.schedules.recordRun(scheduleId, { at: fire.at.toISOString(), job_id: null, error: err.message });
-    return { kind: 'failed', code: err.code, error: err.message };
+    return { kind: 'failed', code: err.code, error: err.message, ...(err.detail ? { detail: err.detail } : {}) };
   }
 
   let job: Job;

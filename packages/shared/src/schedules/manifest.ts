@@ -21,6 +21,8 @@ export class ManifestError extends Error {
   constructor(
     readonly code: ManifestErrorCode,
     message: string,
+    /** The low-level cause (it may name internal addresses): for the logs, never for the tenant. */
+    readonly detail?: string,
   ) {
     super(message);
   }
@@ -75,7 +77,11 @@ export class ManifestFetcher {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new ManifestError('manifest_unreachable', `manifest_url could not be fetched: ${describe(err, this.timeoutMs)}`);
+      throw new ManifestError(
+        'manifest_unreachable',
+        `manifest_url could not be fetched: ${describe(err, this.timeoutMs)}`,
+        (err as Error).message,
+      );
     }
     const contentType = String(res.headers['content-type'] ?? '');
     if (res.statusCode < 200 || res.statusCode > 299) {
@@ -101,7 +107,11 @@ export class ManifestFetcher {
       }
     } catch (err) {
       if (err instanceof ManifestError) throw err;
-      throw new ManifestError('manifest_unreachable', `manifest_url could not be read: ${describe(err, this.timeoutMs)}`);
+      throw new ManifestError(
+        'manifest_unreachable',
+        `manifest_url could not be read: ${describe(err, this.timeoutMs)}`,
+        (err as Error).message,
+      );
     }
     return { text: Buffer.concat(chunks).toString('utf8'), contentType };
   }
