@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { systemResolver, type Job, type Schedule } from '@batchscribe/shared';
 import { HttpFixture } from '../support/http-fixture.js';
 import { Stack, urls, type StackOptions } from '../support/stack.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface Problem {
   type: string;
@@ -130,7 +131,7 @@ describe('outbound policy at delivery', () => {
     });
     try {
       // 127.0.0.1 (the first hop) is allowed; 127.0.0.2 (where it redirects) is not.
-      stack = await Stack.start({ worker: false });
+      stack = await Stack.start({ apiEnv: { SCHEDULE_MIN_INTERVAL_S: '1' } });
       const schedule = (
         await stack.request<Schedule>('POST', '/v1/schedules', {
           body: { name: 'hop', cron: '0 2 * * *', manifest_url: `${receiver.url}/list.txt` },
@@ -147,6 +148,23 @@ describe('outbound policy at delivery', () => {
         job_id: null,
         error: 'manifest_url could not be fetched: redirect 1 leads to an address that is not allowed',
       });
+
+      // The worker's own fires go through its own Agent and say the same.
+      const fired = (
+        await stack.request<Schedule>('POST', '/v1/schedules', {
+          body: { name: 'hop-cron', cron: '* * * * * *', manifest_url: `${receiver.url}/list.txt` },
+        })
+      ).body;
+      const lastRun = await waitFor(
+        async () => (await stack!.request<Schedule>('GET', `/v1/schedules/${fired.id}`)).body.last_run ?? undefined,
+        { timeoutMs: 10_000, what: 'a fire' },
+      );
+      await stack.request('DELETE', `/v1/schedules/${fired.id}`);
+      expect(lastRun).toMatchObject({
+        job_id: null,
+        error: 'manifest_url could not be fetched: redirect 1 leads to an address that is not allowed',
+      });
+
       expect(inside.received).toHaveLength(0);
       const jobs = await stack.request<{ data: Job[] }>('GET', '/v1/jobs');
       expect(jobs.body.data).toEqual([]);
