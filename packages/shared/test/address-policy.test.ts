@@ -103,8 +103,10 @@ describe('intake check of a URL', () => {
     expect(internal).not.toContain('10.0.0.7');
     expect(await policy.checkUrl('https://mixed.example/')).toMatch(/loopback/);
     expect(await policy.checkUrl('https://public.example/')).toBeNull();
-    // Not resolvable now: let through, every connection checks what it dials.
+    // Not resolvable now, or not in time: let through, every connection checks what it dials.
     expect(await policy.checkUrl('https://nowhere.example/')).toBeNull();
+    const stuck = new OutboundPolicy([], { resolve: () => new Promise<string[]>(() => undefined), resolveTimeoutMs: 50 });
+    expect(await stuck.checkUrl('https://slow-dns.example/')).toBeNull();
   });
 
   it('when the net is allowed, then its literal and its names pass', async () => {

@@ -80,12 +80,15 @@ export const systemResolver: Resolver = async (hostname) =>
 
 export class OutboundPolicy {
   private readonly resolve: Resolver;
+  private readonly resolveTimeoutMs: number;
 
   constructor(
     private readonly allowedNets: readonly AllowedNet[],
-    opts: { resolve?: Resolver } = {},
+    /** `resolveTimeoutMs` (default 2 s) bounds how long an intake request waits on DNS. */
+    opts: { resolve?: Resolver; resolveTimeoutMs?: number } = {},
   ) {
     this.resolve = opts.resolve ?? systemResolver;
+    this.resolveTimeoutMs = opts.resolveTimeoutMs ?? 2_000;
   }
 
   /** The verdict on one address (a literal, not a host name). Unparsable text is refused. */
@@ -103,8 +106,8 @@ export class OutboundPolicy {
   /**
    * Intake's check of a URL a tenant gave: null when its host is allowed, else why not, in
    * words fit for a 422 (the tenant named the host, so its kind may be told; no address is).
-   * A name that does not resolve now is let through: DNS may be briefly down, and every
-   * connection checks the address it dials anyway.
+   * A name that does not resolve now (or not within resolveTimeoutMs) is let through: DNS may
+   * be briefly down, and every connection checks the address it dials anyway.
    */
   async checkUrl(url: string): Promise<string | null> {
     let hostname: string;
@@ -113,16 +116,21 @@ export class OutboundPolicy {
     } catch {
       return 'is not a valid URL';
     }
-    const literal = parseAddress(hostname);
-    if (literal) {
+    if (parseAddress(hostname)) {
       const verdict = this.classify(hostname);
       return verdict.allowed ? null : `names a ${verdict.kind} address not in OUTBOUND_ALLOWED_NETS`;
     }
     let addresses: string[];
+    let timer: NodeJS.Timeout | undefined;
     try {
-      addresses = await this.resolve(hostname);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('resolver timed out')), this.resolveTimeoutMs);
+      });
+      addresses = await Promise.race([this.resolve(hostname), timeout]);
     } catch {
       return null;
+    } finally {
+      clearTimeout(timer);
     }
     for (const address of addresses) {
       const verdict = this.classify(address);
