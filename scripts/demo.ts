@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   // Transcripts go to an fs blob store in a temporary directory that api and worker share.
   const dataDir = mkdtempSync(join(tmpdir(), 'batchscribe-demo-'));
   say(`blobs      ${dataDir} (BLOB_STORE=fs)`);
+  // The demo's webhook receiver is on loopback, which the outbound policy refuses unless allowed.
   const common = {
     REDIS_URL: redis.url,
     QUEUE_PREFIX: prefix,
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
     WEBHOOK_SECRET: webhookSecret,
     BLOB_STORE: 'fs',
     DATA_DIR: dataDir,
+    OUTBOUND_ALLOWED_NETS: '127.0.0.1/32',
   };
   const logs: string[] = [];
   const keep = (line: string) => {

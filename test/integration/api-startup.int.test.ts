@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { QUEUES, createApiRedis, createBlobStore, createKeyLayout, type BatchJobPayload } from '@batchscribe/shared';
+import { OutboundPolicy, QUEUES, createApiRedis, createBlobStore, createKeyLayout, createOutboundAgent, type BatchJobPayload } from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { blobEnvFor } from '../support/blob-env.js';
@@ -23,8 +23,10 @@ describe('api started before its Redis connection is up', () => {
     redis.on('error', () => undefined);
     expect(redis.status).not.toBe('ready');
     const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
+    const policy = new OutboundPolicy([]);
+    const outbound = { policy, dispatcher: createOutboundAgent(policy) };
     const server = await startWebServer(
-      createApp({ env, redis, keys, queue, blobs: createBlobStore(env), logger: pino({ level: 'silent' }) }),
+      createApp({ env, redis, keys, queue, blobs: createBlobStore(env), logger: pino({ level: 'silent' }), outbound }),
       0,
       '127.0.0.1',
     );
@@ -48,6 +50,7 @@ describe('api started before its Redis connection is up', () => {
     } finally {
       await stopWebServer(server);
       await queue.obliterate({ force: true });
+      await outbound.dispatcher.close();
       await queue.close();
       await redis.quit();
     }

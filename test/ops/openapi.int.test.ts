@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { QUEUES, createBlobStore, createKeyLayout, type FileResult, type Job } from '@batchscribe/shared';
+import { OutboundPolicy, QUEUES, createBlobStore, createKeyLayout, createOutboundAgent, type FileResult, type Job } from '@batchscribe/shared';
 import type { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { createApp } from '../../apps/api/src/server.js';
@@ -47,8 +47,10 @@ describe('the OpenAPI document', () => {
     const keys = createKeyLayout('routes-walk');
     const queue = new Queue(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
     const schedulesQueue = new Queue(QUEUES.schedules, { connection: redis, prefix: keys.bullPrefix });
-    // Connected first, so the commands the app sends while being built (the rate-limit store's
-    // SCRIPT LOAD) are answered before the QUIT below rather than rejected.
+    const policy = new OutboundPolicy([]);
+    const outbound = { policy, dispatcher: createOutboundAgent(policy) };
+    // Connected first, so any command the app sends while being built is answered before the
+    // QUIT below rather than rejected.
     await redis.ping();
     try {
       // Every optional part switched on, so every route module is mounted; the hub is only
@@ -63,6 +65,7 @@ describe('the OpenAPI document', () => {
         logger: pino({ level: 'silent' }),
         schedulesQueue,
         jobEvents: {} as JobEventsHub,
+        outbound,
       });
       const served = expressRoutes(app, NOT_API);
       expect(served).toEqual(
@@ -71,6 +74,7 @@ describe('the OpenAPI document', () => {
       expect(documentedOperations(contract.doc)).toEqual(served);
     } finally {
       await schedulesQueue.close();
+      await outbound.dispatcher.close();
       await queue.close();
       await redis.quit();
     }

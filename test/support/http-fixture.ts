@@ -12,7 +12,8 @@ export interface ReceivedRequest {
 export type Responder = (req: ReceivedRequest, res: ServerResponse, n: number) => void | Promise<void>;
 
 /**
- * A real HTTP server on 127.0.0.1 and a random port, standing in for a webhook receiver or a
+ * A real HTTP server on 127.0.0.1 (or another loopback alias such as 127.0.0.2, which the
+ * outbound policy tests need) and a random port, standing in for a webhook receiver or a
  * manifest host. It records every request; `respond` decides each answer (n counts from 0).
  */
 export class HttpFixture {
@@ -25,7 +26,7 @@ export class HttpFixture {
     public respond: Responder,
   ) {}
 
-  static async start(respond: Responder = (_req, res) => void res.writeHead(204).end()): Promise<HttpFixture> {
+  static async start(respond: Responder = (_req, res) => void res.writeHead(204).end(), host = '127.0.0.1'): Promise<HttpFixture> {
     let fixture: HttpFixture | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -45,10 +46,10 @@ export class HttpFixture {
         void Promise.resolve(f.respond(rec, res, n)).catch(() => res.writeHead(599).end());
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    fixture = new HttpFixture(server, `http://127.0.0.1:${port}`, respond);
+    fixture = new HttpFixture(server, `http://${host}:${port}`, respond);
     return fixture;
   }
 

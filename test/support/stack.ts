@@ -5,16 +5,20 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
 import {
+  OutboundPolicy,
   QUEUES,
   TranscriptStore,
   createApiRedis,
   createBlobStore,
+  createOutboundAgent,
   createKeyLayout,
   createWorkerRedis,
   type BatchJobPayload,
   type BlobStore,
   type Job,
   type KeyLayout,
+  type OutboundAgentOptions,
+  type Resolver,
   type ScheduleFirePayload,
 } from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
@@ -36,7 +40,17 @@ export interface StackOptions {
   /** Which blob store the transcripts go to: a fresh temp dir (fs, default) or a fresh prefix of the test S3 server. */
   blob?: 'fs' | 's3';
   logger?: Logger;
+  /** The resolver the api's intake check uses (a test plays a DNS server that answers differently later). */
+  apiResolve?: Resolver;
+  /** The resolver the worker's outbound sockets use. */
+  workerLookup?: OutboundAgentOptions['lookup'];
 }
+
+/**
+ * Receivers and manifest hosts in tests listen on 127.0.0.1, which the outbound policy refuses
+ * by default: the harness allows exactly that address, as an operator would an internal net.
+ */
+export const TEST_OUTBOUND_ALLOWED_NETS = '127.0.0.1/32';
 
 export interface HttpResult<T = unknown> {
   status: number;
@@ -65,6 +79,9 @@ export class Stack {
     private readonly logger: Logger,
     /** Schedules' queue and the SSE hub with its own subscriber connection, as main.ts builds them. */
     private readonly workflows: { schedulesQueue: Queue<ScheduleFirePayload>; jobEvents: JobEventsHub; subscriber: Redis },
+    /** The api's outbound Agent, closed by stop() as main.ts closes it at shutdown. */
+    private readonly apiOutboundAgent: ReturnType<typeof createOutboundAgent>,
+    private readonly workerLookup: OutboundAgentOptions['lookup'] | undefined,
     /** The api's blob store; `transcripts` reads what the workers stored in it. */
     readonly blobs: BlobStore,
   ) {
@@ -82,7 +99,13 @@ export class Stack {
     const sim = createFoxapiSimulator({ taskDurationMs: 300, ...opts.sim });
     const { url: simUrl } = await sim.listen(0);
 
-    const common = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...blobEnvFor(opts.blob ?? 'fs') };
+    const common = {
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+      OUTBOUND_ALLOWED_NETS: TEST_OUTBOUND_ALLOWED_NETS,
+      ...blobEnvFor(opts.blob ?? 'fs'),
+    };
     const apiEnv = loadApiEnv({
       ...common,
       API_KEYS: `acme:${TOKENS.acme},globex:${TOKENS.globex}`,
@@ -99,9 +122,12 @@ export class Stack {
     const subscriber = new Redis(redisUrl);
     const jobEvents = new JobEventsHub(subscriber, keys.jobEvents, logger);
     await jobEvents.start();
+    const policy = new OutboundPolicy(apiEnv.OUTBOUND_ALLOWED_NETS, opts.apiResolve ? { resolve: opts.apiResolve } : {});
+    const apiOutboundAgent = createOutboundAgent(policy, { connectTimeoutMs: apiEnv.MANIFEST_TIMEOUT_MS });
+    const outbound = { policy, dispatcher: apiOutboundAgent };
     const blobs = createBlobStore(apiEnv);
     const server = await startWebServer(
-      createApp({ env: apiEnv, redis: apiRedis, keys, blobs, queue, logger, schedulesQueue, jobEvents }),
+      createApp({ env: apiEnv, redis: apiRedis, keys, blobs, queue, logger, schedulesQueue, jobEvents, outbound }),
       0,
       '127.0.0.1',
     );
@@ -129,11 +155,9 @@ export class Stack {
       queue,
       workerEnv,
       logger,
-      {
-        schedulesQueue,
-        jobEvents,
-        subscriber,
-      },
+      { schedulesQueue, jobEvents, subscriber },
+      apiOutboundAgent,
+      opts.workerLookup,
       blobs,
     );
     if (opts.worker !== false) await stack.startWorker();
@@ -153,6 +177,7 @@ export class Stack {
       heartbeatMs: 1_000,
       sweepMs: 500,
       webhookOutboxMs: 100,
+      ...(this.workerLookup ? { outboundLookup: this.workerLookup } : {}),
     });
     const close = runtime.close;
     const wrapped: WorkerRuntime = {
@@ -221,6 +246,7 @@ export class Stack {
     for (const w of this.workers) await w.close();
     await this.workflows.jobEvents.close();
     await stopWebServer(this.server);
+    await this.apiOutboundAgent.close();
     await this.workflows.schedulesQueue.close();
     await this.workflows.subscriber.quit();
     await this.queue.obliterate({ force: true }).catch(() => undefined);

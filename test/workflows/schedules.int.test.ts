@@ -3,7 +3,10 @@ import { Queue, type Job as BullJob } from 'bullmq';
 import { pino } from 'pino';
 import {
   ManifestFetcher,
+  OutboundPolicy,
   QUEUES,
+  createOutboundAgent,
+  parseAllowedNets,
   ScheduleStore,
   type FileResult,
   type Job,
@@ -12,7 +15,7 @@ import {
 } from '@batchscribe/shared';
 import { createScheduleProcessor } from '../../apps/worker/src/schedules/schedule.processor.js';
 import { HttpFixture } from '../support/http-fixture.js';
-import { Stack, TOKENS, urls } from '../support/stack.js';
+import { Stack, TEST_OUTBOUND_ALLOWED_NETS, TOKENS, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 let stack: Stack | undefined;
@@ -24,6 +27,8 @@ afterEach(async () => {
 });
 
 const LIMITS = { MANIFEST_MAX_BYTES: '4096', MANIFEST_TIMEOUT_MS: '2000' };
+/** Lets a cron fire every second, so a test sees several fires in a few seconds (the default refuses it). */
+const FAST_CRON = { SCHEDULE_MIN_INTERVAL_S: '1' };
 
 /** A manifest host: `/list.txt`, `/list.json` (with refs), `/big.txt` (over 4 KiB), `/slow.txt` (never ends); anything else 404. */
 async function startManifestHost(): Promise<HttpFixture> {
@@ -49,8 +54,14 @@ async function startManifestHost(): Promise<HttpFixture> {
   });
 }
 
-async function startStack(opts: { worker?: boolean } = {}): Promise<Stack> {
-  return Stack.start({ worker: opts.worker ?? true, apiEnv: LIMITS, workerEnv: LIMITS });
+async function startStack(
+  opts: { worker?: boolean; apiEnv?: Record<string, string>; workerEnv?: Record<string, string> } = {},
+): Promise<Stack> {
+  return Stack.start({
+    worker: opts.worker ?? true,
+    apiEnv: { ...LIMITS, ...FAST_CRON, ...opts.apiEnv },
+    workerEnv: { ...LIMITS, ...opts.workerEnv },
+  });
 }
 
 async function createSchedule(s: Stack, body: Record<string, unknown>, token?: string): Promise<Schedule> {
@@ -138,12 +149,14 @@ describe('schedules', () => {
     stack = await startStack({ worker: false });
     const schedule = await createSchedule(stack, { name: 'yearly', cron: '0 0 1 1 *', manifest_url: `${host.url}/list.json` });
     const queue = new Queue(QUEUES.batches, { connection: stack.redis, prefix: stack.keys.bullPrefix });
+    const policy = new OutboundPolicy(parseAllowedNets(TEST_OUTBOUND_ALLOWED_NETS));
+    const outbound = createOutboundAgent(policy);
     const fireDeps = {
       redis: stack.redis,
       keys: stack.keys,
       schedules: new ScheduleStore(stack.redis, stack.keys),
       jobs: { redis: stack.redis, keys: stack.keys, queue, batchSize: 100 },
-      manifests: new ManifestFetcher({ maxFiles: 1_000 }),
+      manifests: new ManifestFetcher({ maxFiles: 1_000, dispatcher: outbound, policy }),
       claimStaleMs: 60_000,
     };
     const processor = createScheduleProcessor(fireDeps, { removeJobScheduler: async () => true }, pino({ level: 'silent' }));
@@ -159,6 +172,7 @@ describe('schedules', () => {
       expect(outcomes.sort()).toEqual(['created', 'replayed']);
       expect(await processor(fire)).toBe('replayed');
     } finally {
+      await outbound.close();
       await queue.close();
     }
     const jobs = await jobsOf(stack, schedule.id);
@@ -279,7 +293,9 @@ describe('schedules', () => {
       });
       expect(res.body.errors.map((e) => e.path)).toContain(path);
     }
-    expect(await stack.keysUnderPrefix()).toEqual(before);
+    // The tenant's intake counter counts refused requests too; nothing else may be written.
+    const state = async () => (await stack!.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'));
+    expect(await state()).toEqual(before.filter((k) => !k.includes(':ratelimit:')));
   });
 
   it('when another tenant asks for a schedule, then it is a 404, and each tenant lists only its own', async () => {
@@ -314,5 +330,113 @@ describe('schedules', () => {
     expect(second.body.data.map((s) => s.name)).toEqual(['one']);
     expect(second.body.next_cursor).toBeNull();
     expect((await stack.request('GET', '/v1/schedules?cursor=bogus')).status).toBe(400);
+  });
+});
+
+describe('schedules under the intake controls', () => {
+  interface Problem {
+    type: string;
+    detail: string;
+    errors?: Array<{ path: string; message: string }>;
+  }
+  const jobState = async (s: Stack) => (await s.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'));
+
+  it('when a tenant creates and runs schedules, then each counts against INTAKE_RATE_LIMIT_PER_MIN with POST /v1/jobs, 429 beyond it', async () => {
+    stack = await startStack({ worker: false, apiEnv: { INTAKE_RATE_LIMIT_PER_MIN: '5' } });
+    const schedule = await createSchedule(stack, { name: 'burst', cron: '0 2 * * *', file_urls: urls(1) }); // 1
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await stack.request('POST', `/v1/schedules/${schedule.id}/run`)).status); // 2..7
+    expect(statuses).toEqual([202, 202, 202, 202, 429, 429]);
+    const refused = await stack.request<Problem>('POST', `/v1/schedules/${schedule.id}/run`);
+    expect(refused.status).toBe(429);
+    expect(refused.body.type).toMatch(/\/rate-limited$/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await stack.request('POST', '/v1/schedules', { body: { name: 'more', cron: '0 2 * * *', file_urls: urls(1) } })).status).toBe(
+      429,
+    );
+    expect((await stack.request('POST', '/v1/jobs', { body: { file_urls: urls(1) } })).status).toBe(429);
+    // Four runs made four jobs; nothing refused made one. Another tenant has its own budget.
+    expect(await jobsOf(stack, schedule.id)).toHaveLength(4);
+    expect((await stack.request('POST', '/v1/jobs', { body: { file_urls: urls(1) }, token: TOKENS.globex })).status).toBe(202);
+  });
+
+  it('when a fire finds the tenant over its intake rate limit, then it makes no job and last_run.error says why', async () => {
+    const limit = { INTAKE_RATE_LIMIT_PER_MIN: '2' };
+    stack = await startStack({ apiEnv: limit, workerEnv: limit });
+    // The creation takes one of the two; the first fire the other; every later fire is refused.
+    const schedule = await createSchedule(stack, { name: 'eager', cron: '* * * * * *', file_urls: urls(1) });
+    const refused = await waitFor(
+      async () => {
+        const res = await stack!.request<Schedule>('GET', `/v1/schedules/${schedule.id}`);
+        return res.body.last_run?.error ? res.body.last_run : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a fire refused by the rate limit' },
+    );
+    expect(refused).toMatchObject({
+      job_id: null,
+      error: "the tenant's intake rate limit (2 a minute, INTAKE_RATE_LIMIT_PER_MIN) was reached, so this fire made no job",
+    });
+    await stack.request('DELETE', `/v1/schedules/${schedule.id}`);
+    expect(await jobsOf(stack, schedule.id)).toHaveLength(1);
+  });
+
+  it('when a tenant reaches MAX_SCHEDULES_PER_TENANT, then the next create is 409 and writes nothing; deleting one makes room', async () => {
+    stack = await startStack({ worker: false, apiEnv: { MAX_SCHEDULES_PER_TENANT: '2' } });
+    const body = { name: 'n', cron: '0 2 * * *', file_urls: urls(1) };
+    const first = await createSchedule(stack, body);
+    await createSchedule(stack, body);
+    const before = await jobState(stack);
+    const third = await stack.request<Problem>('POST', '/v1/schedules', { body });
+    expect(third.status).toBe(409);
+    expect(third.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(third.body.type).toMatch(/\/conflict$/);
+    expect(third.body.detail).toMatch(/already has 2 schedules/);
+    expect(await jobState(stack)).toEqual(before);
+    expect((await stack.request<{ data: Schedule[] }>('GET', '/v1/schedules')).body.data).toHaveLength(2);
+    // The limit is per tenant.
+    expect((await stack.request('POST', '/v1/schedules', { body, token: TOKENS.globex })).status).toBe(201);
+    expect((await stack.request('DELETE', `/v1/schedules/${first.id}`)).status).toBe(204);
+    expect((await stack.request('POST', '/v1/schedules', { body })).status).toBe(201);
+  });
+
+  it('when a cron fires more often than once a minute, then 422 naming cron (by default); once a minute with seconds is fine', async () => {
+    stack = await Stack.start({ worker: false });
+    const create = (cron: string) => stack!.request<Problem>('POST', '/v1/schedules', { body: { name: 'n', cron, file_urls: urls(1) } });
+    for (const [cron, gap] of [
+      ['* * * * * *', 1],
+      ['*/30 * * * * *', 30],
+      ['0,59 * * * * *', 1],
+    ] as const) {
+      const res = await create(cron);
+      expect({ cron, status: res.status }).toEqual({ cron, status: 422 });
+      expect(res.body.errors).toEqual([
+        { path: 'cron', message: expect.stringMatching(new RegExp(`^fires every ${gap} s; schedules may fire at most once every 60 s`)) },
+      ]);
+    }
+    for (const cron of ['0 * * * * *', '30 */5 * * * *', '* * * * *', '0 2 * * *']) expect((await create(cron)).status).toBe(201);
+  });
+
+  it('when runs download manifests, then they share the intake byte budget with job bodies: 503 with Retry-After beyond it', async () => {
+    host = await startManifestHost();
+    // Room for one manifest (MANIFEST_MAX_BYTES 4096) and a small body, not for two manifests.
+    stack = await startStack({ worker: false, apiEnv: { INTAKE_MAX_INFLIGHT_BYTES: '6000' } });
+    const slow = await createSchedule(stack, { name: 'slow', cron: '0 2 * * *', manifest_url: `${host.url}/slow.txt` });
+    const quick = await createSchedule(stack, { name: 'quick', cron: '0 2 * * *', manifest_url: `${host.url}/list.txt` });
+    const listed = await createSchedule(stack, { name: 'listed', cron: '0 2 * * *', file_urls: urls(1) });
+    const held = stack.request('POST', `/v1/schedules/${slow.id}/run`); // holds its 4096 bytes for MANIFEST_TIMEOUT_MS
+    await waitFor(async () => (host!.received.some((r) => r.path === '/slow.txt') ? true : undefined));
+
+    const second = await stack.request<Problem>('POST', `/v1/schedules/${quick.id}/run`);
+    expect(second.status).toBe(503);
+    expect(second.body.type).toMatch(/\/unavailable$/);
+    expect(second.headers.get('retry-after')).toBe('2');
+    const bigBody = await stack.request('POST', '/v1/jobs', { body: { file_urls: urls(80) } }); // ~3.5 KB: over what is left
+    expect(bigBody.status).toBe(503);
+    // A schedule with its own list downloads nothing and reserves nothing.
+    expect((await stack.request('POST', `/v1/schedules/${listed.id}/run`)).status).toBe(202);
+    expect(host.received.filter((r) => r.path === '/list.txt')).toHaveLength(0);
+
+    expect((await held).status).toBe(422); // the slow manifest timed out, and gave its bytes back
+    expect((await stack.request('POST', `/v1/schedules/${quick.id}/run`)).status).toBe(202);
   });
 });

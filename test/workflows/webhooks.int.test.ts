@@ -123,6 +123,16 @@ describe('signed webhooks', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
+  it('when nothing listens on the callback port, then last_error says the connection was refused and names no address or port', async () => {
+    const closed = await HttpFixture.start();
+    await closed.close(); // its port is now free: connections to it are refused
+    stack = await start({ WEBHOOK_MAX_ATTEMPTS: '1' });
+    const created = await stack.submit({ file_urls: urls(1), callback_url: `${closed.url}/hook` });
+    const job = await stack.waitForJob(created.id, (j) => j.webhook?.status === 'failed');
+    expect(job.webhook).toEqual({ status: 'failed', attempts: 1, last_error: 'the receiver could not be reached: connection refused' });
+    expect(JSON.stringify(job)).not.toMatch(/ECONNREFUSED/);
+  });
+
   it('when a delivered webhook is redelivered, then the same webhook-id arrives again and attempts keep counting', async () => {
     receiver = await HttpFixture.start();
     stack = await start();

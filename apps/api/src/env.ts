@@ -38,6 +38,12 @@ const schema = z
           .filter(Boolean),
       )
       .optional(),
+    /** Non-public networks a callback_url or manifest_url may reach; default none. */
+    OUTBOUND_ALLOWED_NETS: fields.OUTBOUND_ALLOWED_NETS,
+    /** Schedules one tenant may have; more get 409. */
+    MAX_SCHEDULES_PER_TENANT: fields.int(100, 1, 1_000_000),
+    /** The shortest gap between two fires a cron may ask for (a 6-field cron can ask for every second). */
+    SCHEDULE_MIN_INTERVAL_S: fields.int(60, 1, 60),
     POLL_MIN_MS: fields.int(2_000, 100),
     LOG_LEVEL: fields.LOG_LEVEL,
     /** `POST /v1/schedules/{id}/run` fetches the manifest in the api: same limits as the worker's fires. */
@@ -46,7 +52,7 @@ const schema = z
     /** Comment heartbeat on `GET /v1/jobs/{id}/events` streams. */
     SSE_HEARTBEAT_MS: fields.int(15_000, 100),
     /** Job submissions a tenant may make per minute, across replicas; 0 turns the limit off. */
-    INTAKE_RATE_LIMIT_PER_MIN: fields.int(120, 0),
+    INTAKE_RATE_LIMIT_PER_MIN: fields.INTAKE_RATE_LIMIT_PER_MIN,
     /** Request-body bytes of job submissions one api process takes in at once; default 2 × MAX_BODY_BYTES. */
     INTAKE_MAX_INFLIGHT_BYTES: fields.int(0, 0),
     /** Where transcripts live (never in Redis). */

@@ -1,6 +1,8 @@
 import { Queue } from 'bullmq';
 import {
+  OutboundPolicy,
   QUEUES,
+  createOutboundAgent,
   createApiRedis,
   createBlobStore,
   createKeyLayout,
@@ -48,9 +50,13 @@ async function main(): Promise<void> {
   const webhooksQueue = new Queue(QUEUES.webhooks, { connection: redis, prefix: keys.bullPrefix });
   webhooksQueue.on('error', (err) => logger.error({ queue: QUEUES.webhooks, err }, 'queue error'));
   const metrics = createMetricsRegistry();
+  // Every connection `run` makes to a manifest host goes through this Agent, which checks the address it dials.
+  const outboundPolicy = new OutboundPolicy(env.OUTBOUND_ALLOWED_NETS);
+  const outboundAgent = createOutboundAgent(outboundPolicy, { connectTimeoutMs: env.MANIFEST_TIMEOUT_MS });
+  const outbound = { policy: outboundPolicy, dispatcher: outboundAgent };
 
   const blobs = createBlobStore(env);
-  const app = createApp({ env, redis, keys, blobs, queue, logger, schedulesQueue, jobEvents, metrics, webhooksQueue });
+  const app = createApp({ env, redis, keys, blobs, queue, logger, schedulesQueue, jobEvents, metrics, webhooksQueue, outbound });
   const server = await startWebServer(app, env.PORT, env.HOST);
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT, host: env.HOST }, 'api listening');
@@ -68,6 +74,7 @@ async function main(): Promise<void> {
     // Open event streams would hold the server open: end them (clients reconnect elsewhere).
     await jobEvents.close();
     await stopWebServer(server);
+    await outboundAgent.close();
     await schedulesQueue.close();
     await webhooksQueue.close();
     await queue.close();

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Registry } from 'prom-client';
+import type { Dispatcher } from 'undici';
 import {
+  IntakeRateLimit,
   JobReader,
   ManifestFetcher,
   TranscriptStore,
@@ -15,10 +17,13 @@ import {
   type BatchJobPayload,
   type BlobStore,
   type KeyLayout,
+  type OutboundPolicy,
   type ScheduleFirePayload,
 } from '@batchscribe/shared';
 import type { ApiEnv } from './env.js';
 import { bearerAuth } from './http/auth.js';
+import { IntakeAdmission } from './http/intake-admission.js';
+import { intakeRateLimit } from './http/intake-rate-limit.js';
 import { ProblemError, problemHandler } from './http/problem.js';
 import { healthRoutes } from './health.routes.js';
 import { JobActions } from './jobs/job-actions.js';
@@ -44,7 +49,13 @@ export interface ApiDeps {
   schedulesQueue?: Queue<ScheduleFirePayload>;
   /** Live job changes (one Redis subscriber per process); without it /v1/jobs/{id}/events is not served. */
   jobEvents?: JobEventsHub;
-  /** Fetches schedule manifests for `run`; default: undici with MANIFEST_MAX_BYTES and MANIFEST_TIMEOUT_MS. */
+  /**
+   * Where tenants' URLs may point: the policy checks callback_url and manifest_url at intake,
+   * the dispatcher (createOutboundAgent, owned and closed by the caller) checks every address
+   * `run` connects to.
+   */
+  outbound: { policy: OutboundPolicy; dispatcher: Dispatcher };
+  /** Fetches schedule manifests for `run`; default: through `outbound` with MANIFEST_MAX_BYTES and MANIFEST_TIMEOUT_MS. */
   manifests?: ManifestFetcher;
   /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
   metrics?: Registry;
@@ -94,6 +105,11 @@ export function createApp(deps: ApiDeps): Express {
 
   const reader = new JobReader(deps.redis, deps.keys);
   const transcripts = new TranscriptStore(deps.blobs, deps.env.QUEUE_PREFIX);
+  // One limit and one byte budget for every way a job list comes in: jobs, schedule creations and runs.
+  const intake = {
+    limitIntake: intakeRateLimit(new IntakeRateLimit(deps.redis, deps.keys, deps.env.INTAKE_RATE_LIMIT_PER_MIN)),
+    admission: new IntakeAdmission({ budgetBytes: deps.env.INTAKE_MAX_INFLIGHT_BYTES, maxBodyBytes: deps.env.MAX_BODY_BYTES }),
+  };
   app.use('/v1', bearerAuth(deps.env.API_KEYS));
   app.use(
     jobsRoutes({
@@ -113,8 +129,8 @@ export function createApp(deps: ApiDeps): Express {
       }),
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
       pollMinMs: deps.env.POLL_MIN_MS,
-      intakePerMinute: deps.env.INTAKE_RATE_LIMIT_PER_MIN,
-      intakeInFlightBytes: deps.env.INTAKE_MAX_INFLIGHT_BYTES,
+      ...intake,
+      outbound: deps.outbound.policy,
       limits: {
         maxFiles: deps.env.MAX_FILES_PER_JOB,
         webhookSecretSet: deps.env.WEBHOOK_SECRET !== undefined,
@@ -125,7 +141,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(resultsRoutes({ reader, transcripts }));
   app.use(webhooksRoutes({ redis: deps.redis, keys: deps.keys, reader }));
   if (deps.jobEvents) app.use(jobEventsRoutes({ reader, hub: deps.jobEvents, stream: { heartbeatMs: deps.env.SSE_HEARTBEAT_MS } }));
-  if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue)));
+  if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue, intake)));
   // After the API routes, which serve the traffic: every request walks the routers in order.
   app.use(healthRoutes({ redis: deps.redis, keys: deps.keys }));
   const queues = [deps.queue, ...(deps.schedulesQueue ? [deps.schedulesQueue] : []), ...(deps.webhooksQueue ? [deps.webhooksQueue] : [])];
@@ -135,13 +151,28 @@ export function createApp(deps: ApiDeps): Express {
   return app;
 }
 
-function scheduleRoutesDeps(deps: ApiDeps, queue: Queue<ScheduleFirePayload>) {
+function scheduleRoutesDeps(
+  deps: ApiDeps,
+  queue: Queue<ScheduleFirePayload>,
+  intake: { limitIntake: RequestHandler; admission: IntakeAdmission },
+) {
   const { env, redis, keys } = deps;
-  const limits = { maxFiles: env.MAX_FILES_PER_JOB, webhookSecretSet: env.WEBHOOK_SECRET !== undefined, callbackHosts: env.CALLBACK_HOSTS };
+  const limits = {
+    maxFiles: env.MAX_FILES_PER_JOB,
+    webhookSecretSet: env.WEBHOOK_SECRET !== undefined,
+    callbackHosts: env.CALLBACK_HOSTS,
+    minIntervalS: env.SCHEDULE_MIN_INTERVAL_S,
+  };
   const store = new ScheduleStore(redis, keys);
   const manifests =
     deps.manifests ??
-    new ManifestFetcher({ maxBytes: env.MANIFEST_MAX_BYTES, timeoutMs: env.MANIFEST_TIMEOUT_MS, maxFiles: env.MAX_FILES_PER_JOB });
+    new ManifestFetcher({
+      maxBytes: env.MANIFEST_MAX_BYTES,
+      timeoutMs: env.MANIFEST_TIMEOUT_MS,
+      maxFiles: env.MAX_FILES_PER_JOB,
+      dispatcher: deps.outbound.dispatcher,
+      policy: deps.outbound.policy,
+    });
   const fire = {
     redis,
     keys,
@@ -150,7 +181,15 @@ function scheduleRoutesDeps(deps: ApiDeps, queue: Queue<ScheduleFirePayload>) {
     manifests,
     claimStaleMs: env.MANIFEST_TIMEOUT_MS + 60_000,
   };
-  return { actions: new ScheduleActions({ store, queue, fire }), limits, maxBodyBytes: env.MAX_BODY_BYTES };
+  const actions = new ScheduleActions({
+    store,
+    queue,
+    fire,
+    maxPerTenant: env.MAX_SCHEDULES_PER_TENANT,
+    // A manifest may be as large as MANIFEST_MAX_BYTES, and is held whole while it becomes a job.
+    reserveManifest: () => intake.admission.reserve(env.MANIFEST_MAX_BYTES),
+  });
+  return { actions, limits, maxBodyBytes: env.MAX_BODY_BYTES, ...intake, outbound: deps.outbound.policy };
 }
 
 export async function startWebServer(app: Express, port: number, host: string): Promise<Server> {

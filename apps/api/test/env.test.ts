@@ -46,4 +46,26 @@ describe('api configuration', () => {
     expect(loadApiEnv({ AUTH_DISABLED: 'true', MAX_BODY_BYTES: '5000' }).INTAKE_MAX_INFLIGHT_BYTES).toBe(10_000);
     expect(loadApiEnv({ AUTH_DISABLED: 'true', INTAKE_MAX_INFLIGHT_BYTES: '123456' }).INTAKE_MAX_INFLIGHT_BYTES).toBe(123_456);
   });
+
+  it('when OUTBOUND_ALLOWED_NETS and the schedule limits are unset, then no private net is allowed, 100 schedules, once a minute', () => {
+    const env = loadApiEnv({ AUTH_DISABLED: 'true' });
+    expect(env.OUTBOUND_ALLOWED_NETS).toEqual([]);
+    expect(env.MAX_SCHEDULES_PER_TENANT).toBe(100);
+    expect(env.SCHEDULE_MIN_INTERVAL_S).toBe(60);
+    expect(
+      loadApiEnv({ AUTH_DISABLED: 'true', OUTBOUND_ALLOWED_NETS: '10.0.0.0/8, ::1/128' }).OUTBOUND_ALLOWED_NETS.map((n) => n.text),
+    ).toEqual(['10.0.0.0/8', '::1/128']);
+  });
+
+  it('when OUTBOUND_ALLOWED_NETS or a schedule limit is malformed, then the problem names the variable and the bad entry', () => {
+    expect(problems({ AUTH_DISABLED: 'true', OUTBOUND_ALLOWED_NETS: '10.0.0.0/8,10.0.0.0/40' })).toEqual([
+      'OUTBOUND_ALLOWED_NETS: "10.0.0.0/40" is not a network in CIDR form such as 10.0.0.0/8 or ::1/128 (comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32)',
+    ]);
+    expect(problems({ AUTH_DISABLED: 'true', OUTBOUND_ALLOWED_NETS: 'intranet' })).toEqual([
+      expect.stringMatching(/^OUTBOUND_ALLOWED_NETS: "intranet"/),
+    ]);
+    expect(
+      problems({ AUTH_DISABLED: 'true', MAX_SCHEDULES_PER_TENANT: '0', SCHEDULE_MIN_INTERVAL_S: '61' }).map((p) => p.split(':')[0]),
+    ).toEqual(['MAX_SCHEDULES_PER_TENANT', 'SCHEDULE_MIN_INTERVAL_S']);
+  });
 });

@@ -57,6 +57,10 @@ const schema = z
     MAX_FILES_PER_JOB: fields.MAX_FILES_PER_JOB,
     MANIFEST_MAX_BYTES: fields.MANIFEST_MAX_BYTES,
     MANIFEST_TIMEOUT_MS: fields.MANIFEST_TIMEOUT_MS,
+    /** Non-public networks a callback_url or manifest_url may reach; checked on every address dialled. */
+    OUTBOUND_ALLOWED_NETS: fields.OUTBOUND_ALLOWED_NETS,
+    /** Schedule fires count against the tenants' intake limit, shared with the api through Redis. */
+    INTAKE_RATE_LIMIT_PER_MIN: fields.INTAKE_RATE_LIMIT_PER_MIN,
     /** Needed only to deliver webhooks; without it deliveries fail (and retry) with a reason saying so. */
     WEBHOOK_SECRET: fields.WEBHOOK_SECRET,
     /** Delivery attempts per webhook; with the default back-off, 12 span about 7-15 hours. */

@@ -7,14 +7,18 @@ import pLimit from 'p-limit';
 import type { Registry } from 'prom-client';
 import {
   FoxapiClient,
+  IntakeRateLimit,
+  OutboundPolicy,
   QUEUES,
   TranscriptStore,
   WorkerMetricsStore,
   createMetricsRegistry,
+  createOutboundAgent,
   createThreadPreparer,
   type BatchJobPayload,
   type BlobStore,
   type KeyLayout,
+  type OutboundAgentOptions,
 } from '@batchscribe/shared';
 import { sweepBlobs } from './blob-sweeper.js';
 import { createBatchProcessor } from './batch.processor.js';
@@ -43,6 +47,8 @@ export interface WorkerRuntimeDeps {
   blobSweepMs?: number;
   /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
   metricsRegistry?: Registry;
+  /** The resolver outbound sockets (webhooks, manifests) use; tests inject one to play a rebinding DNS server. */
+  outboundLookup?: OutboundAgentOptions['lookup'];
 }
 
 export interface WorkerRuntime {
@@ -118,6 +124,14 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     ),
   );
 
+  // Webhooks and manifests go to tenants' URLs: every address they dial is checked by the policy.
+  const outboundPolicy = new OutboundPolicy(env.OUTBOUND_ALLOWED_NETS);
+  const outboundAgent = createOutboundAgent(outboundPolicy, {
+    connectTimeoutMs: Math.max(env.WEBHOOK_TIMEOUT_MS, env.MANIFEST_TIMEOUT_MS),
+    ...(deps.outboundLookup ? { lookup: deps.outboundLookup } : {}),
+  });
+  const outbound = { policy: outboundPolicy, dispatcher: outboundAgent };
+
   const sharedMetrics = new WorkerMetricsStore(redis, keys);
   const beat = async () => {
     const now = Date.now();
@@ -153,10 +167,11 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
       concurrency: env.WEBHOOK_CONCURRENCY,
       outboxMs: deps.webhookOutboxMs ?? 1_000,
+      dispatcher: outboundAgent,
     },
   );
   const scheduleFires = startScheduleFires(
-    { redis, keys, logger, batches: queue },
+    { redis, keys, logger, batches: queue, outbound, intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN) },
     {
       batchSize: env.BATCH_SIZE,
       maxFiles: env.MAX_FILES_PER_JOB,
@@ -185,6 +200,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await queue.close();
       await foxapi.close();
       await preparer.close();
+      await outboundAgent.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
     },

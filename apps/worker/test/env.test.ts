@@ -56,4 +56,13 @@ describe('worker configuration', () => {
       expect.stringMatching(/^POLL_MIN_MS: must not exceed/),
     ]);
   });
+
+  it('when OUTBOUND_ALLOWED_NETS is set, then it is parsed, and a bad entry stops the worker naming the variable', () => {
+    expect(loadWorkerEnv({ FOXAPI_API_KEY: 'sk-x' }).OUTBOUND_ALLOWED_NETS).toEqual([]);
+    expect(loadWorkerEnv({ FOXAPI_API_KEY: 'sk-x', OUTBOUND_ALLOWED_NETS: '127.0.0.1/32' }).OUTBOUND_ALLOWED_NETS).toHaveLength(1);
+    expect(problems({ FOXAPI_API_KEY: 'sk-x', OUTBOUND_ALLOWED_NETS: '300.0.0.0/8' })).toEqual([
+      expect.stringMatching(/^OUTBOUND_ALLOWED_NETS: "300.0.0.0\/8" is not a network/),
+    ]);
+    expect(loadWorkerEnv({ FOXAPI_API_KEY: 'sk-x' }).INTAKE_RATE_LIMIT_PER_MIN).toBe(120);
+  });
 });

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { ProblemError } from './problem.js';
 
 export interface IntakeAdmissionOptions {
-  /** Request bytes this process takes in at once (declared Content-Length, or maxBodyBytes when undeclared). */
+  /** Bytes of job lists this process takes in at once: request bodies, and manifests `run` downloads. */
   budgetBytes: number;
   /** The body limit: what an undeclared (chunked) body may grow to, and the most one request can cost. */
   maxBodyBytes: number;
@@ -17,33 +17,51 @@ export interface IntakeAdmissionOptions {
  * kills it, with every other request in flight. Beyond the budget the caller gets 503 with
  * Retry-After before a byte of its body is read; nothing is written. One request is always
  * admitted when none is in flight, so a body larger than the budget still gets through alone.
+ * A manifest fetched by `POST /v1/schedules/{id}/run` is the same kind of list arriving by
+ * another door, so it reserves from the same budget.
  */
-export function intakeAdmission(opts: IntakeAdmissionOptions): RequestHandler {
-  let inFlight = 0;
-  const retryAfter = String(opts.retryAfterS ?? 2);
-  return (req, res, next) => {
-    const declared = Number(req.get('content-length'));
-    const cost = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, opts.maxBodyBytes) : opts.maxBodyBytes;
-    if (inFlight > 0 && inFlight + cost > opts.budgetBytes) {
-      // The unread body is left to Node: the response closes the connection after it.
-      res.set('connection', 'close');
-      next(
-        new ProblemError(
-          'unavailable',
-          'The api is taking in other large jobs right now; send this one again after Retry-After.',
-          undefined,
-          { 'retry-after': retryAfter },
-        ),
+export class IntakeAdmission {
+  private inFlight = 0;
+  private readonly retryAfter: string;
+
+  constructor(private readonly opts: IntakeAdmissionOptions) {
+    this.retryAfter = String(opts.retryAfterS ?? 2);
+  }
+
+  /** Takes `bytes` from the budget; the returned release gives them back (once). */
+  reserve(bytes: number): () => void {
+    if (this.inFlight > 0 && this.inFlight + bytes > this.opts.budgetBytes) {
+      throw new ProblemError(
+        'unavailable',
+        'The api is taking in other large jobs right now; send this one again after Retry-After.',
+        undefined,
+        {
+          'retry-after': this.retryAfter,
+        },
       );
-      return;
     }
-    inFlight += cost;
+    this.inFlight += bytes;
     let released = false;
-    const release = () => {
+    return () => {
       if (released) return;
       released = true;
-      inFlight -= cost;
+      this.inFlight -= bytes;
     };
+  }
+
+  /** For routes that take a job list as their body: reserves its declared size until the response ends. */
+  readonly middleware: RequestHandler = (req, res, next) => {
+    const declared = Number(req.get('content-length'));
+    const cost = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, this.opts.maxBodyBytes) : this.opts.maxBodyBytes;
+    let release: () => void;
+    try {
+      release = this.reserve(cost);
+    } catch (err) {
+      // The unread body is left to Node: the response closes the connection after it.
+      res.set('connection', 'close');
+      next(err);
+      return;
+    }
     res.once('finish', release);
     res.once('close', release);
     next();

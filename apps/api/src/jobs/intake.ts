@@ -5,6 +5,7 @@ import {
   jsonInputProblems,
   parseUrlList,
   type JobRequest,
+  type OutboundPolicy,
   type UpstreamOptions,
 } from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
@@ -51,6 +52,17 @@ export function refuseQuery(query: Record<string, unknown>, what: string): void 
 export function checkJsonInput(body: unknown, what: string): void {
   const problems = jsonInputProblems(body);
   if (problems.length > 0) throw validationProblem(what, problems);
+}
+
+/**
+ * A URL batchscribe will fetch or POST to on the tenant's behalf (callback_url, manifest_url)
+ * must point where the outbound policy allows: 422 naming the field otherwise. Runs after the
+ * body is otherwise valid, since it may resolve the host.
+ */
+export async function requireAllowedHost(policy: OutboundPolicy, url: string | null | undefined, path: string): Promise<void> {
+  if (url == null) return;
+  const refusal = await policy.checkUrl(url);
+  if (refusal) throw new ProblemError('validation-error', `${path} is not allowed: it ${refusal}.`, [{ path, message: refusal }]);
 }
 
 /** `application/json` body: `file_urls` or `files` with refs. */

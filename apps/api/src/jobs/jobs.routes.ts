@@ -1,16 +1,15 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { JOB_STATUS_FILTER, type Job, type JobReader } from '@batchscribe/shared';
+import { JOB_STATUS_FILTER, type Job, type JobReader, type OutboundPolicy } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { jsonBody, textBody } from '../http/body-parsers.js';
 import { ProblemError } from '../http/problem.js';
-import { intakeAdmission } from '../http/intake-admission.js';
-import { intakeRateLimit } from '../http/intake-rate-limit.js';
+import type { IntakeAdmission } from '../http/intake-admission.js';
 import { parseOr400 } from '../http/validation.js';
 import { createJob, type CreateJobDeps } from './create-job.js';
 import { claimIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
-import { parseJsonIntake, parseTextIntake, type IntakeLimits, type JobRequest } from './intake.js';
+import { parseJsonIntake, parseTextIntake, requireAllowedHost, type IntakeLimits, type JobRequest } from './intake.js';
 import { type JobActions } from './job-actions.js';
 
 export interface JobsRoutesDeps extends CreateJobDeps {
@@ -19,10 +18,12 @@ export interface JobsRoutesDeps extends CreateJobDeps {
   limits: IntakeLimits;
   maxBodyBytes: number;
   pollMinMs: number;
-  /** Per-tenant submissions a minute (0 = unlimited). */
-  intakePerMinute: number;
-  /** Request-body bytes of submissions this process takes in at once. */
-  intakeInFlightBytes: number;
+  /** The tenant's intake rate limit, shared with schedule creations, runs and fires. */
+  limitIntake: RequestHandler;
+  /** This process's budget of job-list bytes being taken in, shared with schedule runs. */
+  admission: IntakeAdmission;
+  /** Where a callback_url may point. */
+  outbound: OutboundPolicy;
 }
 
 export const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
@@ -38,14 +39,13 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const json = jsonBody(deps.maxBodyBytes);
   const text = textBody(deps.maxBodyBytes);
 
-  const limitIntake = intakeRateLimit({ redis: deps.redis, keys: deps.keys, perMinute: deps.intakePerMinute });
-  const admit = intakeAdmission({ budgetBytes: deps.intakeInFlightBytes, maxBodyBytes: deps.maxBodyBytes });
-  router.post('/v1/jobs', limitIntake, admit, json, text, async (req, res) => {
+  router.post('/v1/jobs', deps.limitIntake, deps.admission.middleware, json, text, async (req, res) => {
     const intake = req.is(['application/json', 'application/*+json'])
       ? parseJsonIntake(req.body, deps.limits, req.query)
       : req.is('text/plain')
         ? parseTextIntake(typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
         : unsupported(req);
+    await requireAllowedHost(deps.outbound, intake.callbackUrl, 'callback_url');
     const tenant = tenantOf(req);
     const key = req.get('idempotency-key');
     if (key === undefined) return sendCreated(res, await createJob(deps, tenant, intake), req);

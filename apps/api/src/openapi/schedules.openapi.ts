@@ -24,10 +24,10 @@ export function registerSchedulePaths(registry: OpenAPIRegistry): void {
     operationId: 'createSchedule',
     summary: 'Create a schedule',
     description:
-      'At each fire the manifest (text, one URL a line, or a JSON array) is fetched and becomes a job named after the schedule (or `job.name`) with its `schedule_id`. A fire that happens twice makes one job. Exactly one of `manifest_url` or `file_urls`. `job` takes the options and limits of `POST /v1/jobs`; query parameters are refused (422).',
+      'At each fire the manifest (text, one URL a line, or a JSON array) is fetched and becomes a job named after the schedule (or `job.name`) with its `schedule_id`. A fire that happens twice makes one job. Exactly one of `manifest_url` or `file_urls`. `manifest_url` and `job.callback_url` must point to public addresses (or to `OUTBOUND_ALLOWED_NETS`). The cron may fire at most once a minute (`SCHEDULE_MIN_INTERVAL_S`). Creating counts against the intake rate limit (429); a tenant beyond `MAX_SCHEDULES_PER_TENANT` schedules gets 409. Each fire counts against the intake rate limit too; one over it makes no job and says so in `last_run.error`. Query parameters are refused (422).',
     request: { body: { required: true, content: jsonContent(createScheduleBody.meta({ id: 'CreateScheduleRequest' })) } },
     responses: { 201: response('Created.', jsonContent(scheduleSchema), { Location: LOCATION }) },
-    problems: ['malformed-request', 'unsupported-media-type', 'validation-error', 'payload-too-large'],
+    problems: ['malformed-request', 'unsupported-media-type', 'validation-error', 'payload-too-large', 'conflict'],
   });
 
   registerV1Path(registry, {
@@ -69,6 +69,8 @@ export function registerSchedulePaths(registry: OpenAPIRegistry): void {
     tags: [TAG],
     operationId: 'runSchedule',
     summary: 'Fire a schedule now',
+    description:
+      "Counts against the intake rate limit (429). A manifest download reserves `MANIFEST_MAX_BYTES` of the api's intake byte budget (`INTAKE_MAX_INFLIGHT_BYTES`) while it runs: 503 with `Retry-After` when it is taken.",
     request: { params },
     responses: {
       202: response('The job the fire made.', jsonContent(jobSchema), {

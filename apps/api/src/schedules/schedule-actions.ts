@@ -21,6 +21,13 @@ export interface ScheduleActionsDeps {
   queue: Queue<ScheduleFirePayload>;
   /** For `run`: the api fires the schedule itself, to answer with the job it made. */
   fire: FireScheduleDeps;
+  /** Schedules one tenant may have (MAX_SCHEDULES_PER_TENANT). */
+  maxPerTenant: number;
+  /**
+   * Reserves room for one manifest download (its byte limit) in the api's intake budget, or
+   * throws a 503 when the api is taking in too much already; the result gives it back.
+   */
+  reserveManifest: () => () => void;
   clock?: () => Date;
 }
 
@@ -41,7 +48,12 @@ export class ScheduleActions {
   async create(tenant: string, req: ScheduleRequest): Promise<Schedule> {
     const now = this.clock();
     const rec: ScheduleRecord = { id: newScheduleId(now.getTime()), tenant, ...req, createdAt: now.toISOString(), lastRun: null };
-    await this.deps.store.create(rec);
+    if (!(await this.deps.store.create(rec, this.deps.maxPerTenant))) {
+      throw new ProblemError(
+        'conflict',
+        `Tenant ${tenant} already has ${this.deps.maxPerTenant} schedules, the most allowed; delete one before creating another.`,
+      );
+    }
     try {
       await this.deps.queue.upsertJobScheduler(
         rec.id,
@@ -75,9 +87,16 @@ export class ScheduleActions {
 
   /** Fires now, outside the cron: a fire of its own, so each call makes a job. */
   async run(scheduleId: string, tenant: string): Promise<Job> {
-    if (!(await this.deps.store.getForTenant(scheduleId, tenant))) throw notFound();
+    const rec = await this.deps.store.getForTenant(scheduleId, tenant);
+    if (!rec) throw notFound();
+    const release = rec.manifestUrl !== null ? this.deps.reserveManifest() : () => undefined;
     const at = this.clock();
-    const outcome = await fireSchedule(this.deps.fire, scheduleId, { id: `run-${at.getTime()}-${randomUUID().slice(0, 8)}`, at });
+    let outcome: Awaited<ReturnType<typeof fireSchedule>>;
+    try {
+      outcome = await fireSchedule(this.deps.fire, scheduleId, { id: `run-${at.getTime()}-${randomUUID().slice(0, 8)}`, at });
+    } finally {
+      release();
+    }
     switch (outcome.kind) {
       case 'created':
         return outcome.job;
@@ -85,6 +104,7 @@ export class ScheduleActions {
       case 'replayed':
         throw notFound();
       case 'failed':
+        if (outcome.code === 'rate_limited') throw new ProblemError('rate-limited', `The schedule made no job: ${outcome.error}.`);
         if (outcome.code === 'manifest_too_many_files')
           throw new ProblemError('payload-too-large', `The schedule made no job: ${outcome.error}.`);
         throw new ProblemError('validation-error', `The schedule made no job: ${outcome.error}.`, [

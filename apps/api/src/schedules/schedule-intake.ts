@@ -20,6 +20,17 @@ function cronProblem(cron: string): string | null {
   }
 }
 
+/**
+ * The shortest gap between two fires the cron's seconds field allows, assuming its minutes
+ * follow one another (so never more than the truth). A 5-field cron fires at second 0: 60 s.
+ */
+export function shortestFireGapS(cron: string): number {
+  const seconds = [...CronExpressionParser.parse(cron, { tz: 'UTC' }).fields.second.values].map(Number).sort((a, b) => a - b);
+  let gap = 60 - (seconds[seconds.length - 1] ?? 0) + (seconds[0] ?? 0);
+  for (let i = 1; i < seconds.length; i++) gap = Math.min(gap, seconds[i]! - seconds[i - 1]!);
+  return gap;
+}
+
 /** IANA names only (Europe/Berlin, UTC): what Intl accepts is what the scheduler can use. */
 export function isTimeZone(tz: string): boolean {
   try {
@@ -63,7 +74,12 @@ export const createScheduleBody = z
     }
   });
 
-export function parseScheduleRequest(body: unknown, limits: IntakeLimits, query: Record<string, unknown> = {}): ScheduleRequest {
+export interface ScheduleLimits extends IntakeLimits {
+  /** A cron may not fire more often than once in this many seconds (SCHEDULE_MIN_INTERVAL_S). */
+  minIntervalS: number;
+}
+
+export function parseScheduleRequest(body: unknown, limits: ScheduleLimits, query: Record<string, unknown> = {}): ScheduleRequest {
   refuseQuery(query, 'The request');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ProblemError('validation-error', 'The body must be a JSON object.', [{ path: '(body)', message: 'must be an object' }]);
@@ -77,6 +93,11 @@ export function parseScheduleRequest(body: unknown, limits: IntakeLimits, query:
   }
   checkJsonInput(body, 'The schedule');
   const parsed = parseOr422(createScheduleBody, body, 'The schedule');
+  const gap = shortestFireGapS(parsed.cron);
+  if (gap < limits.minIntervalS) {
+    const message = `fires every ${gap} s; schedules may fire at most once every ${limits.minIntervalS} s (give the seconds field one value, e.g. "0 */5 * * * *")`;
+    throw new ProblemError('validation-error', `The schedule is invalid: cron ${message}.`, [{ path: 'cron', message }]);
+  }
   const job = parsed.job ?? scheduleJobOptions.parse({});
   checkCallback(job.callback_url, limits, 'job.callback_url');
   return {

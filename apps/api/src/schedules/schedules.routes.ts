@@ -1,18 +1,25 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
+import type { OutboundPolicy } from '@batchscribe/shared';
 import { z } from 'zod';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { jsonBody } from '../http/body-parsers.js';
 import { ProblemError } from '../http/problem.js';
 import { parseOr400 } from '../http/validation.js';
-import type { IntakeLimits } from '../jobs/intake.js';
+import type { IntakeAdmission } from '../http/intake-admission.js';
+import { requireAllowedHost } from '../jobs/intake.js';
 import type { ScheduleActions } from './schedule-actions.js';
-import { parseScheduleRequest } from './schedule-intake.js';
+import { parseScheduleRequest, type ScheduleLimits } from './schedule-intake.js';
 
 export interface SchedulesRoutesDeps {
   actions: ScheduleActions;
-  limits: IntakeLimits;
+  limits: ScheduleLimits;
   maxBodyBytes: number;
+  /** The tenant's intake rate limit: creating and running a schedule count as submitting a job. */
+  limitIntake: RequestHandler;
+  /** The bytes of job lists this process takes in at once (bodies here, manifests in `run`). */
+  admission: IntakeAdmission;
+  outbound: OutboundPolicy;
 }
 
 const SCHEDULE_ID = /^sch_[0-9a-z]{26}$/;
@@ -29,11 +36,14 @@ export function schedulesRoutes(deps: SchedulesRoutesDeps): Router {
   const router = Router();
   const json = jsonBody(deps.maxBodyBytes);
 
-  router.post('/v1/schedules', json, async (req, res) => {
+  router.post('/v1/schedules', deps.limitIntake, deps.admission.middleware, json, async (req, res) => {
     if (!req.is(['application/json', 'application/*+json'])) {
       throw new ProblemError('unsupported-media-type', 'Send the schedule as Content-Type: application/json.');
     }
-    const schedule = await deps.actions.create(tenantOf(req), parseScheduleRequest(req.body, deps.limits, req.query));
+    const request = parseScheduleRequest(req.body, deps.limits, req.query);
+    await requireAllowedHost(deps.outbound, request.manifestUrl, 'manifest_url');
+    await requireAllowedHost(deps.outbound, request.job.callback_url, 'job.callback_url');
+    const schedule = await deps.actions.create(tenantOf(req), request);
     req.log.info({ scheduleId: schedule.id, cron: schedule.cron, timezone: schedule.timezone }, 'schedule created');
     res.status(201).location(`/v1/schedules/${schedule.id}`).json(schedule);
   });
@@ -55,7 +65,7 @@ export function schedulesRoutes(deps: SchedulesRoutesDeps): Router {
     res.status(204).end();
   });
 
-  router.post('/v1/schedules/:id/run', async (req, res) => {
+  router.post('/v1/schedules/:id/run', deps.limitIntake, async (req, res) => {
     const job = await deps.actions.run(scheduleIdParam(req), tenantOf(req));
     req.log.info({ scheduleId: req.params.id, jobId: job.id }, 'schedule run by request');
     res.status(202).location(`/v1/jobs/${job.id}`).json(job);

@@ -1,12 +1,15 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
 import {
   ManifestFetcher,
   QUEUES,
   ScheduleStore,
   type BatchJobPayload,
+  type IntakeRateLimit,
   type KeyLayout,
+  type OutboundPolicy,
   type ScheduleFirePayload,
 } from '@batchscribe/shared';
 import { createScheduleProcessor } from './schedule.processor.js';
@@ -24,7 +27,16 @@ export interface ScheduleFireOptions {
  * schedulers themselves are registered only by the api, when a schedule is created.
  */
 export function startScheduleFires(
-  deps: { redis: Redis; keys: KeyLayout; logger: Logger; batches: Queue<BatchJobPayload> },
+  deps: {
+    redis: Redis;
+    keys: KeyLayout;
+    logger: Logger;
+    batches: Queue<BatchJobPayload>;
+    /** The outbound policy and the checking Agent manifests are fetched through. */
+    outbound: { policy: OutboundPolicy; dispatcher: Dispatcher };
+    /** Every fire counts against its tenant's intake rate limit. */
+    intakeLimit: IntakeRateLimit;
+  },
   opts: ScheduleFireOptions,
 ): { close(): Promise<void> } {
   const { redis, keys, logger } = deps;
@@ -35,7 +47,14 @@ export function startScheduleFires(
     keys,
     schedules: new ScheduleStore(redis, keys),
     jobs: { redis, keys, queue: deps.batches, batchSize: opts.batchSize },
-    manifests: new ManifestFetcher({ maxBytes: opts.manifestMaxBytes, timeoutMs: opts.manifestTimeoutMs, maxFiles: opts.maxFiles }),
+    manifests: new ManifestFetcher({
+      maxBytes: opts.manifestMaxBytes,
+      timeoutMs: opts.manifestTimeoutMs,
+      maxFiles: opts.maxFiles,
+      dispatcher: deps.outbound.dispatcher,
+      policy: deps.outbound.policy,
+    }),
+    intakeLimit: deps.intakeLimit,
     // A processor silent for longer than a whole manifest fetch (plus margin) has died.
     claimStaleMs: opts.manifestTimeoutMs + 60_000,
   };

@@ -29,7 +29,7 @@ export function createScheduleProcessor(deps: FireScheduleDeps, schedulesQueue: 
         log.info({ jobId: outcome.jobId }, 'schedule fire already made its job');
         break;
       case 'failed':
-        log.warn({ code: outcome.code, err: outcome.error }, 'schedule fire made no job');
+        log.warn({ code: outcome.code, err: outcome.error, detail: outcome.detail }, 'schedule fire made no job');
         break;
       case 'gone':
         // Deleted between the scheduler enqueueing this fire and now: make sure it fires no more.

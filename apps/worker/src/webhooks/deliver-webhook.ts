@@ -83,7 +83,11 @@ export async function deliverWebhook(
     deps.keys.jobEvents,
     p.jobId,
   )) as number;
-  const log = deps.log.child({ status: result.status, attempts });
+  const log = deps.log.child({
+    status: result.status,
+    attempts,
+    ...(result.kind === 'failed' && result.detail ? { detail: result.detail } : {}),
+  });
 
   if (result.kind === 'delivered') {
     log.info('webhook delivered');
@@ -98,7 +102,8 @@ export async function deliverWebhook(
     log.warn({ err: lastError }, 'webhook delivery failed; no attempts left');
     return 'exhausted';
   }
-  throw new WebhookRetryError(lastError);
+  // The retry's reason is kept by BullMQ and logged: operators' eyes only, so the low-level detail goes with it.
+  throw new WebhookRetryError(result.kind === 'failed' && result.detail ? `${lastError} (${result.detail})` : lastError);
 }
 
 /** The job, if this delivery still describes its current ending and round. */

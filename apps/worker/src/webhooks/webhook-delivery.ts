@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { JobReader, QUEUES, WEBHOOK_BACKOFF, type KeyLayout, type WebhookJobPayload } from '@batchscribe/shared';
 import { webhookBackoff } from './webhook-backoff.js';
@@ -16,6 +17,8 @@ export interface WebhookDeliveryOptions {
   concurrency: number;
   /** How often the outbox is drained; default 1 s. */
   outboxMs?: number;
+  /** The outbound Agent (createOutboundAgent): refuses addresses the policy does not allow, at connect. */
+  dispatcher: Dispatcher;
 }
 
 /**
@@ -32,7 +35,7 @@ export function startWebhookDelivery(
   const queue = new Queue<WebhookJobPayload>(QUEUES.webhooks, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.webhooks, err }, 'queue error'));
 
-  const sender = new WebhookSender({ secret: opts.secret, timeoutMs: opts.timeoutMs });
+  const sender = new WebhookSender({ secret: opts.secret, timeoutMs: opts.timeoutMs, dispatcher: opts.dispatcher });
   const processor = createWebhookProcessor({ redis, keys, reader: new JobReader(redis, keys), sender }, logger);
   const backoff = webhookBackoff(opts.backoffBaseMs);
   const worker = new Worker<WebhookJobPayload>(QUEUES.webhooks, processor, {

@@ -1,20 +1,25 @@
 import { request, type Dispatcher } from 'undici';
 import { Webhook } from 'standardwebhooks';
+import { describeOutboundFailure } from '@batchscribe/shared';
 
 /** What one POST to a callback_url came to. */
 export type SendResult =
   | { kind: 'delivered'; status: number }
   /** 410 Gone: the receiver asks never to be called again for this. */
   | { kind: 'gone'; status: number }
-  | { kind: 'failed'; status: number | null; error: string };
+  /** `error` is for the tenant; `detail` (the low-level error, addresses and all) only for the logs. */
+  | { kind: 'failed'; status: number | null; error: string; detail?: string };
 
 export interface WebhookSenderOptions {
   /** `whsec_…`; without it nothing is sent and every attempt fails with a reason that says so. */
   secret: string | undefined;
   /** Whole request, connect to response headers. */
   timeoutMs: number;
-  /** Tests may inject one; default undici's global dispatcher (which does not follow redirects). */
-  dispatcher?: Dispatcher;
+  /**
+   * The outbound Agent (createOutboundAgent), which checks the address each connection dials.
+   * `request` follows no redirects: a receiver cannot bounce a delivery somewhere internal.
+   */
+  dispatcher: Dispatcher;
   clock?: () => Date;
 }
 
@@ -49,7 +54,7 @@ export class WebhookSender {
         headers,
         body: payload,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+        dispatcher: this.opts.dispatcher,
       });
       // The answer's body means nothing to us; read a little so the connection can be reused.
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
@@ -57,13 +62,13 @@ export class WebhookSender {
       if (res.statusCode === 410) return { kind: 'gone', status: 410 };
       return { kind: 'failed', status: res.statusCode, error: `the receiver answered HTTP ${res.statusCode}` };
     } catch (err) {
-      return { kind: 'failed', status: null, error: describe(err, this.opts.timeoutMs) };
+      return { kind: 'failed', status: null, error: describe(err, this.opts.timeoutMs), detail: (err as Error).message };
     }
   }
 }
 
+/** The tenant reads this on the job: what the receiver did, never the socket error (which names addresses). */
 function describe(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
-  return `request failed: ${e.code ?? e.name ?? 'error'}${e.message ? ` ${e.message}` : ''}`;
+  const failure = describeOutboundFailure(err);
+  return failure === 'timed out' ? `no answer within ${timeoutMs} ms` : `the receiver could not be reached: ${failure}`;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowedNets, type AllowedNet } from '../outbound/address-policy.js';
 
 /** Environment fields shared by the api and the worker (api.md, "Environment"). */
 
@@ -43,6 +44,23 @@ export const fields = {
   /** A schedule's manifest: largest size read (50 MiB) and whole-fetch time limit. */
   MANIFEST_MAX_BYTES: int(50 * 1024 * 1024, 1_024),
   MANIFEST_TIMEOUT_MS: int(30_000, 100),
+  /** Job submissions, schedule creations, runs and fires a tenant may make per minute, across processes; 0 = no limit. */
+  INTAKE_RATE_LIMIT_PER_MIN: int(120, 0),
+  /**
+   * Networks a callback_url or manifest_url may reach although they are not public
+   * (`10.0.0.0/8,::1/128`); default none. parseEnv drops an empty value, so unset and "" agree.
+   */
+  OUTBOUND_ALLOWED_NETS: z
+    .string()
+    .transform((raw, ctx): AllowedNet[] => {
+      try {
+        return parseAllowedNets(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `${(err as Error).message} (comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32)` });
+        return z.NEVER;
+      }
+    })
+    .default([]),
   httpUrl,
 };
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { Job } from '../domain/job.js';
 import { createJob, type CreateJobDeps } from '../intake/create-job.js';
+import type { IntakeRateLimit } from '../intake/intake-rate-limit.js';
 import { ManifestError, type ManifestFetcher, type ManifestFile } from './manifest.js';
 import { jobRequestFor } from './schedule.js';
 import type { ScheduleStore } from './schedule-store.js';
@@ -52,6 +53,11 @@ export interface FireScheduleDeps {
   manifests: ManifestFetcher;
   /** A claim pending longer than this is taken over; must exceed the manifest time limit. */
   claimStaleMs: number;
+  /**
+   * The tenant's intake rate limit, for fires the scheduler makes: each counts as one
+   * submission, and one over the limit makes no job. Absent for `run`, whose request counted.
+   */
+  intakeLimit?: IntakeRateLimit;
   /** How long a duplicate waits for the first processor before giving up (and being retried). */
   waitMs?: number;
 }
@@ -66,7 +72,7 @@ export type FireOutcome =
   | { kind: 'created'; job: Job }
   /** This fire had already made its job (a duplicate processing). */
   | { kind: 'replayed'; jobId: string }
-  | { kind: 'failed'; code: ManifestError['code']; error: string }
+  | { kind: 'failed'; code: ManifestError['code'] | 'rate_limited'; error: string; detail?: string }
   /** The schedule was deleted. */
   | { kind: 'gone' };
 
@@ -83,6 +89,16 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
   const claim = await claimFire(deps, fireKey);
   if (claim.kind === 'done') return { kind: 'replayed', jobId: claim.jobId };
 
+  if (deps.intakeLimit) {
+    const hit = await deps.intakeLimit.hit(schedule.tenant);
+    if (!hit.allowed) {
+      await deps.redis.eval(RELEASE_FIRE, 1, fireKey, claim.token);
+      const error = `the tenant's intake rate limit (${deps.intakeLimit.perMinute} a minute, INTAKE_RATE_LIMIT_PER_MIN) was reached, so this fire made no job`;
+      await deps.schedules.recordRun(scheduleId, { at: fire.at.toISOString(), job_id: null, error });
+      return { kind: 'failed', code: 'rate_limited', error };
+    }
+  }
+
   let files: ManifestFile[];
   try {
     files = schedule.fileUrls ? schedule.fileUrls.map((url) => ({ url })) : await deps.manifests.fetch(schedule.manifestUrl ?? '');
@@ -90,7 +106,7 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
     await deps.redis.eval(RELEASE_FIRE, 1, fireKey, claim.token);
     if (!(err instanceof ManifestError)) throw err;
     await deps.schedules.recordRun(scheduleId, { at: fire.at.toISOString(), job_id: null, error: err.message });
-    return { kind: 'failed', code: err.code, error: err.message };
+    return { kind: 'failed', code: err.code, error: err.message, ...(err.detail ? { detail: err.detail } : {}) };
   }
 
   let job: Job;

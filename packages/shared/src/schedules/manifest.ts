@@ -1,7 +1,10 @@
-import { getGlobalDispatcher, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { MAX_REF_LENGTH, fileUrl, wellFormedString } from '../domain/requests.js';
 import { parseUrlList } from '../intake/url-list.js';
+import type { OutboundPolicy } from '../outbound/address-policy.js';
+import { OutboundRedirectError, getFollowingRedirects } from '../outbound/follow-redirects.js';
+import { describeOutboundFailure } from '../outbound/outbound-failure.js';
 
 /**
  * A schedule's manifest: fetched at each fire, under a size and a time limit, then parsed as
@@ -19,6 +22,8 @@ export class ManifestError extends Error {
   constructor(
     readonly code: ManifestErrorCode,
     message: string,
+    /** The low-level cause (it may name internal addresses): for the logs, never for the tenant. */
+    readonly detail?: string,
   ) {
     super(message);
   }
@@ -35,18 +40,24 @@ export interface ManifestFetcherOptions {
   timeoutMs?: number;
   /** Most files one manifest may list (MAX_FILES_PER_JOB). */
   maxFiles: number;
-  /** Tests may inject one; default: undici's global dispatcher, following up to 5 redirects. */
-  dispatcher?: Dispatcher;
+  /** An outbound Agent (createOutboundAgent), made and closed by the composition root. */
+  dispatcher: Dispatcher;
+  /** Checked on the manifest URL and again on every redirect. */
+  policy: OutboundPolicy;
+  /** Redirects followed; default 5. */
+  maxRedirects?: number;
 }
 
-/** The one place the scheduler reaches outside: tests point it at a local HTTP server. */
+/**
+ * The one place the scheduler reaches outside. The URL is the tenant's, so it goes through the
+ * outbound policy on every hop, and what `last_run.error` says about a failure is what the
+ * host did (status, timeout, refused), never the low-level error text.
+ */
 export class ManifestFetcher {
-  private readonly dispatcher: Dispatcher;
   private readonly maxBytes: number;
   private readonly timeoutMs: number;
 
   constructor(private readonly opts: ManifestFetcherOptions) {
-    this.dispatcher = opts.dispatcher ?? getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: 5 }));
     this.maxBytes = opts.maxBytes ?? DEFAULT_MANIFEST_MAX_BYTES;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_MANIFEST_TIMEOUT_MS;
   }
@@ -59,14 +70,19 @@ export class ManifestFetcher {
   private async download(url: string): Promise<{ text: string; contentType: string }> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, {
-        method: 'GET',
-        dispatcher: this.dispatcher,
+      res = await getFollowingRedirects(url, {
+        dispatcher: this.opts.dispatcher,
+        policy: this.opts.policy,
+        maxRedirects: this.opts.maxRedirects ?? 5,
         headers: { accept: 'application/json, text/plain;q=0.9, */*;q=0.5', 'user-agent': 'batchscribe-scheduler' },
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new ManifestError('manifest_unreachable', `manifest_url could not be fetched: ${describe(err, this.timeoutMs)}`);
+      throw new ManifestError(
+        'manifest_unreachable',
+        `manifest_url could not be fetched: ${describe(err, this.timeoutMs)}`,
+        (err as Error).message,
+      );
     }
     const contentType = String(res.headers['content-type'] ?? '');
     if (res.statusCode < 200 || res.statusCode > 299) {
@@ -92,7 +108,11 @@ export class ManifestFetcher {
       }
     } catch (err) {
       if (err instanceof ManifestError) throw err;
-      throw new ManifestError('manifest_unreachable', `manifest_url could not be read: ${describe(err, this.timeoutMs)}`);
+      throw new ManifestError(
+        'manifest_unreachable',
+        `manifest_url could not be read: ${describe(err, this.timeoutMs)}`,
+        (err as Error).message,
+      );
     }
     return { text: Buffer.concat(chunks).toString('utf8'), contentType };
   }
@@ -105,9 +125,9 @@ function discard(body: Dispatcher.ResponseData['body']): void {
 }
 
 function describe(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no complete answer within ${timeoutMs} ms`;
-  return e.code ? `${e.code} ${e.message ?? ''}`.trim() : (e.message ?? String(err));
+  if (err instanceof OutboundRedirectError) return err.message;
+  const failure = describeOutboundFailure(err);
+  return failure === 'timed out' ? `no complete answer within ${timeoutMs} ms` : failure;
 }
 
 const jsonEntry = z.union([

@@ -9,6 +9,17 @@ redis.call('HSET', KEYS[1], 'last_run', ARGV[1])
 return 1
 `;
 
+/**
+ * Writes a schedule and indexes it under its tenant, unless the tenant already has ARGV[1].
+ * KEYS: schedule, tenant index. ARGV: max, id, then field/value pairs. Returns 1, or 0 when full.
+ */
+const CREATE = `
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+return 1
+`;
+
 /** Schedules in Redis: one HASH each, and a per-tenant index read newest first. */
 export class ScheduleStore {
   constructor(
@@ -16,14 +27,19 @@ export class ScheduleStore {
     private readonly keys: KeyLayout,
   ) {}
 
-  async create(rec: ScheduleRecord): Promise<void> {
-    const result = await this.redis
-      .multi()
-      .hset(this.keys.schedule(rec.id), scheduleRecordFields(rec))
-      .zadd(this.keys.tenantSchedules(rec.tenant), 0, rec.id)
-      .exec();
-    const failed = result?.find(([err]) => err);
-    if (!result || failed) throw failed?.[0] ?? new Error('schedule write was aborted');
+  /** Stores the schedule unless its tenant already has `maxPerTenant`; false then, and nothing is written. */
+  async create(rec: ScheduleRecord, maxPerTenant: number): Promise<boolean> {
+    const fields = Object.entries(scheduleRecordFields(rec)).flat();
+    const created = (await this.redis.eval(
+      CREATE,
+      2,
+      this.keys.schedule(rec.id),
+      this.keys.tenantSchedules(rec.tenant),
+      maxPerTenant,
+      rec.id,
+      ...fields,
+    )) as number;
+    return created === 1;
   }
 
   /** Any tenant's schedule: for the worker, which acts on behalf of the schedule's own tenant. */
