@@ -109,6 +109,7 @@ export function createApp(deps: ApiDeps): Express {
       pollMinMs: deps.env.POLL_MIN_MS,
       intakePerMinute: deps.env.INTAKE_RATE_LIMIT_PER_MIN,
       intakeInFlightBytes: deps.env.INTAKE_MAX_INFLIGHT_BYTES,
+      intakeBodyPace: { timeoutMs: deps.env.INTAKE_BODY_TIMEOUT_MS, minBytesPerS: deps.env.INTAKE_BODY_MIN_BYTES_PER_S },
       limits: {
         maxFiles: deps.env.MAX_FILES_PER_JOB,
         webhookSecretSet: deps.env.WEBHOOK_SECRET !== undefined,

@@ -73,7 +73,15 @@ export function registerJobPaths(registry: OpenAPIRegistry): void {
         'Idempotent-Replayed': { description: 'Always `true`.', schema: { type: 'string', enum: ['true'] } },
       }),
     },
-    problems: ['malformed-request', 'payload-too-large', 'unsupported-media-type', 'validation-error', 'idempotency-conflict', 'conflict'],
+    problems: [
+      'malformed-request',
+      'payload-too-large',
+      'unsupported-media-type',
+      'validation-error',
+      'idempotency-conflict',
+      'conflict',
+      'request-timeout',
+    ],
   });
 
   registerV1Path(registry, {

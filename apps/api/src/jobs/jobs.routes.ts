@@ -22,6 +22,8 @@ export interface JobsRoutesDeps extends CreateJobDeps {
   intakePerMinute: number;
   /** Request-body bytes of submissions this process takes in at once. */
   intakeInFlightBytes: number;
+  /** How slowly a submission body may arrive (see IntakeAdmission). */
+  intakeBodyPace: { timeoutMs: number; minBytesPerS: number };
 }
 
 export const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
@@ -38,7 +40,12 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const text = express.text({ limit: deps.maxBodyBytes, type: 'text/plain' });
 
   const limitIntake = intakeRateLimit({ redis: deps.redis, keys: deps.keys, perMinute: deps.intakePerMinute });
-  const admit = intakeAdmission({ budgetBytes: deps.intakeInFlightBytes, maxBodyBytes: deps.maxBodyBytes });
+  const admit = intakeAdmission({
+    budgetBytes: deps.intakeInFlightBytes,
+    maxBodyBytes: deps.maxBodyBytes,
+    bodyTimeoutMs: deps.intakeBodyPace.timeoutMs,
+    bodyMinBytesPerS: deps.intakeBodyPace.minBytesPerS,
+  });
   router.post('/v1/jobs', limitIntake, admit, json, text, async (req, res) => {
     const intake = req.is(['application/json', 'application/*+json'])
       ? parseJsonIntake(req.body, deps.limits)
