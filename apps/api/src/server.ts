@@ -119,7 +119,16 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(resultsRoutes({ reader }));
   app.use(webhooksRoutes({ redis: deps.redis, keys: deps.keys, reader }));
-  if (deps.jobEvents) app.use(jobEventsRoutes({ reader, hub: deps.jobEvents, stream: { heartbeatMs: deps.env.SSE_HEARTBEAT_MS } }));
+  if (deps.jobEvents) {
+    app.use(
+      jobEventsRoutes({
+        reader,
+        hub: deps.jobEvents,
+        limits: { perTenant: deps.env.SSE_MAX_STREAMS_PER_TENANT, perProcess: deps.env.SSE_MAX_STREAMS },
+        stream: { heartbeatMs: deps.env.SSE_HEARTBEAT_MS },
+      }),
+    );
+  }
   if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue)));
   // After the API routes, which serve the traffic: every request walks the routers in order.
   app.use(healthRoutes({ redis: deps.redis, keys: deps.keys }));
