@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Stack, TOKENS, urls } from '../support/stack.js';
-import { TrickleSocket } from '../support/trickle-socket.js';
+import { Stack, TOKENS, openApiContract, urls } from '../support/stack.js';
+import { TrickleSocket, type TrickleAnswer } from '../support/trickle-socket.js';
 import { waitFor } from '../support/wait-for.js';
 
 /*
@@ -13,6 +13,12 @@ interface Problem {
   type: string;
   status: number;
   detail: string;
+}
+
+/** A raw socket's answer, checked against the OpenAPI document like every answer the Stack sees. */
+function expectDocumented(answer: TrickleAnswer): void {
+  const headers = new Headers(answer.headers);
+  openApiContract().expectConforms('post', '/v1/jobs', { status: answer.status, headers, body: answer.body, text: answer.body });
 }
 
 let stack: Stack | undefined;
@@ -59,6 +65,7 @@ describe('intake fairness', () => {
     expect(cut.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(Number(cut.headers['retry-after'])).toBeGreaterThan(0);
     expect((JSON.parse(cut.body) as Problem).type).toBe('https://batchscribe.dev/problems/unavailable');
+    expectDocumented(cut);
     // The older trickle keeps its one body: a tenant is never cut below one.
     let firstAnswered = false;
     void first.answer.then(() => (firstAnswered = true));
@@ -115,6 +122,7 @@ describe('intake fairness', () => {
     const problem = JSON.parse(answer.body) as Problem;
     expect(problem.type).toBe('https://batchscribe.dev/problems/request-timeout');
     expect(problem.status).toBe(408);
+    expectDocumented(answer);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(slow.bytesSent).toBeLessThan(100);
 

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { JobReader } from '@batchscribe/shared';
 import { streamJobEvents } from '../../apps/api/src/events/job-event-stream.js';
 import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
-import { Stack, TOKENS, urls } from '../support/stack.js';
+import { Stack, TOKENS, openApiContract, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 /*
@@ -35,7 +35,19 @@ async function openStream(s: Stack, jobId: string, token: string): Promise<OpenS
     headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
     signal: abort.signal,
   });
-  const stream: OpenStream = { status: res.status, headers: res.headers, text: () => res.text(), close: () => abort.abort() };
+  let body: Promise<string> | undefined;
+  const text = () => (body ??= res.text());
+  const stream: OpenStream = { status: res.status, headers: res.headers, text, close: () => abort.abort() };
+  // A refusal is a whole answer: it must match the OpenAPI document like every answer the Stack sees.
+  if (res.status !== 200) {
+    const answer = await text();
+    openApiContract().expectConforms('get', '/v1/jobs/{id}/events', {
+      status: res.status,
+      headers: res.headers,
+      body: answer,
+      text: answer,
+    });
+  }
   cleanups.push(() => stream.close());
   return stream;
 }

@@ -42,6 +42,8 @@ export function registerEventPaths(registry: OpenAPIRegistry): void {
     path: 'job.finished',
     tags: [TAG],
     operationId: 'jobFinished',
+    // Authenticated by its signature (the webhook-* headers), not by a scheme of this API.
+    security: [],
     summary: 'Sent to callback_url when a job reaches a terminal state',
     description:
       "Signed per the Standard Webhooks spec with WEBHOOK_SECRET; retried with exponential back-off on any non-2xx answer or timeout. The outcome is recorded in the Job's `webhook`.",

@@ -1,6 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { jsonContent, problemSchemaFor, PROBLEM_CONTENT_TYPE, response } from './common.js';
+import { jsonContent, problemSchemaFor, PROBLEM_CONTENT_TYPE, registerPublicPath, response } from './common.js';
 
 /** The unauthenticated operations routes: probes, metrics and this document itself. */
 
@@ -12,7 +12,7 @@ const checksSchema = z.strictObject({
 });
 
 export function registerOperationPaths(registry: OpenAPIRegistry): void {
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/healthz',
     tags: [TAG],
@@ -21,7 +21,7 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     responses: { 200: response('Alive.', jsonContent(z.strictObject({ status: z.literal('ok') }))) },
   });
 
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/readyz',
     tags: [TAG],
@@ -35,7 +35,7 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     },
   });
 
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/metrics',
     tags: [TAG],
@@ -44,7 +44,7 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     responses: { 200: response('Prometheus text exposition format 0.0.4.', { 'text/plain': { schema: z.string() } }) },
   });
 
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/openapi.json',
     tags: [TAG],

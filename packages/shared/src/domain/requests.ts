@@ -5,11 +5,15 @@ export const MAX_URL_LENGTH = 2048;
 export const MAX_REF_LENGTH = 256;
 export const MAX_METADATA_BYTES = 4096;
 
+/** The scheme check below as a JSON Schema pattern (which has no case-insensitive flag), for the OpenAPI document. */
+const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://';
+
 /** http(s) only, parsable, bounded: foxapi fetches these itself, so nothing else can work. */
 export const fileUrl = z
   .string({ message: 'must be a string' })
   .max(MAX_URL_LENGTH, { message: `must be at most ${MAX_URL_LENGTH} characters` })
-  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an http or https URL' });
+  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an http or https URL' })
+  .meta({ pattern: HTTP_URL_PATTERN });
 
 const fileEntry = z.strictObject({
   url: fileUrl,
@@ -22,7 +26,8 @@ const fileEntry = z.strictObject({
 export const callbackUrl = z
   .string()
   .max(MAX_URL_LENGTH)
-  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an http or https URL' });
+  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an http or https URL' })
+  .meta({ pattern: HTTP_URL_PATTERN });
 
 /** Options every job shares with the schedules that create jobs. */
 export const jobOptionsShape = {
