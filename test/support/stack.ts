@@ -125,6 +125,8 @@ export class Stack {
       subscriber,
     });
     if (opts.worker !== false) await stack.startWorker();
+    // Built here rather than on the first request, so that no request's timing includes it.
+    openApiContract();
     return stack;
   }
 

@@ -16,7 +16,7 @@ export function registerEventPaths(registry: OpenAPIRegistry): void {
     operationId: 'streamJobEvents',
     summary: "Server-Sent Events of a job's changes",
     description:
-      '`event: job` with the Job as `data` whenever it changes (at most ~2/s; the current state first), comment heartbeats every 15 s; once terminal `event: job` with the final Job, then `event: end` with it again, and the server closes the stream.',
+      '`event: job` with the Job as `data` whenever it changes (at most ~2/s; the current state first), comment heartbeats every 15 s; once terminal `event: job` with the final Job, then `event: end` with it again, and the server closes the stream. A reader that falls behind gets the latest Job once it catches up (intermediate states are skipped). One api process serves at most SSE_MAX_STREAMS_PER_TENANT streams per tenant (429 beyond) and SSE_MAX_STREAMS in all (503 beyond), both with Retry-After.',
     request: { params: jobParams },
     responses: {
       200: response('The event stream.', {
