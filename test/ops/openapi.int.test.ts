@@ -217,6 +217,16 @@ describe('real responses conform to the document', () => {
     check('get', '/readyz', await stack.request('GET', '/readyz', { token: null }));
     check('get', '/metrics', await stack.request('GET', '/metrics', { token: null }));
     check('get', '/openapi.json', await stack.request('GET', '/openapi.json', { token: null }));
+    // Without a worker's heartbeat the api is not ready: 503 with Retry-After, as documented.
+    const workerless = await Stack.start({ worker: false });
+    try {
+      const notReady = await workerless.request('GET', '/readyz', { token: null });
+      expect(notReady.status).toBe(503);
+      expect(notReady.headers.get('retry-after')).not.toBeNull();
+      check('get', '/readyz', notReady);
+    } finally {
+      await workerless.stop();
+    }
   });
 });
 

@@ -13,11 +13,14 @@ const BEARER = 'bearerAuth';
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 const REQUEST_ID_HEADER = headerRef('X-Request-Id');
 
+/** Seconds until the caller may try again, on every 429 and 503. */
+export const RETRY_AFTER_HEADER = headerRef('Retry-After');
+
 /** Headers a problem response of a status always carries, besides X-Request-Id. */
 const PROBLEM_HEADERS: Record<number, Record<string, object>> = {
   401: { 'WWW-Authenticate': headerRef('WWW-Authenticate') },
-  429: { 'Retry-After': headerRef('Retry-After') },
-  503: { 'Retry-After': headerRef('Retry-After') },
+  429: { 'Retry-After': RETRY_AFTER_HEADER },
+  503: { 'Retry-After': RETRY_AFTER_HEADER },
 };
 
 /** The IETF RateLimit headers the intake rate limit sends on every answer past authentication. */

@@ -1,6 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { jsonContent, problemSchemaFor, PROBLEM_CONTENT_TYPE, registerPublicPath, response } from './common.js';
+import { jsonContent, problemSchemaFor, PROBLEM_CONTENT_TYPE, registerPublicPath, response, RETRY_AFTER_HEADER } from './common.js';
 
 /** The unauthenticated operations routes: probes, metrics and this document itself. */
 
@@ -29,9 +29,11 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     summary: 'Readiness: Redis answers, never evicts, and a worker sent a heartbeat recently',
     responses: {
       200: response('Ready.', jsonContent(z.strictObject({ status: z.literal('ready'), checks: checksSchema }))),
-      503: response('`unavailable`: not ready; `detail` and `checks` say why.', {
-        [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaFor(['unavailable'], { checks: checksSchema }) },
-      }),
+      503: response(
+        '`unavailable`: not ready; `detail` and `checks` say why.',
+        { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaFor(['unavailable'], { checks: checksSchema }) } },
+        { 'Retry-After': RETRY_AFTER_HEADER },
+      ),
     },
   });
 
