@@ -98,6 +98,26 @@ describe('intake fairness', () => {
     expect((await s.request('POST', '/v1/jobs', { body: { file_urls: urls(1, 'globex') }, token: TOKENS.globex })).status).toBe(202);
   });
 
+  it('when a tenant is over its share but nobody waits and the budget has room, then its job is taken in', async () => {
+    stack = await Stack.start({
+      worker: false,
+      apiEnv: {
+        MAX_BODY_BYTES: String(BODY_LIMIT),
+        INTAKE_MAX_INFLIGHT_BYTES: String(3 * BODY_LIMIT),
+        INTAKE_RATE_LIMIT_PER_MIN: '0',
+        INTAKE_BODY_TIMEOUT_MS: '60000',
+      },
+    });
+    const s = stack;
+    await trickle(s, TOKENS.acme);
+    await trickle(s, TOKENS.globex);
+    await new Promise((r) => setTimeout(r, 300));
+    // Two tenants hold budget: acme's share is 1.5 bodies, and this job takes it past that.
+    const body = { file_urls: urls(1_400, 'roomy') };
+    expect(Buffer.byteLength(JSON.stringify(body))).toBeGreaterThan(BODY_LIMIT / 2);
+    expect((await s.request('POST', '/v1/jobs', { body })).status).toBe(202);
+  });
+
   it('when a body trickles slower than INTAKE_BODY_MIN_BYTES_PER_S after INTAKE_BODY_TIMEOUT_MS, then it is cut with 408 problem+json and its budget is free again', async () => {
     stack = await Stack.start({
       worker: false,

@@ -40,8 +40,10 @@ interface Holding {
  * Three rules keep one tenant from locking the others out of that budget:
  *
  * - **Fair share.** With n tenants active (holding budget, asking now, or refused within the
- *   last 2 × Retry-After), a tenant may hold at most max(budget / n, one body): its first body
- *   is always allowed, a second one only within budget / n. Alone, a tenant may use it all.
+ *   last 2 × Retry-After), a tenant may hold at most max(budget / n, one body) while another
+ *   tenant waits or when the budget is full: its first body is always allowed, a further one
+ *   only within budget / n. Free room nobody waits for may be used by anyone, so a tenant
+ *   alone may use the whole budget.
  * - **Pre-emption.** When a tenant's body does not fit and another tenant holds more than
  *   budget / n, the newest bodies of that tenant that are still arriving (nothing parsed,
  *   nothing written) are cut with 503 + Retry-After until the newcomer fits; a tenant keeps at
@@ -100,10 +102,13 @@ export class IntakeAdmission {
     const active = new Set([...this.heldByTenant.keys(), ...this.waiting.keys(), tenant]);
     const share = this.opts.budgetBytes / active.size;
     const own = this.heldByTenant.get(tenant)?.bytes ?? 0;
-    if (own > 0 && active.size > 1 && own + cost > share) {
-      return 'Other tenants are waiting to submit; this tenant already holds its share of the intake budget. Send it again after Retry-After.';
+    const fits = this.inFlight + cost <= this.opts.budgetBytes;
+    // Over its share a tenant still uses free room nobody else is waiting for.
+    const othersWait = [...this.waiting.keys()].some((t) => t !== tenant);
+    if (own > 0 && active.size > 1 && own + cost > share && (othersWait || !fits)) {
+      return 'This tenant already holds its share of the intake budget while other tenants use or wait for the rest; send it again after Retry-After.';
     }
-    if (this.inFlight + cost <= this.opts.budgetBytes) return undefined;
+    if (fits) return undefined;
     const victims = this.preemptable(tenant, share, this.inFlight + cost - this.opts.budgetBytes);
     if (victims) {
       for (const v of victims) this.cut(v, new ProblemError('unavailable', PREEMPTED, undefined, { 'retry-after': this.retryAfter }));
