@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -230,5 +231,110 @@ describe('real responses conform to the document', () => {
     check('get', '/readyz', await stack.request('GET', '/readyz', { token: null }));
     check('get', '/metrics', await stack.request('GET', '/metrics', { token: null }));
     check('get', '/openapi.json', await stack.request('GET', '/openapi.json', { token: null }));
+    // Without a worker's heartbeat the api is not ready: 503 with Retry-After, as documented.
+    const workerless = await Stack.start({ worker: false });
+    try {
+      const notReady = await workerless.request('GET', '/readyz', { token: null });
+      expect(notReady.status).toBe(503);
+      expect(notReady.headers.get('retry-after')).not.toBeNull();
+      check('get', '/readyz', notReady);
+    } finally {
+      await workerless.stop();
+    }
+  });
+});
+
+describe('the document states the rules the server applies', () => {
+  const schemaOf = (name: string) => {
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema(contract.doc as object, 'openapi');
+    return ajv.compile({ $ref: `openapi#/components/schemas/${name}` });
+  };
+
+  it('when a job request is checked against CreateJobRequest, then exactly one of file_urls/files, http(s) URLs and hints only with paraformer-v2 are required', () => {
+    const valid = schemaOf('CreateJobRequest');
+    const url = 'https://media.example.com/a.wav';
+    expect(valid({ file_urls: [url] })).toBe(true);
+    expect(valid({ files: [{ url, ref: 'a' }] })).toBe(true);
+    expect(valid({ file_urls: ['HTTPS://media.example.com/a.wav'] })).toBe(true);
+    expect(valid({ file_urls: [url], files: [{ url }] })).toBe(false);
+    expect(valid({ name: 'no files' })).toBe(false);
+    expect(valid({ file_urls: ['ftp://media.example.com/a.wav'] })).toBe(false);
+    expect(valid({ file_urls: [url], callback_url: 'gopher://hooks.example.com' })).toBe(false);
+    expect(valid({ file_urls: [url], model: 'paraformer-8k-v2', language_hints: ['zh'] })).toBe(false);
+    expect(valid({ file_urls: [url], model: 'paraformer-8k-v2' })).toBe(true);
+    expect(valid({ file_urls: [url], language_hints: ['zh'] })).toBe(true);
+  });
+
+  it('when a schedule request is checked against CreateScheduleRequest, then exactly one of manifest_url/file_urls and the hints rule of its job are required', () => {
+    const valid = schemaOf('CreateScheduleRequest');
+    const base = { name: 'nightly', cron: '0 3 * * *' };
+    expect(valid({ ...base, manifest_url: 'https://files.example.com/list.txt' })).toBe(true);
+    expect(valid({ ...base, file_urls: ['https://media.example.com/a.wav'] })).toBe(true);
+    expect(valid({ ...base, manifest_url: 'https://files.example.com/list.txt', file_urls: ['https://media.example.com/a.wav'] })).toBe(
+      false,
+    );
+    expect(valid(base)).toBe(false);
+    expect(valid({ ...base, manifest_url: 'file:///etc/passwd' })).toBe(false);
+    expect(valid({ ...base, file_urls: urls(1), job: { model: 'paraformer-8k-v2', language_hints: ['en'] } })).toBe(false);
+  });
+
+  it('when the document is read, then it has servers, public operations need no security, Idempotency-Key is non-empty and NDJSON is a text stream of FileResult lines', () => {
+    const doc = contract.doc as unknown as {
+      servers?: Array<{ url: string }>;
+      paths: Record<string, Record<string, { security?: unknown[]; parameters?: Array<{ name: string; schema: { minLength?: number } }> }>>;
+    };
+    expect(doc.servers?.length).toBeGreaterThan(0);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) expect(doc.paths[path]?.get?.security).toEqual([]);
+    expect(doc.paths['/v1/jobs']?.post?.security).toEqual([{ bearerAuth: [] }]);
+    const key = doc.paths['/v1/jobs']?.post?.parameters?.find((p) => p.name === 'idempotency-key');
+    expect(key?.schema.minLength).toBe(1);
+    const ndjson = contract.doc.paths['/v1/jobs/{id}/results']!.get!.responses['200']!.content!['application/x-ndjson'] as {
+      schema: { type: string; 'x-ndjson-item': { $ref: string } };
+    };
+    expect(ndjson.schema.type).toBe('string');
+    expect(ndjson.schema['x-ndjson-item'].$ref).toBe('#/components/schemas/FileResult');
+  });
+
+  it('when a response lacks a header the document requires, carries an API header it does not declare, or an NDJSON line drifts, then the check fails', async () => {
+    const check = contract.expectConforms.bind(contract);
+    const unauthorized = await stack.request('GET', '/v1/jobs', { token: 'wrong' });
+    expect(unauthorized.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    const withoutChallenge = new Headers(unauthorized.headers);
+    withoutChallenge.delete('www-authenticate');
+    expect(() => check('get', '/v1/jobs', { ...unauthorized, headers: withoutChallenge })).toThrow(/required header WWW-Authenticate/);
+
+    const list = await stack.request('GET', '/v1/jobs?limit=1');
+    const extra = new Headers(list.headers);
+    extra.set('retry-after', '5');
+    expect(() => check('get', '/v1/jobs', { ...list, headers: extra })).toThrow(/retry-after is sent but not documented/);
+
+    const job = await stack.submit({ file_urls: urls(2, 'ndjson') });
+    await stack.waitForJob(job.id);
+    const stream = await stack.request('GET', `/v1/jobs/${job.id}/results`, { headers: { accept: 'application/x-ndjson' } });
+    expect(stream.text.split('\n').filter(Boolean)).toHaveLength(2);
+    const drifted = { ...stream, text: stream.text.replace('"index":0', '"index":"zero"'), body: '' };
+    expect(() => check('get', '/v1/jobs/{id}/results', drifted)).toThrow(/line 1/);
+  });
+
+  it('when the api answers 429 or 503 with Retry-After and RateLimit headers, then the document declares them', async () => {
+    const tight = await Stack.start({ worker: false, apiEnv: { INTAKE_RATE_LIMIT_PER_MIN: '1' } });
+    try {
+      const ok = await tight.request('POST', '/v1/jobs', { body: { file_urls: urls(1) } });
+      expect(ok.headers.get('ratelimit')).not.toBeNull();
+      expect(ok.headers.get('ratelimit-policy')).not.toBeNull();
+      const limited = await tight.request('POST', '/v1/jobs', { body: { file_urls: urls(1) } });
+      expect(limited.status).toBe(429);
+      // The Stack's request helper validated both answers, headers included; the check also passes here explicitly.
+      contract.expectConforms('post', '/v1/jobs', limited);
+      const responses = contract.doc.paths['/v1/jobs']!.post!.responses;
+      for (const status of ['202', '429', '503'])
+        expect(Object.keys(responses[status]!.headers ?? {})).toEqual(expect.arrayContaining(['RateLimit']));
+      expect(Object.keys(responses['429']!.headers ?? {})).toContain('Retry-After');
+      expect(Object.keys(responses['503']!.headers ?? {})).toContain('Retry-After');
+      expect(Object.keys(responses['401']!.headers ?? {})).toContain('WWW-Authenticate');
+    } finally {
+      await tight.stop();
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { openApiContract } from './stack.js';
+
 /** One Server-Sent Event, or a comment line (heartbeat) when `comment` is set. */
 export interface SseEvent {
   event: string;
@@ -17,7 +19,9 @@ export interface SseResult {
 /**
  * Reads an SSE response to its end (the server closes it) or until `timeoutMs`, parsing
  * events per the WHATWG format: `event:` and `data:` lines, blank line ends an event,
- * lines starting with `:` are comments.
+ * lines starting with `:` are comments. Like the Stack's request helper, it checks what the
+ * api answers against the OpenAPI document: a refusal's problem+json, the stream's status and
+ * headers, and the Job in every `job` and `end` event.
  */
 export async function readSse(
   url: string,
@@ -28,9 +32,15 @@ export async function readSse(
     headers: { accept: 'text/event-stream', ...headers },
     signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
   });
+  const path = new URL(url).pathname;
+  const contract = openApiContract();
   if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream') || !res.body) {
-    return { status: res.status, headers: res.headers, events: [], text: await res.text() };
+    const text = await res.text();
+    const body: unknown = /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text;
+    contract.expectConformsIfDocumented('GET', path, { status: res.status, headers: res.headers, body, text });
+    return { status: res.status, headers: res.headers, events: [], text };
   }
+  contract.expectConformsIfDocumented('GET', path, { status: res.status, headers: res.headers, body: '', text: '' });
   const events: SseEvent[] = [];
   const decoder = new TextDecoder();
   let buffer = '';
@@ -51,6 +61,8 @@ export async function readSse(
         else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
       }
       ev.data = data.join('\n');
+      if (contract.templateOf(path) !== undefined && (ev.event === 'job' || ev.event === 'end'))
+        contract.expectSchema('Job', JSON.parse(ev.data));
       events.push(ev);
       opts.onEvent?.(ev);
     }

@@ -23,11 +23,20 @@ import {
 } from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
+import { buildOpenApiDocument } from '../../apps/api/src/openapi/document.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { loadWorkerEnv } from '../../apps/worker/src/env.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../apps/worker/src/runtime.js';
 import { blobEnvFor } from './blob-env.js';
+import { OpenApiContract, type OpenApiDoc } from './openapi-contract.js';
 import { waitFor } from './wait-for.js';
+
+let sharedContract: OpenApiContract | undefined;
+/** The document the api serves at /openapi.json, built once per test file (compiling it is the costly part). */
+export function openApiContract(): OpenApiContract {
+  sharedContract ??= new OpenApiContract(JSON.parse(JSON.stringify(buildOpenApiDocument())) as OpenApiDoc);
+  return sharedContract;
+}
 
 export const TOKENS = { acme: 'tok-acme-123', globex: 'tok-globex-456' } as const;
 
@@ -65,6 +74,12 @@ export interface HttpResult<T = unknown> {
  */
 export class Stack {
   workers: WorkerRuntime[] = [];
+  /**
+   * Every response `request` sees is checked against the OpenAPI document, as a validating
+   * proxy would: status, media type, body and headers. A violation fails the request's test at
+   * once and is kept here, so that one a polling helper swallowed still fails `stop()`.
+   */
+  readonly conformanceViolations: string[] = [];
   private constructor(
     readonly prefix: string,
     readonly keys: KeyLayout,
@@ -161,6 +176,8 @@ export class Stack {
       blobs,
     );
     if (opts.worker !== false) await stack.startWorker();
+    // Built here rather than on the first request, so that no request's timing includes it.
+    openApiContract();
     return stack;
   }
 
@@ -211,7 +228,15 @@ export class Stack {
     let parsed: unknown = text;
     if (/json/.test(res.headers.get('content-type') ?? '') && !/ndjson/.test(res.headers.get('content-type') ?? ''))
       parsed = JSON.parse(text);
-    return { status: res.status, headers: res.headers, body: parsed as T, text };
+    const result: HttpResult<T> = { status: res.status, headers: res.headers, body: parsed as T, text };
+    try {
+      openApiContract().expectConformsIfDocumented(method, path, result);
+    } catch (err) {
+      const violation = `OpenAPI conformance: ${(err as Error).message}`;
+      this.conformanceViolations.push(violation);
+      throw new Error(violation);
+    }
+    return result;
   }
 
   async submit(body: unknown, token?: string): Promise<Job> {
@@ -256,6 +281,9 @@ export class Stack {
     await this.apiRedis.quit();
     await this.redis.quit();
     await this.sim.close();
+    if (this.conformanceViolations.length > 0) {
+      throw new Error(`responses that do not match the OpenAPI document:\n${[...new Set(this.conformanceViolations)].join('\n')}`);
+    }
     await this.blobs.deleteByPrefix(`${this.prefix}/`);
     await this.blobs.close();
   }

@@ -57,6 +57,14 @@ const schema = z
     INTAKE_MAX_INFLIGHT_BYTES: fields.int(0, 0),
     /** Where transcripts live (never in Redis). */
     ...blobStoreFields,
+    /** Slack a submission body gets before it must keep INTAKE_BODY_MIN_BYTES_PER_S (else 408); 0 = no pace check. */
+    INTAKE_BODY_TIMEOUT_MS: fields.int(10_000, 0),
+    /** The slowest average pace, from admission, a submission body may arrive at once its slack is used. */
+    INTAKE_BODY_MIN_BYTES_PER_S: fields.int(65_536, 1),
+    /** Open `/events` streams one tenant may have on one api process; beyond it 429. */
+    SSE_MAX_STREAMS_PER_TENANT: fields.int(10, 1),
+    /** Open `/events` streams one api process serves; beyond it 503. */
+    SSE_MAX_STREAMS: fields.int(1_000, 1),
   })
   .superRefine(checkBlobStoreEnv, whenValid(...BLOB_STORE_CROSS_FIELDS))
   .superRefine(

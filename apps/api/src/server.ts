@@ -108,7 +108,12 @@ export function createApp(deps: ApiDeps): Express {
   // One limit and one byte budget for every way a job list comes in: jobs, schedule creations and runs.
   const intake = {
     limitIntake: intakeRateLimit(new IntakeRateLimit(deps.redis, deps.keys, deps.env.INTAKE_RATE_LIMIT_PER_MIN)),
-    admission: new IntakeAdmission({ budgetBytes: deps.env.INTAKE_MAX_INFLIGHT_BYTES, maxBodyBytes: deps.env.MAX_BODY_BYTES }),
+    admission: new IntakeAdmission({
+      budgetBytes: deps.env.INTAKE_MAX_INFLIGHT_BYTES,
+      maxBodyBytes: deps.env.MAX_BODY_BYTES,
+      bodyTimeoutMs: deps.env.INTAKE_BODY_TIMEOUT_MS,
+      bodyMinBytesPerS: deps.env.INTAKE_BODY_MIN_BYTES_PER_S,
+    }),
   };
   app.use('/v1', bearerAuth(deps.env.API_KEYS));
   app.use(
@@ -140,7 +145,16 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(resultsRoutes({ reader, transcripts }));
   app.use(webhooksRoutes({ redis: deps.redis, keys: deps.keys, reader }));
-  if (deps.jobEvents) app.use(jobEventsRoutes({ reader, hub: deps.jobEvents, stream: { heartbeatMs: deps.env.SSE_HEARTBEAT_MS } }));
+  if (deps.jobEvents) {
+    app.use(
+      jobEventsRoutes({
+        reader,
+        hub: deps.jobEvents,
+        limits: { perTenant: deps.env.SSE_MAX_STREAMS_PER_TENANT, perProcess: deps.env.SSE_MAX_STREAMS },
+        stream: { heartbeatMs: deps.env.SSE_HEARTBEAT_MS },
+      }),
+    );
+  }
   if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue, intake)));
   // After the API routes, which serve the traffic: every request walks the routers in order.
   app.use(healthRoutes({ redis: deps.redis, keys: deps.keys }));
@@ -187,7 +201,7 @@ function scheduleRoutesDeps(
     fire,
     maxPerTenant: env.MAX_SCHEDULES_PER_TENANT,
     // A manifest may be as large as MANIFEST_MAX_BYTES, and is held whole while it becomes a job.
-    reserveManifest: () => intake.admission.reserve(env.MANIFEST_MAX_BYTES),
+    reserveManifest: (tenant: string) => intake.admission.reserve(tenant, env.MANIFEST_MAX_BYTES),
   });
   return { actions, limits, maxBodyBytes: env.MAX_BODY_BYTES, ...intake, outbound: deps.outbound.policy };
 }

@@ -68,4 +68,23 @@ describe('api configuration', () => {
       problems({ AUTH_DISABLED: 'true', MAX_SCHEDULES_PER_TENANT: '0', SCHEDULE_MIN_INTERVAL_S: '61' }).map((p) => p.split(':')[0]),
     ).toEqual(['MAX_SCHEDULES_PER_TENANT', 'SCHEDULE_MIN_INTERVAL_S']);
   });
+
+  it('when the intake pace and stream caps are not set, then they default; a bad value names its variable', () => {
+    const env = loadApiEnv({ AUTH_DISABLED: 'true' });
+    expect([env.INTAKE_BODY_TIMEOUT_MS, env.INTAKE_BODY_MIN_BYTES_PER_S]).toEqual([10_000, 65_536]);
+    expect([env.SSE_MAX_STREAMS_PER_TENANT, env.SSE_MAX_STREAMS]).toEqual([10, 1_000]);
+    const found = problems({
+      API_KEYS: 'a:t',
+      INTAKE_BODY_TIMEOUT_MS: '-1',
+      INTAKE_BODY_MIN_BYTES_PER_S: '0',
+      SSE_MAX_STREAMS_PER_TENANT: 'many',
+      SSE_MAX_STREAMS: '0',
+    });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual([
+      'INTAKE_BODY_MIN_BYTES_PER_S',
+      'INTAKE_BODY_TIMEOUT_MS',
+      'SSE_MAX_STREAMS',
+      'SSE_MAX_STREAMS_PER_TENANT',
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { TERMINAL_JOB_STATUSES, type Job, type JobReader } from '@batchscribe/shared';
 import type { JobEventsHub } from './job-events.hub.js';
@@ -6,8 +6,10 @@ import type { JobEventsHub } from './job-events.hub.js';
 export interface JobEventStreamOptions {
   /** Comment line sent this often so proxies and clients see a live connection; default 15 s. */
   heartbeatMs?: number;
-  /** At most one `job` event per this interval (api.md: at most ~2/s); default 500 ms. */
+  /** At most one `job` event per this interval (at most ~2/s); default 500 ms. */
   minIntervalMs?: number;
+  /** A reader that has not drained the socket for this long is disconnected; default 4 heartbeats. */
+  stallMs?: number;
 }
 
 /**
@@ -15,9 +17,14 @@ export interface JobEventStreamOptions {
  * dirty; the job is read (one HGETALL) at most once per interval, and sent only if it differs
  * from what was sent last. The first event is the current state; the stream ends with the
  * final state as `job`, then as `end`.
+ *
+ * A slow reader gets the latest Job, not a growing queue: while the socket has not drained,
+ * nothing more is written (no event, no heartbeat), changes only mark the stream dirty, and
+ * once it drains the job is read afresh, so at most one event is ever buffered in this
+ * process. A reader that does not drain for `stallMs` is disconnected.
  */
 export function streamJobEvents(
-  res: Response,
+  res: ServerResponse,
   deps: { jobId: string; tenant: string; reader: JobReader; hub: JobEventsHub; log: Logger },
   opts: JobEventStreamOptions = {},
 ): void {
@@ -28,8 +35,12 @@ export function streamJobEvents(
   let reading = false;
   let dirty = false;
   let ended = false;
+  /** When the socket last refused more (write returned false); undefined while it drains freely. */
+  let blockedSince: number | undefined;
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const stallMs = opts.stallMs ?? 4 * heartbeatMs;
 
-  res.status(200).set({
+  res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     // nginx and similar proxies buffer responses unless told not to: events would arrive in bursts.
@@ -46,10 +57,22 @@ export function streamJobEvents(
     unwatch();
     res.end();
   };
-  const send = (event: string, body: string) => res.write(`event: ${event}\ndata: ${body}\n\n`);
+  const write = (chunk: string) => {
+    if (res.write(chunk) || blockedSince !== undefined) return;
+    blockedSince = Date.now();
+    res.once('drain', () => {
+      blockedSince = undefined;
+      if (dirty) schedule();
+    });
+  };
+  const send = (event: string, body: string) => write(`event: ${event}\ndata: ${body}\n\n`);
 
   const flush = async () => {
     if (ended) return;
+    if (blockedSince !== undefined) {
+      dirty = true;
+      return;
+    }
     reading = true;
     dirty = false;
     try {
@@ -78,7 +101,8 @@ export function streamJobEvents(
 
   function schedule(): void {
     dirty = true;
-    if (ended || reading || timer) return;
+    // Not drained: the drain handler schedules the read that sends the then latest state.
+    if (ended || reading || timer || blockedSince !== undefined) return;
     const wait = Math.max(0, lastSentAt + minIntervalMs - Date.now());
     timer = setTimeout(() => {
       timer = undefined;
@@ -88,7 +112,13 @@ export function streamJobEvents(
 
   // Watch before the first read, so a change between the two is not missed.
   const unwatch = deps.hub.watch(deps.jobId, { changed: schedule, closed: end });
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), opts.heartbeatMs ?? 15_000);
+  const heartbeat = setInterval(() => {
+    if (blockedSince === undefined) return write(': heartbeat\n\n');
+    if (Date.now() - blockedSince < stallMs) return;
+    deps.log.info({ jobId: deps.jobId, stalledMs: Date.now() - blockedSince }, 'job events reader stalled: disconnected');
+    end();
+    res.destroy();
+  }, heartbeatMs);
   res.on('close', end);
   void flush();
 }

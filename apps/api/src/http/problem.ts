@@ -8,6 +8,7 @@ export type ProblemType =
   | 'validation-error'
   | 'payload-too-large'
   | 'unauthorized'
+  | 'request-timeout'
   | 'not-found'
   | 'conflict'
   | 'idempotency-conflict'
@@ -23,6 +24,7 @@ const TITLES: Record<ProblemType, [status: number, title: string]> = {
   'validation-error': [422, 'Validation failed'],
   'payload-too-large': [413, 'Payload too large'],
   unauthorized: [401, 'Unauthorized'],
+  'request-timeout': [408, 'Request timeout'],
   'not-found': [404, 'Not found'],
   conflict: [409, 'Conflict'],
   'idempotency-conflict': [422, 'Idempotency key reused with another request'],

@@ -5,12 +5,11 @@ import {
   createJobBody,
   createJobQuery,
   fileResultPageSchema,
-  fileResultSchema,
   jobPageSchema,
   jobSchema,
   transcriptSchema,
 } from '@batchscribe/shared';
-import { jsonContent, registerV1Path, response } from '../openapi/common.js';
+import { HINTS_NEED_V2, exactlyOneOf, jsonContent, registerV1Path, response } from '../openapi/common.js';
 import { listQuery } from './jobs.routes.js';
 import { resultsQuery, transcriptQuery } from './results.routes.js';
 
@@ -28,7 +27,7 @@ const LOCATION = { description: 'The job: `/v1/jobs/{id}`.', schema: { type: 'st
 const jobAnswer = (description: string) => response(description, jsonContent(jobSchema));
 
 const submitHeaders = z.object({
-  'idempotency-key': z.string().max(255).optional().meta({
+  'idempotency-key': z.string().min(1).max(255).optional().meta({
     description:
       'The same key from the same tenant with the same body returns the first job (200); with another body, 422 idempotency-conflict.',
   }),
@@ -46,6 +45,14 @@ const CREATE_JOB_DESCRIPTION = [
 
 const textQuery = createJobQuery.meta({ description: 'Job options for a text/plain body.' });
 
+/** JSON Schema has no NDJSON: the body is text, each line one FileResult (named by `x-ndjson-item`). */
+const NDJSON_RESULTS = {
+  type: 'string',
+  description:
+    'A text stream of FileResult objects, one JSON object per line (each line ends with `\\n`), in `index` order. Each line is a FileResult (`x-ndjson-item`).',
+  'x-ndjson-item': { $ref: '#/components/schemas/FileResult' },
+} as const;
+
 export function registerJobPaths(registry: OpenAPIRegistry): void {
   registerV1Path(registry, {
     method: 'post',
@@ -54,14 +61,21 @@ export function registerJobPaths(registry: OpenAPIRegistry): void {
     operationId: 'createJob',
     summary: 'Submit a job',
     description:
-      "JSON body, or `text/plain` with one URL per line (blank lines and lines starting with `#` skipped; a `#` after whitespace starts a comment, as in a shell; whitespace or a control character left inside a URL is a 422 naming the line) and the options as query parameters. Query parameters apply to text/plain only: with a JSON body any query parameter is a 422. `language_hints` comma-separated. Each URL's position is its `index`.",
+      "JSON body, or `text/plain` with one URL per line (blank lines and lines starting with `#` skipped; a `#` after whitespace starts a comment, as in a shell; whitespace or a control character left inside a URL is a 422 naming the line) and the options as query parameters (those apply to text/plain only: with a JSON body any query parameter is a 422; `language_hints` comma-separated, and only with `model=paraformer-v2`). Each URL's position is its `index`. Counts against the tenant's intake rate limit (429 beyond it); while the api takes in other large bodies it may answer 503 with Retry-After, and a body that arrives too slowly is cut with 408.",
     request: {
       headers: submitHeaders,
       query: textQuery,
       body: {
         required: true,
         content: {
-          'application/json': { schema: createJobBody.meta({ id: 'CreateJobRequest', description: CREATE_JOB_DESCRIPTION }) },
+          'application/json': {
+            schema: createJobBody.meta({
+              id: 'CreateJobRequest',
+              description: CREATE_JOB_DESCRIPTION,
+              ...exactlyOneOf('file_urls', 'files'),
+              ...HINTS_NEED_V2,
+            }),
+          },
           'text/plain': { schema: z.string().meta({ example: 'https://media.example.com/a.wav\nhttps://media.example.com/b.wav\n' }) },
         },
       },
@@ -76,7 +90,16 @@ export function registerJobPaths(registry: OpenAPIRegistry): void {
         'Idempotent-Replayed': { description: 'Always `true`.', schema: { type: 'string', enum: ['true'] } },
       }),
     },
-    problems: ['malformed-request', 'payload-too-large', 'unsupported-media-type', 'validation-error', 'idempotency-conflict', 'conflict'],
+    rateLimited: true,
+    problems: [
+      'malformed-request',
+      'payload-too-large',
+      'unsupported-media-type',
+      'validation-error',
+      'idempotency-conflict',
+      'conflict',
+      'request-timeout',
+    ],
   });
 
   registerV1Path(registry, {
@@ -150,7 +173,7 @@ export function registerResultPaths(registry: OpenAPIRegistry): void {
     responses: {
       200: response('A page of file results, or the NDJSON stream.', {
         'application/json': { schema: fileResultPageSchema },
-        'application/x-ndjson': { schema: fileResultSchema },
+        'application/x-ndjson': { schema: NDJSON_RESULTS },
       }),
     },
     problems: ['not-found', 'malformed-request'],

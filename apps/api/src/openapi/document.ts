@@ -35,6 +35,8 @@ export function buildOpenApiDocument(registrars: readonly PathRegistrar[] = API_
         'Batch transcription over foxapi: submit lists of audio URLs as jobs, follow their progress, read the transcripts. ' +
         'Every `/v1` route needs `Authorization: Bearer <token>`; a job is visible only to its tenant. Errors are RFC 9457 problem+json.',
     },
+    // Relative: the document describes the server it is read from, wherever that is deployed.
+    servers: [{ url: '/', description: 'The batchscribe api serving this document' }],
     tags: [
       { name: 'Jobs', description: 'Submit, follow, act on jobs; read their results.' },
       { name: 'Schedules', description: 'Nightly (or any cron) jobs from a manifest URL.' },

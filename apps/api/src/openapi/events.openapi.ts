@@ -16,7 +16,7 @@ export function registerEventPaths(registry: OpenAPIRegistry): void {
     operationId: 'streamJobEvents',
     summary: "Server-Sent Events of a job's changes",
     description:
-      '`event: job` with the Job as `data` whenever it changes (at most ~2/s; the current state first), comment heartbeats every 15 s; once terminal `event: job` with the final Job, then `event: end` with it again, and the server closes the stream.',
+      '`event: job` with the Job as `data` whenever it changes (at most ~2/s; the current state first), comment heartbeats every 15 s; once terminal `event: job` with the final Job, then `event: end` with it again, and the server closes the stream. A reader that falls behind gets the latest Job once it catches up (intermediate states are skipped). One api process serves at most SSE_MAX_STREAMS_PER_TENANT streams per tenant (429 beyond) and SSE_MAX_STREAMS in all (503 beyond), both with Retry-After.',
     request: { params: jobParams },
     responses: {
       200: response('The event stream.', {
@@ -42,6 +42,8 @@ export function registerEventPaths(registry: OpenAPIRegistry): void {
     path: 'job.finished',
     tags: [TAG],
     operationId: 'jobFinished',
+    // Authenticated by its signature (the webhook-* headers), not by a scheme of this API.
+    security: [],
     summary: 'Sent to callback_url when a job reaches a terminal state',
     description:
       "Signed per the Standard Webhooks spec with WEBHOOK_SECRET; retried with exponential back-off on any non-2xx answer or timeout. The outcome is recorded in the Job's `webhook`.",

@@ -1,6 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { jsonContent, problemSchemaFor, PROBLEM_CONTENT_TYPE, response } from './common.js';
+import { jsonContent, problemSchemaFor, PROBLEM_CONTENT_TYPE, registerPublicPath, response, RETRY_AFTER_HEADER } from './common.js';
 
 /** The unauthenticated operations routes: probes, metrics and this document itself. */
 
@@ -12,7 +12,7 @@ const checksSchema = z.strictObject({
 });
 
 export function registerOperationPaths(registry: OpenAPIRegistry): void {
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/healthz',
     tags: [TAG],
@@ -21,7 +21,7 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     responses: { 200: response('Alive.', jsonContent(z.strictObject({ status: z.literal('ok') }))) },
   });
 
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/readyz',
     tags: [TAG],
@@ -29,13 +29,15 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     summary: 'Readiness: Redis answers, never evicts, and a worker sent a heartbeat recently',
     responses: {
       200: response('Ready.', jsonContent(z.strictObject({ status: z.literal('ready'), checks: checksSchema }))),
-      503: response('`unavailable`: not ready; `detail` and `checks` say why.', {
-        [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaFor(['unavailable'], { checks: checksSchema }) },
-      }),
+      503: response(
+        '`unavailable`: not ready; `detail` and `checks` say why.',
+        { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaFor(['unavailable'], { checks: checksSchema }) } },
+        { 'Retry-After': RETRY_AFTER_HEADER },
+      ),
     },
   });
 
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/metrics',
     tags: [TAG],
@@ -44,7 +46,7 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     responses: { 200: response('Prometheus text exposition format 0.0.4.', { 'text/plain': { schema: z.string() } }) },
   });
 
-  registry.registerPath({
+  registerPublicPath(registry, {
     method: 'get',
     path: '/openapi.json',
     tags: [TAG],

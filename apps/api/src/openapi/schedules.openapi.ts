@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { jobSchema, schedulePageSchema, scheduleSchema } from '@batchscribe/shared';
 import { createScheduleBody } from '../schedules/schedule-intake.js';
 import { listQuery } from '../schedules/schedules.routes.js';
-import { jsonContent, registerV1Path, response } from './common.js';
+import { HINTS_NEED_V2, exactlyOneOf, jsonContent, registerV1Path, response } from './common.js';
 
 /** The schedules routes (api.md "Schedules"), from the schemas the routes validate with. */
 
@@ -25,7 +25,18 @@ export function registerSchedulePaths(registry: OpenAPIRegistry): void {
     summary: 'Create a schedule',
     description:
       'At each fire the manifest (text, one URL a line, or a JSON array) is fetched and becomes a job named after the schedule (or `job.name`) with its `schedule_id`. A fire that happens twice makes one job. Exactly one of `manifest_url` or `file_urls`. `manifest_url` and `job.callback_url` must point to public addresses (or to `OUTBOUND_ALLOWED_NETS`). The cron may fire at most once a minute (`SCHEDULE_MIN_INTERVAL_S`). Creating counts against the intake rate limit (429); a tenant beyond `MAX_SCHEDULES_PER_TENANT` schedules gets 409. Each fire counts against the intake rate limit too; one over it makes no job and says so in `last_run.error`. Query parameters are refused (422).',
-    request: { body: { required: true, content: jsonContent(createScheduleBody.meta({ id: 'CreateScheduleRequest' })) } },
+    request: {
+      body: {
+        required: true,
+        content: jsonContent(
+          createScheduleBody.meta({
+            id: 'CreateScheduleRequest',
+            ...exactlyOneOf('manifest_url', 'file_urls'),
+            allOf: [{ properties: { job: HINTS_NEED_V2 } }],
+          }),
+        ),
+      },
+    },
     responses: { 201: response('Created.', jsonContent(scheduleSchema), { Location: LOCATION }) },
     problems: ['malformed-request', 'unsupported-media-type', 'validation-error', 'payload-too-large', 'conflict'],
   });

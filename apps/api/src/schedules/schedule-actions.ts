@@ -27,7 +27,7 @@ export interface ScheduleActionsDeps {
    * Reserves room for one manifest download (its byte limit) in the api's intake budget, or
    * throws a 503 when the api is taking in too much already; the result gives it back.
    */
-  reserveManifest: () => () => void;
+  reserveManifest: (tenant: string) => () => void;
   clock?: () => Date;
 }
 
@@ -89,7 +89,7 @@ export class ScheduleActions {
   async run(scheduleId: string, tenant: string): Promise<Job> {
     const rec = await this.deps.store.getForTenant(scheduleId, tenant);
     if (!rec) throw notFound();
-    const release = rec.manifestUrl !== null ? this.deps.reserveManifest() : () => undefined;
+    const release = rec.manifestUrl !== null ? this.deps.reserveManifest(tenant) : () => undefined;
     const at = this.clock();
     let outcome: Awaited<ReturnType<typeof fireSchedule>>;
     try {

@@ -25,8 +25,11 @@ function httpUrl(message: string) {
     .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message });
 }
 
+/** The scheme check below as a JSON Schema pattern (which has no case-insensitive flag), for the OpenAPI document. */
+const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://';
+
 /** http(s) only, parsable, bounded: foxapi fetches these itself, so nothing else can work. */
-export const fileUrl = httpUrl('must be an http or https URL');
+export const fileUrl = httpUrl('must be an http or https URL').meta({ pattern: HTTP_URL_PATTERN });
 
 const fileEntry = z.strictObject({
   url: fileUrl,
@@ -35,7 +38,7 @@ const fileEntry = z.strictObject({
     .optional(),
 });
 
-export const callbackUrl = httpUrl('must be an http or https URL');
+export const callbackUrl = httpUrl('must be an http or https URL').meta({ pattern: HTTP_URL_PATTERN });
 
 /**
  * A free-form JSON object kept with the job: bounded in bytes and in depth, both measured
