@@ -20,6 +20,7 @@ export function registerSchedulePaths(registry: OpenAPIRegistry): void {
   registerV1Path(registry, {
     method: 'post',
     path: '/v1/schedules',
+    rateLimited: true,
     tags: [TAG],
     operationId: 'createSchedule',
     summary: 'Create a schedule',
@@ -77,6 +78,7 @@ export function registerSchedulePaths(registry: OpenAPIRegistry): void {
   registerV1Path(registry, {
     method: 'post',
     path: '/v1/schedules/{id}/run',
+    rateLimited: true,
     tags: [TAG],
     operationId: 'runSchedule',
     summary: 'Fire a schedule now',
