@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { createLogger } from '@batchscribe/shared';
+import { capturedLogger } from '../support/captured-logger.js';
 import { HttpFixture } from '../support/http-fixture.js';
 import { Stack, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
@@ -14,15 +13,6 @@ const SECRETS = {
 };
 const ADMIN_BASIC = Buffer.from(`ops:${SECRETS.adminToken}`).toString('base64');
 
-interface LogLine {
-  level: number;
-  msg: string;
-  jobId?: string;
-  batch?: number;
-  taskId?: string;
-  req?: { id?: string; url?: string; headers?: Record<string, string> };
-}
-
 let stack: Stack | undefined;
 let receiver: HttpFixture | undefined;
 afterEach(async () => {
@@ -31,28 +21,6 @@ afterEach(async () => {
   stack = undefined;
   receiver = undefined;
 });
-
-/** A pino logger at trace level writing into memory, with the service's redaction. */
-function capturedLogger() {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = createLogger({ level: 'trace', name: 'test', destination });
-  return {
-    logger,
-    text: () => chunks.join(''),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as LogLine),
-  };
-}
 
 describe('logs', () => {
   it('when a full job runs with a webhook and the dashboard is opened, then no secret appears in any log line, and job lines carry their ids', async () => {

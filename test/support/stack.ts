@@ -18,7 +18,7 @@ import { loadApiEnv } from '../../apps/api/src/env.js';
 import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { loadWorkerEnv } from '../../apps/worker/src/env.js';
-import { startWorkerRuntime, type WorkerRuntime } from '../../apps/worker/src/runtime.js';
+import { startWorkerRuntime, type WorkerRuntime, type WorkerRuntimeDeps } from '../../apps/worker/src/runtime.js';
 import { waitFor } from './wait-for.js';
 
 export const TOKENS = { acme: 'tok-acme-123', globex: 'tok-globex-456' } as const;
@@ -113,17 +113,25 @@ export class Stack {
     return stack;
   }
 
-  async startWorker(): Promise<WorkerRuntime> {
-    const env = loadWorkerEnv(this.workerEnv);
+  /** Another worker runtime; `extra` injects a test hook, a clock, a logger or env overrides. */
+  async startWorker(
+    extra: Pick<WorkerRuntimeDeps, 'testHook' | 'clock' | 'heartbeatMs'> & { env?: Record<string, string>; logger?: Logger } = {},
+  ): Promise<WorkerRuntime> {
+    const env = loadWorkerEnv({ ...this.workerEnv, ...extra.env });
     const redis = createWorkerRedis(env.REDIS_URL);
     const runtime = await startWorkerRuntime({
       env,
       redis,
       keys: this.keys,
-      logger: this.logger,
-      heartbeatMs: 1_000,
+      logger: extra.logger ?? this.logger,
+      heartbeatMs: extra.heartbeatMs ?? 1_000,
       sweepMs: 500,
       webhookOutboxMs: 100,
+      ...(extra.testHook ? { testHook: extra.testHook } : {}),
+      ...(extra.clock ? { clock: extra.clock } : {}),
+    }).catch(async (err: unknown) => {
+      await redis.quit();
+      throw err;
     });
     const close = runtime.close;
     const wrapped: WorkerRuntime = {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
+import { DURABILITY_MODES, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
 import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z
@@ -8,6 +8,16 @@ const schema = z
     /** Redis Cluster seed nodes (`host:port,…`); when set, REDIS_URL is not used. */
     REDIS_CLUSTER_NODES: redisClusterNodesField,
     QUEUE_PREFIX: fields.QUEUE_PREFIX,
+    /** What a submit claim must reach before foxapi is paid: Redis's acknowledgement, replicas (WAIT), or the AOF on disk (WAITAOF). */
+    REDIS_DURABILITY: z.enum(DURABILITY_MODES, { message: `must be one of ${DURABILITY_MODES.join(', ')}` }).default('none'),
+    /** Replicas that must acknowledge; default 1 with wait, 0 (the local AOF only) with waitaof. */
+    REDIS_WAIT_REPLICAS: z.coerce
+      .number({ message: 'must be a number' })
+      .int({ message: 'must be a whole number' })
+      .min(0, { message: 'must be at least 0' })
+      .max(100, { message: 'must be at most 100' })
+      .optional(),
+    REDIS_WAIT_TIMEOUT_MS: fields.int(1_000, 1, 60_000),
     FOXAPI_BASE_URL: fields.FOXAPI_BASE_URL,
     FOXAPI_API_KEY: z.string({ message: 'is required: the worker cannot call foxapi without it' }).min(1),
     FOXAPI_MAX_RPS: z.coerce

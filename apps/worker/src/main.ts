@@ -1,4 +1,5 @@
 import {
+  DurabilityUnsupportedError,
   createKeyLayout,
   createLogger,
   wantsPrettyLogs,
@@ -31,7 +32,13 @@ async function main(): Promise<void> {
   await warnIfRedisForgets(redis, logger).catch((err: Error) =>
     logger.warn({ err: err.message }, 'could not read Redis persistence settings'),
   );
-  const runtime = await startWorkerRuntime({ env, redis, keys, logger, metricsRegistry: createMetricsRegistry() });
+  const runtime = await startWorkerRuntime({ env, redis, keys, logger, metricsRegistry: createMetricsRegistry() }).catch((err: unknown) => {
+    if (!(err instanceof DurabilityUnsupportedError)) throw err;
+    // A configuration this Redis cannot honour: stop, as for a bad variable, rather than pay unsafely.
+    logger.fatal(err.message);
+    process.stderr.write(`batchscribe-worker: ${err.message}\n`);
+    process.exit(1);
+  });
   const metricsServer = await serveMetrics(runtime.metrics.registry, env.WORKER_METRICS_PORT, logger);
 
   let stopping = false;

@@ -4,14 +4,24 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { FoxapiClient, QUEUES, WorkerMetricsStore, createMetricsRegistry, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import {
+  FoxapiClient,
+  QUEUES,
+  WorkerMetricsStore,
+  WriteDurability,
+  checkDurabilitySupport,
+  createMetricsRegistry,
+  type BatchJobPayload,
+  type DurabilitySettings,
+  type KeyLayout,
+} from '@batchscribe/shared';
 import { createBatchProcessor } from './batch.processor.js';
 import type { WorkerEnv } from './env.js';
 import { Parking } from './parking.js';
 import { sweepIntake } from './intake-sweeper.js';
 import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
-import { crashAt } from './pipeline/crash-points.js';
+import { crashAt, type TestHook } from './pipeline/crash-points.js';
 import { startScheduleFires } from './schedules/schedule-fires.js';
 import { startWebhookDelivery } from './webhooks/webhook-delivery.js';
 
@@ -28,6 +38,17 @@ export interface WorkerRuntimeDeps {
   webhookOutboxMs?: number;
   /** This process's Prometheus registry (main.ts makes it); default: a fresh one. */
   metricsRegistry?: Registry;
+  /** In-process tests only: awaited at failpoints of the batch cycle. */
+  testHook?: TestHook;
+}
+
+/** A worker's heartbeat (and its metrics snapshot) older than this belongs to a dead worker. */
+const DEAD_WORKER_MS = 10 * 60_000;
+
+/** REDIS_DURABILITY and its two companions, with the replica count's per-mode default. */
+export function durabilitySettings(env: Readonly<WorkerEnv>): DurabilitySettings {
+  const mode = env.REDIS_DURABILITY;
+  return { mode, replicas: env.REDIS_WAIT_REPLICAS ?? (mode === 'wait' ? 1 : 0), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS };
 }
 
 export interface WorkerRuntime {
@@ -39,9 +60,16 @@ export interface WorkerRuntime {
   close(): Promise<void>;
 }
 
-/** Builds and starts one worker process's graph: BullMQ worker, heartbeat, intake sweeper. */
+/**
+ * Builds and starts one worker process's graph: BullMQ worker, heartbeat, intake sweeper.
+ * Rejects with DurabilityUnsupportedError when Redis cannot give REDIS_DURABILITY.
+ */
 export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
   const { env, redis, keys, logger } = deps;
+  const durabilityWanted = durabilitySettings(env);
+  for (const warning of await checkDurabilitySupport(redis, durabilityWanted)) logger.warn({ durability: durabilityWanted }, warning);
+  // WAIT blocks the connection it is sent on: claims get their own, so polls never queue behind it.
+  const durability = durabilityWanted.mode === 'none' ? null : new WriteDurability(redis.duplicate(), durabilityWanted);
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const metrics = new WorkerMetrics(deps.metricsRegistry ?? createMetricsRegistry());
   const foxapi = new FoxapiClient({
@@ -51,7 +79,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     logger,
     onRequestEnd: metrics.foxapiRequestEnded,
   });
-  const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S);
+  const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S, durability);
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
 
@@ -62,6 +90,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     foxapi,
     clock: deps.clock ?? Date.now,
     crash: crashAt(env.BATCHSCRIBE_CRASH_AT),
+    testHook: deps.testHook,
     limiter: new MeteredRateLimiter(metrics, redis, { tat: keys.rateTat, backoffUntil: keys.rateBackoff }, env.FOXAPI_MAX_RPS),
     metrics,
     config: {
@@ -100,8 +129,9 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const beat = async () => {
     const now = Date.now();
     await redis.zadd(keys.workers, now, id);
-    await redis.zremrangebyscore(keys.workers, '-inf', now - 10 * 60_000);
+    await redis.zremrangebyscore(keys.workers, '-inf', now - DEAD_WORKER_MS);
     await sharedMetrics.publish(id, metrics.registry, now);
+    await sharedMetrics.prune(now, DEAD_WORKER_MS);
   };
   const heartbeat = setInterval(
     () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
@@ -135,7 +165,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   );
   await beat();
-  logger.info({ workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS }, 'worker started');
+  logger.info(
+    { workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS, durability: durabilityWanted.mode },
+    'worker started',
+  );
 
   return {
     id,
@@ -152,6 +185,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await foxapi.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
+      if (durability) await durability.connection.quit().catch(() => durability.connection.disconnect());
     },
   };
 }

@@ -35,12 +35,24 @@ export class WorkerMetricsStore {
 
   /** Snapshots written within `maxAgeMs`; older ones (workers gone without a goodbye) are dropped. */
   async fresh(now: number, maxAgeMs: number): Promise<MetricsJson[]> {
+    return (await this.sweep(now, maxAgeMs)).map((snapshot) => snapshot.metrics);
+  }
+
+  /**
+   * Drops the snapshots older than `maxAgeMs`. Each heartbeat runs it, so a worker that died
+   * without a goodbye leaves no snapshot behind even when nobody scrapes the api's /metrics.
+   */
+  async prune(now: number, maxAgeMs: number): Promise<void> {
+    await this.sweep(now, maxAgeMs);
+  }
+
+  private async sweep(now: number, maxAgeMs: number): Promise<Snapshot[]> {
     const all = await this.redis.hgetall(this.keys.workerMetrics);
-    const fresh: MetricsJson[] = [];
+    const fresh: Snapshot[] = [];
     const stale: string[] = [];
     for (const [workerId, raw] of Object.entries(all)) {
       const snapshot = parseSnapshot(raw);
-      if (snapshot && now - snapshot.at <= maxAgeMs) fresh.push(snapshot.metrics);
+      if (snapshot && now - snapshot.at <= maxAgeMs) fresh.push(snapshot);
       else stale.push(workerId);
     }
     if (stale.length > 0) await this.redis.hdel(this.keys.workerMetrics, ...stale);
