@@ -82,4 +82,26 @@ describe('logs', () => {
     expect(aboutTask.length).toBeGreaterThan(1);
     expect(aboutTask.filter((l) => l.jobId !== jobId || l.batch !== 0).map((l) => l.msg)).toEqual([]);
   });
+
+  it("when a text/plain job names a callback_url carrying the receiver's secret, then request lines keep the parameter and drop its value", async () => {
+    const logs = capturedLogger();
+    stack = await Stack.start({ logger: logs.logger, worker: false });
+    const receiverSecret = 'rcv-Tq93Lm28Xw';
+    const callback = `https://hooks.example.com/batchscribe/${receiverSecret}?token=${receiverSecret}`;
+    for (const name of ['callback_url', 'callback%5Furl']) {
+      const res = await stack.request('POST', `/v1/jobs?model=paraformer-v2&${name}=${encodeURIComponent(callback)}&name=plain`, {
+        body: urls(2, 'plain').join('\n'),
+        headers: { 'content-type': 'text/plain' },
+      });
+      expect(res.status).toBe(202);
+      expect((res.body as { callback_url: string }).callback_url).toBe(callback);
+    }
+
+    expect(logs.text()).not.toContain(receiverSecret);
+    const intake = logs.lines().filter((l) => l.msg === 'request completed' && l.req?.url?.startsWith('/v1/jobs?'));
+    expect(intake.map((l) => l.req!.url)).toEqual([
+      '/v1/jobs?model=paraformer-v2&callback_url=[redacted]&name=plain',
+      '/v1/jobs?model=paraformer-v2&callback%5Furl=[redacted]&name=plain',
+    ]);
+  });
 });
