@@ -11,6 +11,7 @@ import { upstreamBench } from './upstream.bench.js';
 import { pollingBench } from './polling.bench.js';
 import { scaleOutBench } from './scale-out.bench.js';
 import { readsBench } from './reads.bench.js';
+import { parkedBench } from './parked.bench.js';
 
 /**
  * `pnpm bench [name…]`: every benchmark of issue 6 (or the named ones) against one Redis,
@@ -23,6 +24,7 @@ const BENCHMARKS: Record<string, (redis: BenchRedis) => Promise<BenchResult[]>> 
   polling: pollingBench,
   'scale-out': scaleOutBench,
   reads: readsBench,
+  parked: parkedBench,
 };
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
