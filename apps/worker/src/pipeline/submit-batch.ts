@@ -53,7 +53,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   // parks without booking a request, so hundreds of parked batches waking to look cost polls
   // (which free slots) nothing. The claim below still decides; losing the slot in between
   // costs one booked request, now and then.
-  if (!(await deps.store.hasFreeSlot(deps.config.maxInflightTasks))) return parked;
+  if (!(await deps.store.hasFreeSlot(rec.jobId, rec.batch, deps.config.maxInflightTasks))) return parked;
   // Book the request before claiming, so a claim is never held while waiting for budget.
   const wait = await deps.limiter.acquire();
   if (wait > 0) return later(wait, 'request budget');

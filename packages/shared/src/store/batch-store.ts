@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { BatchState, FileRecord } from '../domain/job.js';
 import type { WriteDurability } from '../redis/durability.js';
-import { CLAIM_SUBMIT, COUNT_BACKOFF, FINISH_BATCH, RECORD_SUBMITTED, RELEASE_CLAIM } from './lua.js';
+import { CLAIM_SUBMIT, COUNT_BACKOFF, FINISH_BATCH, HAS_FREE_SLOT, RECORD_SUBMITTED, RELEASE_CLAIM } from './lua.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -41,6 +41,7 @@ type ScriptClient = Redis & {
   bsReleaseClaim(batch: string, inflight: string, token: string): Promise<number>;
   bsRecordSubmitted(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
   bsCountBackoff(batch: string): Promise<number>;
+  bsHasFreeSlot(batch: string, inflight: string, max: number): Promise<number>;
   bsFinishBatch(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
 };
 
@@ -51,6 +52,7 @@ function defineScripts(redis: Redis): ScriptClient {
     redis.defineCommand('bsReleaseClaim', { numberOfKeys: 2, lua: RELEASE_CLAIM });
     redis.defineCommand('bsRecordSubmitted', { numberOfKeys: 4, lua: RECORD_SUBMITTED });
     redis.defineCommand('bsCountBackoff', { numberOfKeys: 1, lua: COUNT_BACKOFF });
+    redis.defineCommand('bsHasFreeSlot', { numberOfKeys: 2, lua: HAS_FREE_SLOT });
     redis.defineCommand('bsFinishBatch', { numberOfKeys: 4, lua: FINISH_BATCH });
   }
   return client;
@@ -112,14 +114,22 @@ export class BatchStore {
     const key = this.keys.batch(jobId, batch);
     const claim = (await this.submitRedis.bsClaimSubmit(key, this.keys.inflight, token, leaseMs, maxInflight)) as ClaimResult;
     if (claim !== 'claimed' || !this.durability?.enabled) return claim;
-    if (await this.durability.confirm(key)) return 'claimed';
+    let confirmed: boolean;
+    try {
+      confirmed = await this.durability.confirm(key);
+    } catch (err) {
+      // Not confirmed either: a claim left held would later pass for a submit that died mid-request.
+      await this.submitRedis.bsReleaseClaim(key, this.keys.inflight, token);
+      throw err;
+    }
+    if (confirmed) return 'claimed';
     await this.submitRedis.bsReleaseClaim(key, this.keys.inflight, token);
     return 'unconfirmed';
   }
 
-  /** Whether a foxapi task slot is free now: a look that books nothing (the claim decides). */
-  async hasFreeSlot(maxInflight: number): Promise<boolean> {
-    return (await this.redis.scard(this.keys.inflight)) < maxInflight;
+  /** Whether a foxapi task slot is free for this batch now: a look that books nothing (the claim decides). */
+  async hasFreeSlot(jobId: string, batch: number, maxInflight: number): Promise<boolean> {
+    return (await this.redis.bsHasFreeSlot(this.keys.batch(jobId, batch), this.keys.inflight, maxInflight)) === 1;
   }
 
   /** Redis's clock, ms since epoch: the one every worker compares leases with. */

@@ -57,6 +57,15 @@ return 'claimed'
 `;
 
 /**
+ * hasFreeSlot: whether claimSubmit would find a task slot now (the same test), booking nothing.
+ * KEYS: batch, inflight. ARGV: maxInflight. Returns 1 or 0.
+ */
+export const HAS_FREE_SLOT = `
+if redis.call('SISMEMBER', KEYS[2], KEYS[1]) == 1 or redis.call('SCARD', KEYS[2]) < tonumber(ARGV[1]) then return 1 end
+return 0
+`;
+
+/**
  * releaseClaim: submitting → queued, when the submit certainly created no task (429, refused).
  * KEYS: batch, inflight. ARGV: token. Returns 1 if released.
  */
