@@ -181,6 +181,7 @@ describe('Prometheus metrics', () => {
     const now = Date.now();
     const snapshot = (at: number) => JSON.stringify({ at, metrics: [] });
     await s.redis.hset(s.keys.workerMetrics, 'dead-worker', snapshot(now - 11 * 60_000), 'quiet-worker', snapshot(now - 60_000));
+    await s.redis.zadd(s.keys.workers, now - 11 * 60_000, 'dead-worker', now - 60_000, 'quiet-worker');
     await s.startWorker({ heartbeatMs: 200 });
     await waitFor(async () => ((await s.redis.hexists(s.keys.workerMetrics, 'dead-worker')) === 0 ? true : undefined), {
       timeoutMs: 5_000,

@@ -98,7 +98,10 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
     return done;
   }
   if (outcome === 'recovered') {
-    log.warn({ taskId }, 'the claim was gone (Redis lost writes) but the batch was still queued: task id recorded, nothing resubmitted');
+    log.warn(
+      { taskId },
+      'the claim was gone (Redis lost its write, or it was released after its lease) but the batch was still queued: task id recorded, nothing resubmitted',
+    );
   }
   if (!durable) log.warn({ taskId }, 'task id stored but not confirmed durable in time (REDIS_DURABILITY)');
   deps.crash('after-submit-recorded');
