@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURABILITY_MODES, fields, parseEnv, redisClusterNodesField, whenValid } from '@batchscribe/shared';
+import { DURABILITY_MODES, fields, parseEnv, redisClusterNodesField, whenValid, type DurabilitySettings } from '@batchscribe/shared';
 import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z
@@ -77,4 +77,10 @@ export type WorkerEnv = z.infer<typeof schema>;
 
 export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerEnv> {
   return parseEnv(schema, env);
+}
+
+/** REDIS_DURABILITY and its two companions, with the replica count's per-mode default. */
+export function durabilitySettings(env: Readonly<WorkerEnv>): DurabilitySettings {
+  const mode = env.REDIS_DURABILITY;
+  return { mode, replicas: env.REDIS_WAIT_REPLICAS ?? (mode === 'wait' ? 1 : 0), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS };
 }

@@ -12,11 +12,10 @@ import {
   checkDurabilitySupport,
   createMetricsRegistry,
   type BatchJobPayload,
-  type DurabilitySettings,
   type KeyLayout,
 } from '@batchscribe/shared';
 import { createBatchProcessor } from './batch.processor.js';
-import type { WorkerEnv } from './env.js';
+import { durabilitySettings, type WorkerEnv } from './env.js';
 import { Parking } from './parking.js';
 import { sweepIntake } from './intake-sweeper.js';
 import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
@@ -44,12 +43,6 @@ export interface WorkerRuntimeDeps {
 
 /** A worker's heartbeat (and its metrics snapshot) older than this belongs to a dead worker. */
 const DEAD_WORKER_MS = 10 * 60_000;
-
-/** REDIS_DURABILITY and its two companions, with the replica count's per-mode default. */
-export function durabilitySettings(env: Readonly<WorkerEnv>): DurabilitySettings {
-  const mode = env.REDIS_DURABILITY;
-  return { mode, replicas: env.REDIS_WAIT_REPLICAS ?? (mode === 'wait' ? 1 : 0), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS };
-}
 
 export interface WorkerRuntime {
   readonly id: string;
