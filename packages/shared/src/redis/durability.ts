@@ -21,8 +21,6 @@ export interface DurabilitySettings {
   timeoutMs: number;
 }
 
-export const NO_DURABILITY: DurabilitySettings = { mode: 'none', replicas: 0, timeoutMs: 1_000 };
-
 /** The first Redis with WAITAOF. */
 const WAITAOF_SINCE: readonly [number, number] = [7, 2];
 
