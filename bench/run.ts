@@ -12,6 +12,7 @@ import { pollingBench } from './polling.bench.js';
 import { scaleOutBench } from './scale-out.bench.js';
 import { readsBench } from './reads.bench.js';
 import { meetingsBench } from './meetings.bench.js';
+import { parkedBench } from './parked.bench.js';
 
 /**
  * `pnpm bench [name…]`: every benchmark of issue 6 (or the named ones) against one Redis,
@@ -25,6 +26,7 @@ const BENCHMARKS: Record<string, (redis: BenchRedis) => Promise<BenchResult[]>> 
   'scale-out': scaleOutBench,
   reads: readsBench,
   meetings: meetingsBench,
+  parked: parkedBench,
 };
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');

@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { createLogger } from '@batchscribe/shared';
+import { capturedLogger } from '../support/captured-logger.js';
 import { HttpFixture } from '../support/http-fixture.js';
 import { Stack, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
@@ -14,15 +13,6 @@ const SECRETS = {
 };
 const ADMIN_BASIC = Buffer.from(`ops:${SECRETS.adminToken}`).toString('base64');
 
-interface LogLine {
-  level: number;
-  msg: string;
-  jobId?: string;
-  batch?: number;
-  taskId?: string;
-  req?: { id?: string; url?: string; headers?: Record<string, string> };
-}
-
 let stack: Stack | undefined;
 let receiver: HttpFixture | undefined;
 afterEach(async () => {
@@ -31,28 +21,6 @@ afterEach(async () => {
   stack = undefined;
   receiver = undefined;
 });
-
-/** A pino logger at trace level writing into memory, with the service's redaction. */
-function capturedLogger() {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = createLogger({ level: 'trace', name: 'test', destination });
-  return {
-    logger,
-    text: () => chunks.join(''),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as LogLine),
-  };
-}
 
 describe('logs', () => {
   it('when a full job runs with a webhook and the dashboard is opened, then no secret appears in any log line, and job lines carry their ids', async () => {
@@ -113,5 +81,27 @@ describe('logs', () => {
     const aboutTask = lines.filter((l) => l.taskId !== undefined);
     expect(aboutTask.length).toBeGreaterThan(1);
     expect(aboutTask.filter((l) => l.jobId !== jobId || l.batch !== 0).map((l) => l.msg)).toEqual([]);
+  });
+
+  it("when a text/plain job names a callback_url carrying the receiver's secret, then request lines keep the parameter and drop its value", async () => {
+    const logs = capturedLogger();
+    stack = await Stack.start({ logger: logs.logger, worker: false });
+    const receiverSecret = 'rcv-Tq93Lm28Xw';
+    const callback = `https://hooks.example.com/batchscribe/${receiverSecret}?token=${receiverSecret}`;
+    for (const name of ['callback_url', 'callback%5Furl']) {
+      const res = await stack.request('POST', `/v1/jobs?model=paraformer-v2&${name}=${encodeURIComponent(callback)}&name=plain`, {
+        body: urls(2, 'plain').join('\n'),
+        headers: { 'content-type': 'text/plain' },
+      });
+      expect(res.status).toBe(202);
+      expect((res.body as { callback_url: string }).callback_url).toBe(callback);
+    }
+
+    expect(logs.text()).not.toContain(receiverSecret);
+    const intake = logs.lines().filter((l) => l.msg === 'request completed' && l.req?.url?.startsWith('/v1/jobs?'));
+    expect(intake.map((l) => l.req!.url)).toEqual([
+      '/v1/jobs?model=paraformer-v2&callback_url=[redacted]&name=plain',
+      '/v1/jobs?model=paraformer-v2&callback%5Furl=[redacted]&name=plain',
+    ]);
   });
 });

@@ -174,4 +174,20 @@ describe('Prometheus metrics', () => {
     expect((await fetch(url.replace('/metrics', '/'))).status).toBe(404);
     expect((await fetch(url, { method: 'POST' })).status).toBe(404);
   });
+
+  it("when a worker died without a goodbye and nobody scrapes the api's /metrics, then the live workers' heartbeats drop its snapshot", async () => {
+    stack = await Stack.start({ worker: false });
+    const s = stack;
+    const now = Date.now();
+    const snapshot = (at: number) => JSON.stringify({ at, metrics: [] });
+    await s.redis.hset(s.keys.workerMetrics, 'dead-worker', snapshot(now - 11 * 60_000), 'quiet-worker', snapshot(now - 60_000));
+    await s.redis.zadd(s.keys.workers, now - 11 * 60_000, 'dead-worker', now - 60_000, 'quiet-worker');
+    await s.startWorker({ heartbeatMs: 200 });
+    await waitFor(async () => ((await s.redis.hexists(s.keys.workerMetrics, 'dead-worker')) === 0 ? true : undefined), {
+      timeoutMs: 5_000,
+      what: "the dead worker's snapshot to go",
+    });
+    // A worker silent for a minute may still come back: only the dead one's is gone.
+    expect((await s.redis.hkeys(s.keys.workerMetrics)).sort()).toEqual(['quiet-worker', s.workers[0]!.id].sort());
+  });
 });

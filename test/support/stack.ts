@@ -26,7 +26,7 @@ import { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { buildOpenApiDocument } from '../../apps/api/src/openapi/document.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { loadWorkerEnv } from '../../apps/worker/src/env.js';
-import { startWorkerRuntime, type WorkerRuntime } from '../../apps/worker/src/runtime.js';
+import { startWorkerRuntime, type WorkerRuntime, type WorkerRuntimeDeps } from '../../apps/worker/src/runtime.js';
 import { blobEnvFor } from './blob-env.js';
 import { OpenApiContract, type OpenApiDoc } from './openapi-contract.js';
 import { waitFor } from './wait-for.js';
@@ -181,8 +181,11 @@ export class Stack {
     return stack;
   }
 
-  async startWorker(): Promise<WorkerRuntime> {
-    const env = loadWorkerEnv(this.workerEnv);
+  /** Another worker runtime; `extra` injects a test hook, a clock, a logger or env overrides. */
+  async startWorker(
+    extra: Pick<WorkerRuntimeDeps, 'testHook' | 'clock' | 'heartbeatMs'> & { env?: Record<string, string>; logger?: Logger } = {},
+  ): Promise<WorkerRuntime> {
+    const env = loadWorkerEnv({ ...this.workerEnv, ...extra.env });
     const redis = createWorkerRedis(env.REDIS_URL);
     const blobs = createBlobStore(env);
     const runtime = await startWorkerRuntime({
@@ -190,11 +193,17 @@ export class Stack {
       redis,
       keys: this.keys,
       blobs,
-      logger: this.logger,
-      heartbeatMs: 1_000,
+      logger: extra.logger ?? this.logger,
+      heartbeatMs: extra.heartbeatMs ?? 1_000,
       sweepMs: 500,
       webhookOutboxMs: 100,
       ...(this.workerLookup ? { outboundLookup: this.workerLookup } : {}),
+      ...(extra.testHook ? { testHook: extra.testHook } : {}),
+      ...(extra.clock ? { clock: extra.clock } : {}),
+    }).catch(async (err: unknown) => {
+      await blobs.close();
+      await redis.quit();
+      throw err;
     });
     const close = runtime.close;
     const wrapped: WorkerRuntime = {

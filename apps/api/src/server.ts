@@ -24,6 +24,7 @@ import type { ApiEnv } from './env.js';
 import { bearerAuth } from './http/auth.js';
 import { IntakeAdmission } from './http/intake-admission.js';
 import { intakeRateLimit } from './http/intake-rate-limit.js';
+import { urlForLog } from './http/log-url.js';
 import { ProblemError, problemHandler } from './http/problem.js';
 import { healthRoutes } from './health.routes.js';
 import { JobActions } from './jobs/job-actions.js';
@@ -93,7 +94,7 @@ export function createApp(deps: ApiDeps): Express {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: urlForLog(req.url),
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

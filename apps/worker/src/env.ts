@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import {
   BLOB_STORE_CROSS_FIELDS,
+  DURABILITY_MODES,
   blobStoreFields,
   checkBlobStoreEnv,
   fields,
   parseEnv,
   redisClusterNodesField,
   whenValid,
+  type DurabilitySettings,
 } from '@batchscribe/shared';
 import { CRASH_POINTS } from './pipeline/crash-points.js';
 
@@ -16,6 +18,16 @@ const schema = z
     /** Redis Cluster seed nodes (`host:port,…`); when set, REDIS_URL is not used. */
     REDIS_CLUSTER_NODES: redisClusterNodesField,
     QUEUE_PREFIX: fields.QUEUE_PREFIX,
+    /** What a submit claim must reach before foxapi is paid: Redis's acknowledgement, replicas (WAIT), or the AOF on disk (WAITAOF). */
+    REDIS_DURABILITY: z.enum(DURABILITY_MODES, { message: `must be one of ${DURABILITY_MODES.join(', ')}` }).default('none'),
+    /** Replicas that must acknowledge; default 1 with wait, 0 (the local AOF only) with waitaof. */
+    REDIS_WAIT_REPLICAS: z.coerce
+      .number({ message: 'must be a number' })
+      .int({ message: 'must be a whole number' })
+      .min(0, { message: 'must be at least 0' })
+      .max(100, { message: 'must be at most 100' })
+      .optional(),
+    REDIS_WAIT_TIMEOUT_MS: fields.int(1_000, 1, 60_000),
     FOXAPI_BASE_URL: fields.FOXAPI_BASE_URL,
     FOXAPI_API_KEY: z.string({ message: 'is required: the worker cannot call foxapi without it' }).min(1),
     FOXAPI_MAX_RPS: z.coerce
@@ -88,4 +100,10 @@ export type WorkerEnv = z.infer<typeof schema>;
 
 export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerEnv> {
   return parseEnv(schema, env);
+}
+
+/** REDIS_DURABILITY and its two companions, with the replica count's per-mode default. */
+export function durabilitySettings(env: Readonly<WorkerEnv>): DurabilitySettings {
+  const mode = env.REDIS_DURABILITY;
+  return { mode, replicas: env.REDIS_WAIT_REPLICAS ?? (mode === 'wait' ? 1 : 0), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS };
 }

@@ -1,5 +1,6 @@
 import {
   createBlobStore,
+  DurabilityUnsupportedError,
   createKeyLayout,
   createLogger,
   wantsPrettyLogs,
@@ -38,7 +39,15 @@ async function main(): Promise<void> {
     logger.warn({ err: err.message }, 'could not read Redis persistence settings'),
   );
   const blobs = createBlobStore(env);
-  const runtime = await startWorkerRuntime({ env, redis, keys, blobs, logger, metricsRegistry: createMetricsRegistry() });
+  const runtime = await startWorkerRuntime({ env, redis, keys, blobs, logger, metricsRegistry: createMetricsRegistry() }).catch(
+    (err: unknown) => {
+      if (!(err instanceof DurabilityUnsupportedError)) throw err;
+      // A configuration this Redis cannot honour: stop, as for a bad variable, rather than pay unsafely.
+      logger.fatal(err.message);
+      process.stderr.write(`batchscribe-worker: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
   const metricsServer = await serveMetrics(runtime.metrics.registry, env.WORKER_METRICS_PORT, logger);
 
   let stopping = false;

@@ -12,6 +12,8 @@ import {
   QUEUES,
   TranscriptStore,
   WorkerMetricsStore,
+  WriteDurability,
+  checkDurabilitySupport,
   createMetricsRegistry,
   createOutboundAgent,
   createThreadPreparer,
@@ -22,12 +24,12 @@ import {
 } from '@batchscribe/shared';
 import { sweepBlobs } from './blob-sweeper.js';
 import { createBatchProcessor } from './batch.processor.js';
-import type { WorkerEnv } from './env.js';
+import { durabilitySettings, type WorkerEnv } from './env.js';
 import { Parking } from './parking.js';
 import { sweepIntake } from './intake-sweeper.js';
 import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
-import { crashAt } from './pipeline/crash-points.js';
+import { crashAt, type TestHook } from './pipeline/crash-points.js';
 import { startScheduleFires } from './schedules/schedule-fires.js';
 import { startWebhookDelivery } from './webhooks/webhook-delivery.js';
 
@@ -49,7 +51,12 @@ export interface WorkerRuntimeDeps {
   metricsRegistry?: Registry;
   /** The resolver outbound sockets (webhooks, manifests) use; tests inject one to play a rebinding DNS server. */
   outboundLookup?: OutboundAgentOptions['lookup'];
+  /** In-process tests only: awaited at failpoints of the batch cycle. */
+  testHook?: TestHook;
 }
+
+/** A worker's heartbeat (and its metrics snapshot) older than this belongs to a dead worker. */
+const DEAD_WORKER_MS = 10 * 60_000;
 
 export interface WorkerRuntime {
   readonly id: string;
@@ -60,9 +67,16 @@ export interface WorkerRuntime {
   close(): Promise<void>;
 }
 
-/** Builds and starts one worker process's graph: BullMQ worker, heartbeat, intake sweeper. */
+/**
+ * Builds and starts one worker process's graph: BullMQ worker, heartbeat, intake sweeper.
+ * Rejects with DurabilityUnsupportedError when Redis cannot give REDIS_DURABILITY.
+ */
 export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
   const { env, redis, keys, logger } = deps;
+  const durabilityWanted = durabilitySettings(env);
+  for (const warning of await checkDurabilitySupport(redis, durabilityWanted)) logger.warn({ durability: durabilityWanted }, warning);
+  // WAIT blocks the connection it is sent on: claims get their own, so polls never queue behind it.
+  const durability = durabilityWanted.mode === 'none' ? null : new WriteDurability(redis.duplicate(), durabilityWanted);
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const metrics = new WorkerMetrics(deps.metricsRegistry ?? createMetricsRegistry());
   const foxapi = new FoxapiClient({
@@ -72,7 +86,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     logger,
     onRequestEnd: metrics.foxapiRequestEnded,
   });
-  const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S);
+  const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S, durability);
   const transcripts = new TranscriptStore(deps.blobs, env.QUEUE_PREFIX);
   // Threads for parsing and compressing result documents: as many as documents in flight, up to the cores.
   const preparer = createThreadPreparer(Math.max(1, Math.min(env.WORKER_DOCUMENTS_IN_FLIGHT, availableParallelism())));
@@ -89,6 +103,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     foxapi,
     clock: deps.clock ?? Date.now,
     crash: crashAt(env.BATCHSCRIBE_CRASH_AT),
+    testHook: deps.testHook,
     limiter: new MeteredRateLimiter(metrics, redis, { tat: keys.rateTat, backoffUntil: keys.rateBackoff }, env.FOXAPI_MAX_RPS),
     metrics,
     config: {
@@ -136,8 +151,9 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const beat = async () => {
     const now = Date.now();
     await redis.zadd(keys.workers, now, id);
-    await redis.zremrangebyscore(keys.workers, '-inf', now - 10 * 60_000);
+    await redis.zremrangebyscore(keys.workers, '-inf', now - DEAD_WORKER_MS);
     await sharedMetrics.publish(id, metrics.registry, now);
+    await sharedMetrics.prune(now, DEAD_WORKER_MS);
   };
   const heartbeat = setInterval(
     () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
@@ -181,7 +197,13 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   );
   await beat();
   logger.info(
-    { workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS, blobStore: deps.blobs.kind },
+    {
+      workerId: id,
+      concurrency: env.WORKER_CONCURRENCY,
+      maxRps: env.FOXAPI_MAX_RPS,
+      durability: durabilityWanted.mode,
+      blobStore: deps.blobs.kind,
+    },
     'worker started',
   );
 
@@ -203,6 +225,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await outboundAgent.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
+      if (durability) await durability.connection.quit().catch(() => durability.connection.disconnect());
     },
   };
 }

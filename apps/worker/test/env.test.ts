@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@batchscribe/shared';
-import { loadWorkerEnv } from '../src/env.js';
+import { durabilitySettings, loadWorkerEnv } from '../src/env.js';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -64,5 +64,26 @@ describe('worker configuration', () => {
       expect.stringMatching(/^OUTBOUND_ALLOWED_NETS: "300.0.0.0\/8" is not a network/),
     ]);
     expect(loadWorkerEnv({ FOXAPI_API_KEY: 'sk-x' }).INTAKE_RATE_LIMIT_PER_MIN).toBe(120);
+  });
+
+  it('when REDIS_DURABILITY is unset or chosen, then the replica count defaults by mode and an explicit one wins', () => {
+    const settings = (extra: Record<string, string>) => durabilitySettings(loadWorkerEnv({ FOXAPI_API_KEY: 'k', ...extra }));
+    expect(settings({})).toEqual({ mode: 'none', replicas: 0, timeoutMs: 1_000 });
+    expect(settings({ REDIS_DURABILITY: 'wait' })).toEqual({ mode: 'wait', replicas: 1, timeoutMs: 1_000 });
+    expect(settings({ REDIS_DURABILITY: 'waitaof' })).toEqual({ mode: 'waitaof', replicas: 0, timeoutMs: 1_000 });
+    expect(settings({ REDIS_DURABILITY: 'wait', REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '250' })).toEqual({
+      mode: 'wait',
+      replicas: 2,
+      timeoutMs: 250,
+    });
+  });
+
+  it('when the durability settings are malformed, then each problem names its variable', () => {
+    const found = problems({ FOXAPI_API_KEY: 'k', REDIS_DURABILITY: 'fsync', REDIS_WAIT_REPLICAS: '-1', REDIS_WAIT_TIMEOUT_MS: '0' });
+    expect(found.sort()).toEqual([
+      'REDIS_DURABILITY: must be one of none, wait, waitaof',
+      'REDIS_WAIT_REPLICAS: must be at least 0',
+      'REDIS_WAIT_TIMEOUT_MS: must be at least 1',
+    ]);
   });
 });

@@ -3,6 +3,7 @@ export * from './config/fields.js';
 export * from './redis/connections.js';
 export * from './redis/keys.js';
 export * from './redis/rate-limiter.js';
+export * from './redis/durability.js';
 export * from './queues.js';
 export * from './domain/job.js';
 export * from './domain/job-record.js';

@@ -26,7 +26,7 @@ export function upstreamBackoffMs(
 /** Counts one more consecutive upstream failure of this batch and returns how long to wait. */
 export async function backOffBatch(ctx: StepContext, rec: BatchRecord, retryAfterMs: number | null): Promise<number> {
   const { deps } = ctx;
-  const failures = await deps.redis.hincrby(deps.keys.batch(rec.jobId, rec.batch), 'backoffs', 1);
+  const failures = await deps.store.countBackoff(rec.jobId, rec.batch);
   return upstreamBackoffMs(failures - 1, retryAfterMs, deps.config.backoff, deps.random);
 }
 

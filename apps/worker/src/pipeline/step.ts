@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { LimitFunction } from 'p-limit';
 import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout, TranscriptPreparer, TranscriptStore } from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
-import type { Crash } from './crash-points.js';
+import type { Crash, TestHook } from './crash-points.js';
 
 /** What a processing step asks of the BullMQ processor once it returns. */
 export type StepResult =
@@ -35,7 +35,7 @@ export interface PipelineConfig {
   pollMaxMs: number;
   taskTimeoutMs: number;
   foxapiTimeoutMs: number;
-  /** How long a `submitting` claim stays valid: a submit still running after this is dead. */
+  /** How long a `submitting` claim stays valid (by Redis's clock): a submit still running after this is dead. */
   submitLeaseMs: number;
   /** Back-off after upstream failures without Retry-After. */
   backoff: BackoffBounds;
@@ -65,6 +65,8 @@ export interface PipelineDeps {
   random?: () => number;
   /** Failpoints for the crash tests; a no-op in production. */
   crash: Crash;
+  /** Awaited at some failpoints, for in-process tests that change Redis there; absent in production. */
+  testHook?: TestHook | undefined;
   /** Counts what the decorated store and limiter cannot see (ambiguous submits). */
   metrics: Pick<WorkerMetrics, 'ambiguousSubmit'>;
 }

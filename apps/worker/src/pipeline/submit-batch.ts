@@ -49,19 +49,25 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   if (blocked) return blocked;
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);
+  // A task slot first, the request budget second: a batch that would only find every slot taken
+  // parks without booking a request, so hundreds of parked batches waking to look cost polls
+  // (which free slots) nothing. The claim below still decides; losing the slot in between
+  // costs one booked request, now and then.
+  if (!(await deps.store.hasFreeSlot(rec.jobId, rec.batch, deps.config.maxInflightTasks))) return parked;
   // Book the request before claiming, so a claim is never held while waiting for budget.
   const wait = await deps.limiter.acquire();
   if (wait > 0) return later(wait, 'request budget');
   deps.crash('before-claim');
+  await deps.testHook?.('before-claim', rec);
   const token = randomUUID();
-  const claim = await deps.store.claimSubmit(
-    rec.jobId,
-    rec.batch,
-    token,
-    deps.clock() + deps.config.submitLeaseMs,
-    deps.config.maxInflightTasks,
-  );
+  const claim = await deps.store.claimSubmit(rec.jobId, rec.batch, token, deps.config.submitLeaseMs, deps.config.maxInflightTasks);
   if (claim === 'full') return parked;
+  if (claim === 'unconfirmed') {
+    // Paying on a claim Redis may still forget could pay twice: release it and try later.
+    const delayMs = await backOffBatch(ctx, rec, null);
+    log.warn({ delayMs }, 'the claim was not made durable in time (REDIS_DURABILITY); nothing submitted, trying again later');
+    return later(delayMs, 'claim not durable');
+  }
   if (claim !== 'claimed') return later(0, `batch is already ${claim}`);
 
   let taskId: string;
@@ -77,19 +83,27 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
     return onSubmitError(ctx, rec, token, err);
   }
   deps.crash('after-submit-response');
+  await deps.testHook?.('after-submit-response', rec);
 
-  const stored = await deps.store.recordSubmitted(
+  const { outcome, durable } = await deps.store.recordSubmitted(
     rec.jobId,
     rec.batch,
     token,
     { task_id: taskId, submitted_at: deps.clock(), estimated_time_s: estimatedTimeS ?? '', polls: 0, backoffs: 0 },
     files.map((record, i) => ({ index: rec.files[i]!, record: { ...record, s: 'submitted', t: taskId } })),
   );
-  if (!stored) {
-    // Another attempt judged this submit dead and moved on; foxapi did create this task.
-    log.error({ taskId }, 'submit returned after its claim was lost: task is orphaned');
+  if (outcome === 'lost') {
+    // Another attempt owns the batch now (or it moved on); foxapi did create this task.
+    log.error({ taskId }, 'submit returned after another attempt took the batch over: task is orphaned');
     return done;
   }
+  if (outcome === 'recovered') {
+    log.warn(
+      { taskId },
+      'the claim was gone (Redis lost its write, or it was released after its lease) but the batch was still queued: task id recorded, nothing resubmitted',
+    );
+  }
+  if (!durable) log.warn({ taskId }, 'task id stored but not confirmed durable in time (REDIS_DURABILITY)');
   deps.crash('after-submit-recorded');
   log.info({ taskId, estimatedTimeS, files: files.length }, 'batch submitted');
   return later(firstPollDelay(estimatedTimeS, deps.config), FIRST_POLL);
@@ -172,7 +186,8 @@ export async function onAmbiguousSubmit(
  * task is unknowable — the one window decision 3 leaves open.
  */
 export async function recoverSubmitting(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
-  const now = ctx.deps.clock();
+  // The lease was set by Redis's clock; this worker's own may be seconds off.
+  const now = await ctx.deps.store.nowMs();
   if (rec.leaseUntil !== null && rec.leaseUntil > now) return later(rec.leaseUntil - now + 250, 'another attempt is submitting');
   ctx.log.warn({ leaseUntil: rec.leaseUntil }, 'found a submit that died mid-request');
   return onAmbiguousSubmit(ctx, rec, rec.claim ?? '', 'the worker submitting it stopped mid-request');

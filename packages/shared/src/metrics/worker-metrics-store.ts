@@ -7,6 +7,19 @@ type MetricsJson = Array<MetricObjectWithValues<MetricValue<string>>>;
 /** Only the service's own metrics travel; process metrics (CPU, heap) stay on each worker's port. */
 const SHARED_PREFIX = 'batchscribe_';
 
+/** KEYS: snapshots hash, workers ZSET (heartbeat times). ARGV: oldest heartbeat kept. Returns how many went. */
+const PRUNE = `
+local dropped = 0
+for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local beat = redis.call('ZSCORE', KEYS[2], id)
+  if not beat or tonumber(beat) < tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], id)
+    dropped = dropped + 1
+  end
+end
+return dropped
+`;
+
 interface Snapshot {
   at: number;
   metrics: MetricsJson;
@@ -45,6 +58,16 @@ export class WorkerMetricsStore {
     }
     if (stale.length > 0) await this.redis.hdel(this.keys.workerMetrics, ...stale);
     return fresh;
+  }
+
+  /**
+   * Drops the snapshots of workers whose last heartbeat (in the workers set) is older than
+   * `maxAgeMs`, or gone. Each heartbeat runs it, so a worker that died without a goodbye leaves
+   * no snapshot behind even when nobody scrapes the api's /metrics; it reads worker ids and
+   * heartbeat times only, not the snapshots themselves.
+   */
+  async prune(now: number, maxAgeMs: number): Promise<number> {
+    return Number(await this.redis.eval(PRUNE, 2, this.keys.workerMetrics, this.keys.workers, now - maxAgeMs));
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { BatchState, FileRecord } from '../domain/job.js';
-import { CLAIM_SUBMIT, FINISH_BATCH, RECORD_SUBMITTED, RELEASE_CLAIM, UPDATE_BATCH_IF_STATE } from './lua.js';
+import type { WriteDurability } from '../redis/durability.js';
+import { CLAIM_SUBMIT, COUNT_BACKOFF, FINISH_BATCH, HAS_FREE_SLOT, RECORD_SUBMITTED, RELEASE_CLAIM, UPDATE_BATCH_IF_STATE } from './lua.js';
 import { wellFormedJson } from '../domain/json-input.js';
 
 /** One batch's intent record, as the worker reads it. */
@@ -31,7 +32,15 @@ export interface CollectedOutcome {
   e?: { code: string; message: string };
 }
 
-export type ClaimResult = 'claimed' | 'full' | 'missing' | BatchState;
+/** `unconfirmed`: claimed, but not made durable in time (see WriteDurability), so released again. */
+export type ClaimResult = 'claimed' | 'full' | 'missing' | 'unconfirmed' | BatchState;
+
+/**
+ * `recorded`: the claim was ours. `recovered`: the claim had vanished (Redis lost its write) and
+ * the batch was still queued, so the task id was recorded all the same. `lost`: another attempt
+ * owns the batch or it moved on; this task is orphaned.
+ */
+export type RecordOutcome = 'recorded' | 'recovered' | 'lost';
 
 export interface FileOutcomeRecord {
   index: number;
@@ -39,9 +48,11 @@ export interface FileOutcomeRecord {
 }
 
 type ScriptClient = Redis & {
-  bsClaimSubmit(batch: string, inflight: string, token: string, leaseUntil: number, max: number): Promise<string>;
+  bsClaimSubmit(batch: string, inflight: string, token: string, leaseMs: number, max: number): Promise<string>;
   bsReleaseClaim(batch: string, inflight: string, token: string): Promise<number>;
-  bsRecordSubmitted(job: string, batch: string, files: string, ...args: (string | number)[]): Promise<number>;
+  bsRecordSubmitted(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
+  bsCountBackoff(batch: string): Promise<number>;
+  bsHasFreeSlot(batch: string, inflight: string, max: number): Promise<number>;
   bsFinishBatch(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
   bsUpdateBatchIfState(batch: string, expected: string, ...fieldsAndValues: string[]): Promise<number>;
 };
@@ -51,7 +62,9 @@ function defineScripts(redis: Redis): ScriptClient {
   if (typeof client.bsClaimSubmit !== 'function') {
     redis.defineCommand('bsClaimSubmit', { numberOfKeys: 2, lua: CLAIM_SUBMIT });
     redis.defineCommand('bsReleaseClaim', { numberOfKeys: 2, lua: RELEASE_CLAIM });
-    redis.defineCommand('bsRecordSubmitted', { numberOfKeys: 3, lua: RECORD_SUBMITTED });
+    redis.defineCommand('bsRecordSubmitted', { numberOfKeys: 4, lua: RECORD_SUBMITTED });
+    redis.defineCommand('bsCountBackoff', { numberOfKeys: 1, lua: COUNT_BACKOFF });
+    redis.defineCommand('bsHasFreeSlot', { numberOfKeys: 2, lua: HAS_FREE_SLOT });
     redis.defineCommand('bsFinishBatch', { numberOfKeys: 4, lua: FINISH_BATCH });
     redis.defineCommand('bsUpdateBatchIfState', { numberOfKeys: 1, lua: UPDATE_BATCH_IF_STATE });
   }
@@ -66,13 +79,17 @@ const num = (v: string | undefined): number | null => (v === undefined || v === 
  */
 export class BatchStore {
   private readonly redis: ScriptClient;
+  /** Where the claim and the task id are written: the durability's own connection, when enabled. */
+  private readonly submitRedis: ScriptClient;
 
   constructor(
     redis: Redis,
     private readonly keys: KeyLayout,
     private readonly retentionS: number,
+    private readonly durability: WriteDurability | null = null,
   ) {
     this.redis = defineScripts(redis);
+    this.submitRedis = durability?.enabled ? defineScripts(durability.connection) : this.redis;
   }
 
   async get(jobId: string, batch: number): Promise<BatchRecord | null> {
@@ -124,34 +141,75 @@ export class BatchStore {
     });
   }
 
-  claimSubmit(jobId: string, batch: number, token: string, leaseUntil: number, maxInflight: number): Promise<ClaimResult> {
+  /**
+   * queued → submitting for `leaseMs` (timed by Redis's clock). With a durability set, the claim
+   * counts only once durable: one Redis could otherwise forget it after foxapi was paid, and
+   * another worker would pay again; a claim not confirmed in time is released ('unconfirmed').
+   */
+  async claimSubmit(jobId: string, batch: number, token: string, leaseMs: number, maxInflight: number): Promise<ClaimResult> {
     const key = this.keys.batch(jobId, batch);
-    return this.redis.bsClaimSubmit(key, this.keys.inflight, token, leaseUntil, maxInflight) as Promise<ClaimResult>;
+    const claim = (await this.submitRedis.bsClaimSubmit(key, this.keys.inflight, token, leaseMs, maxInflight)) as ClaimResult;
+    if (claim !== 'claimed' || !this.durability?.enabled) return claim;
+    let confirmed: boolean;
+    try {
+      confirmed = await this.durability.confirm(key);
+    } catch (err) {
+      // Not confirmed either: a claim left held would later pass for a submit that died mid-request.
+      await this.submitRedis.bsReleaseClaim(key, this.keys.inflight, token);
+      throw err;
+    }
+    if (confirmed) return 'claimed';
+    await this.submitRedis.bsReleaseClaim(key, this.keys.inflight, token);
+    return 'unconfirmed';
+  }
+
+  /** Whether a foxapi task slot is free for this batch now: a look that books nothing (the claim decides). */
+  async hasFreeSlot(jobId: string, batch: number, maxInflight: number): Promise<boolean> {
+    return (await this.redis.bsHasFreeSlot(this.keys.batch(jobId, batch), this.keys.inflight, maxInflight)) === 1;
+  }
+
+  /** Redis's clock, ms since epoch: the one every worker compares leases with. */
+  async nowMs(): Promise<number> {
+    const [s, us] = await this.redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
 
   async releaseClaim(jobId: string, batch: number, token: string): Promise<boolean> {
-    return (await this.redis.bsReleaseClaim(this.keys.batch(jobId, batch), this.keys.inflight, token)) === 1;
+    return (await this.submitRedis.bsReleaseClaim(this.keys.batch(jobId, batch), this.keys.inflight, token)) === 1;
   }
 
+  /** Counts one more upstream failure of the batch; never recreates a deleted batch record. */
+  countBackoff(jobId: string, batch: number): Promise<number> {
+    return this.redis.bsCountBackoff(this.keys.batch(jobId, batch));
+  }
+
+  /**
+   * submitting → submitted with the task id. `durable` says whether the durability set (if
+   * any) confirmed it; the task exists either way, so a false changes nothing but the log.
+   */
   async recordSubmitted(
     jobId: string,
     batch: number,
     token: string,
     fields: Record<string, string | number>,
     files: FileOutcomeRecord[],
-  ): Promise<boolean> {
+  ): Promise<{ outcome: RecordOutcome; durable: boolean }> {
     const args = files.flatMap((f) => [String(f.index), wellFormedJson(f.record)]);
-    const ok = await this.redis.bsRecordSubmitted(
+    const key = this.keys.batch(jobId, batch);
+    const res = await this.submitRedis.bsRecordSubmitted(
       this.keys.job(jobId),
-      this.keys.batch(jobId, batch),
+      key,
       this.keys.files(jobId),
+      this.keys.inflight,
       token,
       new Date().toISOString(),
       JSON.stringify(fields),
       ...args,
     );
-    if (ok === 1) await this.redis.publish(this.keys.jobEvents, jobId);
-    return ok === 1;
+    if (res === 0) return { outcome: 'lost', durable: true };
+    const durable = this.durability?.enabled ? await this.durability.confirm(key) : true;
+    await this.redis.publish(this.keys.jobEvents, jobId);
+    return { outcome: res === 2 ? 'recovered' : 'recorded', durable };
   }
 
   /**

@@ -68,17 +68,30 @@ end
 
 /**
  * claimSubmit: queued → submitting, if a foxapi task slot is free.
- * KEYS: batch, inflight. ARGV: token, leaseUntilMs, maxInflight.
- * Returns 'claimed', 'full', or the state the batch is already in.
+ * KEYS: batch, inflight. ARGV: token, leaseMs, maxInflight.
+ * The lease ends `leaseMs` after Redis's own clock, so every worker compares it with the same
+ * clock (their own may disagree by seconds). Returns 'claimed', 'full', or the state the batch
+ * is already in.
  */
 export const CLAIM_SUBMIT = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'missing' end
 if state ~= 'queued' then return state end
 if redis.call('SISMEMBER', KEYS[2], KEYS[1]) == 0 and redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'full' end
-redis.call('HSET', KEYS[1], 'state', 'submitting', 'claim', ARGV[1], 'lease_until', ARGV[2])
+local t = redis.call('TIME')
+local leaseUntil = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], 'state', 'submitting', 'claim', ARGV[1], 'lease_until', leaseUntil)
 redis.call('SADD', KEYS[2], KEYS[1])
 return 'claimed'
+`;
+
+/**
+ * hasFreeSlot: whether claimSubmit would find a task slot now (the same test), booking nothing.
+ * KEYS: batch, inflight. ARGV: maxInflight. Returns 1 or 0.
+ */
+export const HAS_FREE_SLOT = `
+if redis.call('SISMEMBER', KEYS[2], KEYS[1]) == 1 or redis.call('SCARD', KEYS[2]) < tonumber(ARGV[1]) then return 1 end
+return 0
 `;
 
 /**
@@ -95,18 +108,38 @@ return 1
 
 /**
  * recordSubmitted: submitting → submitted with the task id, before the first poll.
- * KEYS: job, batch, files. ARGV: token, nowIso, batchFieldsJson, then index/json pairs.
- * Returns 1, or 0 if this attempt no longer owns the claim.
+ * KEYS: job, batch, files, inflight. ARGV: token, nowIso, batchFieldsJson, then index/json pairs.
+ * Returns 1; 2 when the claim had vanished but the batch is still `queued` with no claim (Redis
+ * lost the claim's write: a crash under `appendfsync everysec`, a failover to a replica behind,
+ * or a claim released after its lease): the task exists and is paid for, so it is recorded
+ * rather than left for another worker to submit again; or 0 when another attempt owns the
+ * batch now or it has moved on (this task is then orphaned).
  */
 export const RECORD_SUBMITTED = `${SAFE_LUA}
-if redis.call('HGET', KEYS[2], 'state') ~= 'submitting' or redis.call('HGET', KEYS[2], 'claim') ~= ARGV[1] then return 0 end
+local state = redis.call('HGET', KEYS[2], 'state')
+local claim = redis.call('HGET', KEYS[2], 'claim')
+local result
+if state == 'submitting' and claim == ARGV[1] then
+  result = 1
+elseif state == 'queued' and not claim and redis.call('HEXISTS', KEYS[2], 'task_id') == 0 then
+  -- The claim was lost (Redis forgot its last writes) but this attempt holds a task: record it.
+  result = 2
+else
+  return 0
+end
 local extra = decodeJson(ARGV[3], 'batch fields')
 if not extra then return badArgs('batch fields are not a JSON object') end
 if (#ARGV - 3) % 2 ~= 0 then return badArgs('file arguments are not index/json pairs') end
 for i = 4, #ARGV, 2 do
   if not decodeJson(ARGV[i + 1], 'file ' .. ARGV[i]) then return badArgs('file ' .. ARGV[i] .. ' is not readable JSON') end
 end
+if result == 2 then
+  redis.call('HSET', KEYS[2], 'claim', ARGV[1])
+  redis.call('HDEL', KEYS[2], 'lease_until')
+end
 redis.call('HSET', KEYS[2], 'state', 'submitted')
+-- The task holds a foxapi slot whether or not the claim's SADD survived.
+redis.call('SADD', KEYS[4], KEYS[2])
 for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
 local n = 0
 for i = 4, #ARGV, 2 do
@@ -119,7 +152,17 @@ redis.call('HINCRBY', KEYS[1], 'b_queued', -1)
 redis.call('HINCRBY', KEYS[1], 'b_submitted', 1)
 if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'running') end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-return 1
+return result
+`;
+
+/**
+ * countBackoff: one more consecutive upstream failure of a batch, counted only while the batch
+ * record exists, so a batch cancelled and deleted meanwhile is not brought back without a TTL.
+ * KEYS: batch. Returns the new count (1 when the record is gone).
+ */
+export const COUNT_BACKOFF = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+return redis.call('HINCRBY', KEYS[1], 'backoffs', 1)
 `;
 
 /**
