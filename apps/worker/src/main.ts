@@ -5,10 +5,13 @@ import {
   createMetricsRegistry,
   createWorkerRedis,
   exitOnConfigError,
+  findUnknownVariables,
+  siblingEnvVariables,
+  warnUnknownVariables,
 } from '@batchscribe/shared';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { loadWorkerEnv, type WorkerEnv } from './env.js';
+import { ENV_VARIABLES, loadWorkerEnv, type WorkerEnv } from './env.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { warnIfRedisForgets } from './persistence-check.js';
 import { startWorkerRuntime } from './runtime.js';
@@ -25,6 +28,8 @@ function loadEnvOrExit(): Readonly<WorkerEnv> {
 async function main(): Promise<void> {
   const env = loadEnvOrExit();
   const logger = createLogger({ level: env.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs() });
+  const known = [...ENV_VARIABLES, ...(await siblingEnvVariables(import.meta.url, 'api'))];
+  warnUnknownVariables(logger, findUnknownVariables(process.env, known));
   const keys = createKeyLayout(env.QUEUE_PREFIX);
   const redis = createWorkerRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));

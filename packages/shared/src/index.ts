@@ -1,5 +1,6 @@
 export * from './config/parse-env.js';
 export * from './config/fields.js';
+export * from './config/unknown-variables.js';
 export * from './redis/connections.js';
 export * from './redis/keys.js';
 export * from './redis/rate-limiter.js';
