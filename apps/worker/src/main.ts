@@ -57,6 +57,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A wrong key or an unreachable foxapi is said now, not at the first job; the worker keeps
+  // running either way (foxapi may come back), and /readyz shows the problem meanwhile.
+  await runtime.checkUpstream();
 }
 
 /**

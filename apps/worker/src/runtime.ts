@@ -4,7 +4,16 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { FoxapiClient, QUEUES, WorkerMetricsStore, createMetricsRegistry, type BatchJobPayload, type KeyLayout } from '@batchscribe/shared';
+import {
+  FoxapiClient,
+  QUEUES,
+  UpstreamHealthStore,
+  WorkerMetricsStore,
+  createMetricsRegistry,
+  type BatchJobPayload,
+  type KeyLayout,
+  type UpstreamProblem,
+} from '@batchscribe/shared';
 import { createBatchProcessor } from './batch.processor.js';
 import type { WorkerEnv } from './env.js';
 import { Parking } from './parking.js';
@@ -13,6 +22,7 @@ import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { crashAt } from './pipeline/crash-points.js';
 import { startScheduleFires } from './schedules/schedule-fires.js';
+import { UpstreamHealth } from './upstream-health.js';
 import { startWebhookDelivery } from './webhooks/webhook-delivery.js';
 
 export interface WorkerRuntimeDeps {
@@ -35,6 +45,8 @@ export interface WorkerRuntime {
   readonly worker: Worker<BatchJobPayload>;
   /** This runtime's counters; `metrics.registry` is what the worker's /metrics serves. */
   readonly metrics: WorkerMetrics;
+  /** One cheap authenticated request to foxapi: logs and records what is wrong (wrong key, unreachable), if anything. */
+  checkUpstream(): Promise<Omit<UpstreamProblem, 'at'> | null>;
   /** Finishes the steps in progress, takes no new ones, releases every connection it made. */
   close(): Promise<void>;
 }
@@ -44,12 +56,16 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const { env, redis, keys, logger } = deps;
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const metrics = new WorkerMetrics(deps.metricsRegistry ?? createMetricsRegistry());
+  const upstream = new UpstreamHealth(id, new UpstreamHealthStore(redis, keys), env.FOXAPI_BASE_URL, logger);
   const foxapi = new FoxapiClient({
     baseUrl: env.FOXAPI_BASE_URL,
     apiKey: env.FOXAPI_API_KEY,
     timeoutMs: env.FOXAPI_TIMEOUT_MS,
     logger,
-    onRequestEnd: metrics.foxapiRequestEnded,
+    onRequestEnd: (event) => {
+      metrics.foxapiRequestEnded(event);
+      upstream.observe(event);
+    },
   });
   const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S);
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
@@ -102,6 +118,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     await redis.zadd(keys.workers, now, id);
     await redis.zremrangebyscore(keys.workers, '-inf', now - 10 * 60_000);
     await sharedMetrics.publish(id, metrics.registry, now);
+    await upstream.refresh();
   };
   const heartbeat = setInterval(
     () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
@@ -135,12 +152,16 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   );
   await beat();
-  logger.info({ workerId: id, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS }, 'worker started');
+  logger.info(
+    { workerId: id, foxapi: env.FOXAPI_BASE_URL, concurrency: env.WORKER_CONCURRENCY, maxRps: env.FOXAPI_MAX_RPS },
+    'worker started',
+  );
 
   return {
     id,
     worker,
     metrics,
+    checkUpstream: () => upstream.checkAtStart(foxapi),
     close: async () => {
       clearInterval(heartbeat);
       clearInterval(sweeper);
@@ -152,6 +173,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await foxapi.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
+      await upstream.withdraw().catch(() => undefined);
     },
   };
 }

@@ -12,6 +12,7 @@ export * from './domain/api-schemas.js';
 export * from './store/batch-store.js';
 export * from './store/job-reader.js';
 export * from './store/compression.js';
+export * from './store/upstream-health.js';
 export { SETTLE_JOB_LUA } from './store/lua.js';
 export * from './intake/enqueue-batches.js';
 export * from './intake/create-job.js';
