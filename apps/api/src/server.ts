@@ -78,6 +78,10 @@ export function createApp(deps: ApiDeps): Express {
         res.setHeader('x-request-id', id);
         return id;
       },
+      // pino-http makes up an Error for every 5xx it was not given one for; its stack says
+      // nothing (the problem handler logs the real causes), so the line keeps only the status.
+      customErrorObject: (_req, res, err, line: Record<string, unknown>) =>
+        err.message === `failed with status code ${res.statusCode}` ? { ...line, err: undefined } : line,
       customLogLevel: (req, res, err) =>
         requestLogLevel(res.statusCode, Boolean(err), (req as { originalUrl?: string }).originalUrl ?? req.url),
       // What an operator reads a request line for, and no headers: none can leak a token, and a
