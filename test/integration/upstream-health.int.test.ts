@@ -75,6 +75,19 @@ describe('upstream health', () => {
     expect((await readyz(s, '?strict')).status).toBe(200);
   });
 
+  it('when foxapi comes back while no job runs, then the heartbeat asks it again and /readyz is ready without waiting for a job', async () => {
+    const port = await closedPort();
+    stack = await Stack.start({ workerEnv: { FOXAPI_BASE_URL: `http://127.0.0.1:${port}` } });
+    const s = stack;
+    expect(await s.workers[0]!.checkUpstream()).toMatchObject({ code: 'upstream_unreachable' });
+    expect((await readyz(s)).body.status).toBe('degraded');
+
+    lateSim = createFoxapiSimulator();
+    await lateSim.listen(port);
+    await waitFor(async () => ((await readyz(s)).body.status === 'ready' ? true : undefined), { timeoutMs: 10_000, what: '/readyz ready' });
+    expect(lateSim.stats().submissions).toBe(0);
+  });
+
   it('when the worker has a wrong key, then its start check says so at once and /readyz is degraded with upstream_auth', async () => {
     stack = await Stack.start({ workerEnv: { FOXAPI_API_KEY: 'sk-not-the-key' } });
     const s = stack;

@@ -118,7 +118,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     await redis.zadd(keys.workers, now, id);
     await redis.zremrangebyscore(keys.workers, '-inf', now - 10 * 60_000);
     await sharedMetrics.publish(id, metrics.registry, now);
-    await upstream.refresh();
+    await upstream.refresh(foxapi);
   };
   const heartbeat = setInterval(
     () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),

@@ -17,6 +17,7 @@ type Problem = Omit<UpstreamProblem, 'at'>;
  */
 export class UpstreamHealth {
   private problem: Problem | null = null;
+  private probing = false;
 
   constructor(
     private readonly workerId: string,
@@ -34,9 +35,20 @@ export class UpstreamHealth {
     else if (event.status !== null) this.set(null);
   };
 
-  /** Called by the heartbeat: a lasting problem stays fresh for the api. */
-  async refresh(): Promise<void> {
-    if (this.problem) await this.store.report(this.workerId, { ...this.problem, at: this.clock() });
+  /**
+   * Called by the heartbeat: a lasting problem stays fresh for the api, and foxapi is asked
+   * again (the free start check), so an idle worker notices it is back without waiting for a
+   * job. Not awaited: an unanswering foxapi must not hold up the heartbeat.
+   */
+  async refresh(foxapi: FoxapiClient): Promise<void> {
+    if (!this.problem) return;
+    await this.store.report(this.workerId, { ...this.problem, at: this.clock() });
+    if (this.probing) return;
+    this.probing = true;
+    foxapi
+      .checkAccess()
+      .catch(() => undefined)
+      .finally(() => (this.probing = false));
   }
 
   async withdraw(): Promise<void> {
