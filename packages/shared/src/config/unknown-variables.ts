@@ -34,6 +34,12 @@ export interface UnknownVariable {
   suggestion: string | null;
 }
 
+/**
+ * Variables Kubernetes (and Docker's legacy links) set for every service in the namespace, e.g.
+ * `REDIS_PORT=tcp://10.0.0.7:6379` for a service named redis: not ours, never a typo.
+ */
+const SERVICE_LINK = /_(?:SERVICE_HOST|SERVICE_PORT(?:_\w+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_ADDR|_PORT|_PROTO)?)?)$/;
+
 /** Variables with one of `prefixes` that are not in `known`, each with the nearest known name. */
 export function findUnknownVariables(
   env: Record<string, string | undefined>,
@@ -43,7 +49,7 @@ export function findUnknownVariables(
   const names = [...new Set(known)];
   const knownSet = new Set(names);
   return Object.keys(env)
-    .filter((name) => !knownSet.has(name) && prefixes.some((p) => name.toUpperCase().startsWith(p)))
+    .filter((name) => !knownSet.has(name) && !SERVICE_LINK.test(name) && prefixes.some((p) => name.toUpperCase().startsWith(p)))
     .sort()
     .map((name) => ({ name, suggestion: nearest(name.toUpperCase(), names) }));
 }
