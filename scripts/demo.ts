@@ -19,6 +19,8 @@ import { spawnTs, stopProcess } from './lib/processes.js';
 
 const TOKEN = 'demo-token';
 const FILES = 300;
+/** Share of files the simulator fails (as a real upstream does now and then), to show per-file errors. */
+const FAIL_RATE = 0.01;
 
 function say(msg: string): void {
   process.stdout.write(`${msg}\n`);
@@ -96,7 +98,7 @@ function bar(done: number, total: number, width = 30): string {
 async function main(): Promise<void> {
   const redis = await getRedis();
   say(`redis      ${redis.url}${redis.local ? ' (started for the demo, AOF on)' : ''}`);
-  const sim = createFoxapiSimulator({ taskDurationMs: { min: 2_000, max: 5_000 }, estimatedTimeNoise: 0.3, failRate: 0.01 });
+  const sim = createFoxapiSimulator({ taskDurationMs: { min: 2_000, max: 5_000 }, estimatedTimeNoise: 0.3, failRate: FAIL_RATE });
   const { url: simUrl } = await sim.listen(0);
   say(`foxapi sim ${simUrl}`);
 
@@ -174,12 +176,8 @@ async function main(): Promise<void> {
       await sleep(process.stdout.isTTY ? 250 : 1_000);
     }
     say(`\n\njob ended ${job.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const hook = await Promise.race([
-      receiver.received,
-      sleep(30_000).then(() => {
-        throw new Error('no webhook arrived within 30 s of the job ending');
-      }),
-    ]);
+    if (job.counts.failed! > 0) await explainFailures(apiUrl, created.id, job.counts.failed!, headers);
+    const hook = await within(30_000, receiver.received, 'no webhook arrived within 30 s of the job ending');
     if (hook.jobId !== created.id) throw new Error(`the webhook was about ${hook.jobId}, not ${created.id}`);
     say(`webhook    ${hook.type} for ${hook.jobId} (status ${hook.status}), signature verified`);
 
@@ -200,6 +198,32 @@ async function main(): Promise<void> {
   }
   await cleanup();
   say('demo done');
+}
+
+/** The promise's value, or the error after `ms`; the timer is cleared either way so the demo exits at once. */
+async function within<T>(ms: number, promise: Promise<T>, message: string): Promise<T> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      promise,
+      sleep(ms, undefined, { signal: timer.signal }).then(() => {
+        throw new Error(message);
+      }),
+    ]);
+  } finally {
+    timer.abort();
+  }
+}
+
+/** Says which files failed and why; the simulator fails about 1 % of them on purpose (SIM_FAIL_RATE). */
+async function explainFailures(apiUrl: string, jobId: string, count: number, headers: Record<string, string>): Promise<void> {
+  const failed = (await (await fetch(`${apiUrl}/v1/jobs/${jobId}/results?status=failed&limit=5`, { headers })).json()) as {
+    data: Array<{ index: number; error: { code: string; message: string } | null }>;
+  };
+  say(
+    `failed     ${count} file(s): the simulator fails about ${FAIL_RATE * 100} % of files on purpose, as a real upstream sometimes does:`,
+  );
+  for (const f of failed.data) say(`           file ${f.index}: ${f.error?.code ?? 'unknown'}: ${f.error?.message ?? ''}`);
 }
 
 async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

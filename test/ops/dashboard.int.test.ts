@@ -32,7 +32,11 @@ describe('operator dashboard (/admin/queues)', () => {
 
     const page = await fetch(`${stack.apiUrl}/admin/queues`, { headers: { authorization: basic('anyone', ADMIN_TOKEN) } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/<base href="\/admin\/queues\/"\s*\/?>/);
+    const html = await page.text();
+    expect(html).toMatch(/<base href="\/admin\/queues\/"\s*\/?>/);
+    // Served without outside requests: every link and script of the page stays on this server.
+    expect(html).toMatch(/<link href="static\/css\/[^"]+\.css"/);
+    expect([...html.matchAll(/\b(?:href|src)="(https?:)?\/\/[^"]*"/g)].map((m) => m[0])).toEqual([]);
   });
 
   it('when an operator tries to change a queue, then the read-only dashboard refuses and the batches stay', async () => {

@@ -97,6 +97,10 @@ describe('the OpenAPI document', () => {
     expect(page.status).toBe(200);
     expect(html).toContain('swagger-ui-bundle.js');
     expect(html).not.toMatch(/https?:\/\/(cdn|unpkg)/);
+    // batchscribe's reference, not a Swagger-branded page: own title and icon, no Swagger top bar.
+    expect(html).toContain('<title>batchscribe API reference</title>');
+    expect(html).not.toContain('favicon-32x32.png');
+    expect(html).toContain('.swagger-ui .topbar { display: none }');
     const bundle = await fetch(`${stack.apiUrl}/docs/swagger-ui-bundle.js`);
     expect(bundle.status).toBe(200);
     await bundle.arrayBuffer();

@@ -86,6 +86,9 @@ const schema = z
 
 export type ApiEnv = z.infer<typeof schema>;
 
+/** Every variable the api reads, from its schema: a name outside it (with our prefixes) is warned about. */
+export const ENV_VARIABLES: readonly string[] = Object.keys(schema.in.shape);
+
 export function loadApiEnv(env: NodeJS.ProcessEnv = process.env): Readonly<ApiEnv> {
   return parseEnv(schema, env);
 }

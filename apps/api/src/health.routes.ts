@@ -1,24 +1,26 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '@batchscribe/shared';
+import { UpstreamHealthStore, type KeyLayout } from '@batchscribe/shared';
 
 /** A worker counts as alive if it sent a heartbeat within this window. */
 export const WORKER_HEARTBEAT_FRESH_MS = 30_000;
 
 export interface Readiness {
   ready: boolean;
-  checks: { redis: string; maxmemory_policy: string; workers: string };
+  /** Ready, but the workers report foxapi unreachable or refusing the key: jobs wait until it is fixed. */
+  degraded: boolean;
+  checks: { redis: string; maxmemory_policy: string; workers: string; upstream: string };
 }
 
 /** Redis answers, will never evict our keys, and some worker is consuming. */
 export async function checkReadiness(redis: Redis, keys: KeyLayout, now = Date.now()): Promise<Readiness> {
-  const checks = { redis: 'unknown', maxmemory_policy: 'unknown', workers: 'unknown' };
+  const checks = { redis: 'unknown', maxmemory_policy: 'unknown', workers: 'unknown', upstream: 'unknown' };
   try {
     await redis.ping();
     checks.redis = 'ok';
   } catch (err) {
     checks.redis = `unreachable: ${(err as Error).message}`;
-    return { ready: false, checks };
+    return { ready: false, degraded: false, checks };
   }
   // INFO works where managed Redis disables CONFIG.
   const info = await redis.info('memory');
@@ -26,7 +28,16 @@ export async function checkReadiness(redis: Redis, keys: KeyLayout, now = Date.n
   checks.maxmemory_policy = policy === 'noeviction' ? 'ok' : `is ${policy}; must be noeviction or queued work can be evicted`;
   const fresh = await redis.zcount(keys.workers, now - WORKER_HEARTBEAT_FRESH_MS, '+inf');
   checks.workers = fresh > 0 ? `ok (${fresh})` : 'no worker heartbeat in the last 30 s';
-  return { ready: policy === 'noeviction' && fresh > 0, checks };
+  // What the workers' own requests found, refreshed by their heartbeats.
+  const upstream = await new UpstreamHealthStore(redis, keys).current(now);
+  checks.upstream = upstream ? `degraded: ${upstream.code}: ${upstream.message}` : 'ok';
+  return { ready: policy === 'noeviction' && fresh > 0, degraded: upstream !== null, checks };
+}
+
+/** `?strict` (any value but `false`/`0`): a degraded upstream fails readiness too. */
+function wantsStrict(query: unknown): boolean {
+  const value = (query as Record<string, unknown>).strict;
+  return value !== undefined && value !== 'false' && value !== '0';
 }
 
 export function healthRoutes(deps: { redis: Redis; keys: KeyLayout }): Router {
@@ -34,10 +45,13 @@ export function healthRoutes(deps: { redis: Redis; keys: KeyLayout }): Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     const readiness = await checkReadiness(deps.redis, deps.keys);
-    if (readiness.ready) {
-      res.json({ status: 'ready', checks: readiness.checks });
+    const strict = wantsStrict(req.query);
+    // Degraded stays 200 by default: restarting or unrouting the api cannot fix foxapi, and
+    // callers can still submit (files wait). A probe that wants to react passes ?strict.
+    if (readiness.ready && !(strict && readiness.degraded)) {
+      res.json({ status: readiness.degraded ? 'degraded' : 'ready', checks: readiness.checks });
       return;
     }
     const reason = Object.entries(readiness.checks)

@@ -11,10 +11,13 @@ import {
   createMetricsRegistry,
   createWorkerRedis,
   exitOnConfigError,
+  findUnknownVariables,
+  siblingEnvVariables,
+  warnUnknownVariables,
   type BatchJobPayload,
   type ScheduleFirePayload,
 } from '@batchscribe/shared';
-import { loadApiEnv, type ApiEnv } from './env.js';
+import { ENV_VARIABLES, loadApiEnv, type ApiEnv } from './env.js';
 import { JobEventsHub } from './events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from './server.js';
 
@@ -30,6 +33,8 @@ function loadEnvOrExit(): Readonly<ApiEnv> {
 async function main(): Promise<void> {
   const env = loadEnvOrExit();
   const logger = createLogger({ level: env.LOG_LEVEL, name: 'api', pretty: wantsPrettyLogs() });
+  const known = [...ENV_VARIABLES, ...(await siblingEnvVariables(import.meta.url, 'worker'))];
+  warnUnknownVariables(logger, findUnknownVariables(process.env, known));
   if (env.AUTH_DISABLED && !env.API_KEYS) logger.warn('AUTH_DISABLED=true: every request is accepted as tenant "default"');
   const keys = createKeyLayout(env.QUEUE_PREFIX);
   const redisTarget = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };

@@ -66,11 +66,18 @@ export interface ApiDeps {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/**
+ * Probes, scrapes and the dashboard's own polling come every few seconds and say nothing new:
+ * at `debug` only, unless they fail.
+ */
+const POLLING = /^\/(?:healthz|readyz|metrics)(?:[?/]|$)|^\/admin\/queues\/api\//;
+
 /** 503s (Redis unreachable, intake budget full) are transient and tell the caller when to come back. */
-function requestLogLevel(status: number, failed: boolean): 'info' | 'warn' | 'error' {
+export function requestLogLevel(status: number, failed: boolean, url = ''): 'debug' | 'info' | 'warn' | 'error' {
   if (status === 503) return 'warn';
   if (failed || status >= 500) return 'error';
-  return status >= 400 ? 'warn' : 'info';
+  if (status >= 400) return 'warn';
+  return POLLING.test(url) ? 'debug' : 'info';
 }
 
 /** Builds the Express app from its collaborators; tests build it with their own Redis. */
@@ -87,7 +94,12 @@ export function createApp(deps: ApiDeps): Express {
         res.setHeader('x-request-id', id);
         return id;
       },
-      customLogLevel: (_req, res, err) => requestLogLevel(res.statusCode, Boolean(err)),
+      // pino-http makes up an Error for every 5xx it was not given one for; its stack says
+      // nothing (the problem handler logs the real causes), so the line keeps only the status.
+      customErrorObject: (_req, res, err, line: Record<string, unknown>) =>
+        err.message === `failed with status code ${res.statusCode}` ? { ...line, err: undefined } : line,
+      customLogLevel: (req, res, err) =>
+        requestLogLevel(res.statusCode, Boolean(err), (req as { originalUrl?: string }).originalUrl ?? req.url),
       // What an operator reads a request line for, and no headers: none can leak a token, and a
       // line costs a third of the full serializers' (the read path serves thousands a second).
       serializers: {

@@ -98,6 +98,9 @@ const schema = z
 
 export type WorkerEnv = z.infer<typeof schema>;
 
+/** Every variable the worker reads, from its schema: a name outside it (with our prefixes) is warned about. */
+export const ENV_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerEnv> {
   return parseEnv(schema, env);
 }

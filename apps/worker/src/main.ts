@@ -7,11 +7,14 @@ import {
   createMetricsRegistry,
   createWorkerRedis,
   exitOnConfigError,
+  findUnknownVariables,
+  siblingEnvVariables,
+  warnUnknownVariables,
 } from '@batchscribe/shared';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { loadWorkerEnv, type WorkerEnv } from './env.js';
+import { ENV_VARIABLES, loadWorkerEnv, type WorkerEnv } from './env.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { warnIfRedisForgets } from './persistence-check.js';
 import { startWorkerRuntime } from './runtime.js';
@@ -32,6 +35,8 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const logger = createLogger({ level: env.LOG_LEVEL, name: 'worker', pretty: wantsPrettyLogs() });
+  const known = [...ENV_VARIABLES, ...(await siblingEnvVariables(import.meta.url, 'api'))];
+  warnUnknownVariables(logger, findUnknownVariables(process.env, known));
   const keys = createKeyLayout(env.QUEUE_PREFIX);
   const redis = createWorkerRedis({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -74,6 +79,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A wrong key or an unreachable foxapi is said now, not at the first job; the worker keeps
+  // running either way (foxapi may come back), and /readyz shows the problem meanwhile.
+  await runtime.checkUpstream();
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   OutboundPolicy,
   QUEUES,
   TranscriptStore,
+  UpstreamHealthStore,
   WorkerMetricsStore,
   WriteDurability,
   checkDurabilitySupport,
@@ -21,6 +22,7 @@ import {
   type BlobStore,
   type KeyLayout,
   type OutboundAgentOptions,
+  type UpstreamProblem,
 } from '@batchscribe/shared';
 import { sweepBlobs } from './blob-sweeper.js';
 import { createBatchProcessor } from './batch.processor.js';
@@ -31,6 +33,7 @@ import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { crashAt, type TestHook } from './pipeline/crash-points.js';
 import { startScheduleFires } from './schedules/schedule-fires.js';
+import { UpstreamHealth } from './upstream-health.js';
 import { startWebhookDelivery } from './webhooks/webhook-delivery.js';
 
 export interface WorkerRuntimeDeps {
@@ -63,6 +66,8 @@ export interface WorkerRuntime {
   readonly worker: Worker<BatchJobPayload>;
   /** This runtime's counters; `metrics.registry` is what the worker's /metrics serves. */
   readonly metrics: WorkerMetrics;
+  /** One cheap authenticated request to foxapi: logs and records what is wrong (wrong key, unreachable), if anything. */
+  checkUpstream(): Promise<Omit<UpstreamProblem, 'at'> | null>;
   /** Finishes the steps in progress, takes no new ones, releases every connection it made. */
   close(): Promise<void>;
 }
@@ -79,12 +84,16 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const durability = durabilityWanted.mode === 'none' ? null : new WriteDurability(redis.duplicate(), durabilityWanted);
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const metrics = new WorkerMetrics(deps.metricsRegistry ?? createMetricsRegistry());
+  const upstream = new UpstreamHealth(id, new UpstreamHealthStore(redis, keys), env.FOXAPI_BASE_URL, logger);
   const foxapi = new FoxapiClient({
     baseUrl: env.FOXAPI_BASE_URL,
     apiKey: env.FOXAPI_API_KEY,
     timeoutMs: env.FOXAPI_TIMEOUT_MS,
     logger,
-    onRequestEnd: metrics.foxapiRequestEnded,
+    onRequestEnd: (event) => {
+      metrics.foxapiRequestEnded(event);
+      upstream.observe(event);
+    },
   });
   const store = new MeteredBatchStore(metrics, redis, keys, env.JOB_RETENTION_S, durability);
   const transcripts = new TranscriptStore(deps.blobs, env.QUEUE_PREFIX);
@@ -154,6 +163,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     await redis.zremrangebyscore(keys.workers, '-inf', now - DEAD_WORKER_MS);
     await sharedMetrics.publish(id, metrics.registry, now);
     await sharedMetrics.prune(now, DEAD_WORKER_MS);
+    await upstream.refresh(foxapi);
   };
   const heartbeat = setInterval(
     () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
@@ -199,6 +209,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   logger.info(
     {
       workerId: id,
+      foxapi: env.FOXAPI_BASE_URL,
       concurrency: env.WORKER_CONCURRENCY,
       maxRps: env.FOXAPI_MAX_RPS,
       durability: durabilityWanted.mode,
@@ -211,6 +222,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     id,
     worker,
     metrics,
+    checkUpstream: () => upstream.checkAtStart(foxapi),
     close: async () => {
       clearInterval(heartbeat);
       clearInterval(sweeper);
@@ -226,6 +238,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await redis.zrem(keys.workers, id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
       if (durability) await durability.connection.quit().catch(() => durability.connection.disconnect());
+      await upstream.withdraw().catch(() => undefined);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { transcriptMinutesSchema, type SimOptions } from './config.js';
 
@@ -90,4 +91,23 @@ export function parseSimEnv(env: Record<string, string | undefined>): SimEnv {
     ...(e.SIM_FETCH_MEDIA_TIMEOUT_MS === undefined ? {} : { fetchMediaTimeoutMs: e.SIM_FETCH_MEDIA_TIMEOUT_MS }),
   };
   return Object.freeze({ port: e.SIM_PORT, host: e.SIM_HOST, options: Object.freeze(options) });
+}
+
+/** Every `SIM_*` variable the simulator reads, from its schema. */
+export const SIM_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/**
+ * `SIM_*` variables the simulator does not read, each with the nearest name it does (when that
+ * is near enough to be a typo): `SIM_FAILRATE=0.5` would otherwise run with no failures.
+ */
+export function unknownSimVariables(env: Record<string, string | undefined>): Array<{ name: string; suggestion: string | null }> {
+  const known = new Set(SIM_ENV_VARIABLES);
+  return Object.keys(env)
+    .filter((name) => name.toUpperCase().startsWith('SIM_') && !known.has(name))
+    .sort()
+    .map((name) => {
+      const candidate = closest(name.toUpperCase(), [...SIM_ENV_VARIABLES]);
+      const near = distance(name.toUpperCase(), candidate) <= Math.max(2, Math.floor(name.length / 3));
+      return { name, suggestion: near ? candidate : null };
+    });
 }

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { parseSimEnv, SimEnvError, type SimEnv } from './env.js';
+import { parseSimEnv, SimEnvError, unknownSimVariables, type SimEnv } from './env.js';
 import { createFoxapiSimulator } from './simulator.js';
 
 /** `pnpm sim`: the foxapi simulator as a standalone server, configured by `SIM_*` variables. */
@@ -21,6 +21,9 @@ function readEnv(): SimEnv {
 
 async function main(): Promise<void> {
   const env = readEnv();
+  for (const { name, suggestion } of unknownSimVariables(process.env)) {
+    log.warn({ variable: name, suggestion }, `unknown variable ${name} is ignored${suggestion ? `: did you mean ${suggestion}?` : ''}`);
+  }
   const simulator = createFoxapiSimulator(env.options);
   const { url, port } = await simulator.listen(env.port, env.host);
   const { apiKeys, ...knobs } = simulator.settings();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseSimEnv, SimEnvError } from '../src/index.js';
+import { parseSimEnv, SimEnvError, unknownSimVariables } from '../src/index.js';
 
 function rejectionOf(env: Record<string, string>): SimEnvError {
   try {
@@ -89,5 +89,16 @@ describe('parseSimEnv', () => {
 
     expect(error.variables).toEqual([variable]);
     expect(error.message.startsWith(`${variable}:`)).toBe(true);
+  });
+});
+
+describe('unknownSimVariables', () => {
+  it('when a SIM_ variable is misspelled, then it is named with the variable meant; known and other variables are not', () => {
+    expect(
+      unknownSimVariables({ SIM_FAILRATE: '0.5', SIM_PORT: '4010', SIM_WHATEVER_ELSE_ENTIRELY: '1', PORT: '3000', FOXAPI_MAX_RSP: '3' }),
+    ).toEqual([
+      { name: 'SIM_FAILRATE', suggestion: 'SIM_FAIL_RATE' },
+      { name: 'SIM_WHATEVER_ELSE_ENTIRELY', suggestion: null },
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 export * from './config/parse-env.js';
 export * from './config/fields.js';
+export * from './config/unknown-variables.js';
 export * from './redis/connections.js';
 export * from './redis/keys.js';
 export * from './redis/rate-limiter.js';
@@ -15,6 +16,7 @@ export * from './store/job-reader.js';
 export * from './blob/index.js';
 export * from './blob/transcript-store.js';
 export { SAFE_LUA, SETTLE_JOB_LUA } from './store/lua.js';
+export * from './store/upstream-health.js';
 export * from './intake/enqueue-batches.js';
 export * from './intake/create-job.js';
 export * from './intake/url-list.js';

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import pretty, { type PrettyOptions } from 'pino-pretty';
 
 /**
  * pino JSON with the secrets this service handles redacted wherever they may appear in a
@@ -27,11 +28,35 @@ export function createLogger(opts: { level: string; name: string; destination?: 
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
   };
+  if (opts.pretty) {
+    const colorize = opts.destination === undefined;
+    return pino(options, pretty({ ...PRETTY, colorize, ...(opts.destination ? { destination: opts.destination } : {}) }));
+  }
   if (opts.destination) return pino(options, opts.destination as pino.DestinationStream);
-  if (opts.pretty)
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   return pino(options);
 }
+
+interface RequestLine {
+  req?: { method?: string; url?: string };
+  res?: { statusCode?: number };
+  responseTime?: number;
+}
+
+/**
+ * A terminal gets one line per HTTP request (`GET /v1/jobs/… 200 3 ms`) instead of the request
+ * and response objects spread over ten; other lines keep their fields. Formatted in-process (a
+ * function cannot cross to a transport's thread).
+ */
+const PRETTY: PrettyOptions = {
+  translateTime: 'SYS:HH:MM:ss.l',
+  ignore: 'pid,hostname,req,res,responseTime',
+  messageFormat: (log, messageKey) => {
+    const { req, res, responseTime } = log as RequestLine;
+    if (req?.method === undefined) return String(log[messageKey] ?? '');
+    const time = typeof responseTime === 'number' ? ` ${responseTime} ms` : '';
+    return `${req.method} ${req.url ?? ''} ${res?.statusCode ?? '-'}${time}`;
+  },
+};
 
 /**
  * Humans at a terminal get pino-pretty; everything else (containers, files, pipes) gets JSON.

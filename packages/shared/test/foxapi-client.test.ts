@@ -8,6 +8,7 @@ import {
   isAmbiguousSubmitFailure,
   isFoxapiError,
   isRetryable,
+  isUnreachable,
   parseRetryAfter,
   type FoxapiError,
   type FoxapiRequestEvent,
@@ -382,6 +383,36 @@ describe('transport failures', () => {
     }
   });
 
+  it('when the host does not resolve, then the error, its log line and its event name the code and the host', async () => {
+    const lines: string[] = [];
+    const events: FoxapiRequestEvent[] = [];
+    const logged = new FoxapiClient({
+      baseUrl: BASE,
+      apiKey: KEY,
+      timeoutMs: 2_000,
+      dispatcher: agent,
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+      onRequestEnd: (e) => events.push(e),
+    });
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND api.foxapi.test'), { code: 'ENOTFOUND' });
+    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).replyWithError(dns);
+
+    const err = await failureOf(logged.submit(aSubmit()));
+
+    expect(err).toMatchObject({ kind: 'network', errorCode: 'ENOTFOUND', host: 'api.foxapi.test', maybeReachedServer: false });
+    expect(err.message).toBe('submit: network error (ENOTFOUND api.foxapi.test)');
+    expect(isUnreachable(err)).toBe(true);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ kind: 'network', status: null, code: 'ENOTFOUND', host: 'api.foxapi.test' });
+    expect(events).toEqual([expect.objectContaining({ unreachable: true, errorCode: 'ENOTFOUND', host: 'api.foxapi.test' })]);
+  });
+
+  it('when the socket breaks after connecting, then foxapi is not called unreachable', async () => {
+    const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+    agent.get(BASE).intercept({ path: '/v1/tasks/t1?sync_upstream=true' }).replyWithError(reset);
+
+    expect(isUnreachable(await failureOf(client.getTask('t1')))).toBe(false);
+  });
+
   it('when the caller aborts, then the call fails as network and counts as possibly sent', async () => {
     const controller = new AbortController();
     agent
@@ -401,6 +432,44 @@ describe('transport failures', () => {
     const err = await failureOf(client.submit(aSubmit(), { signal: AbortSignal.abort() }));
 
     expect(err).toMatchObject({ kind: 'network', maybeReachedServer: false });
+  });
+});
+
+describe('checkAccess', () => {
+  it('when foxapi answers 404 for the made-up task, then the key works: it resolves, and no warning is logged', async () => {
+    const lines: string[] = [];
+    const checked = new FoxapiClient({
+      baseUrl: BASE,
+      apiKey: KEY,
+      timeoutMs: 2_000,
+      dispatcher: agent,
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    });
+    let auth: unknown;
+    agent
+      .get(BASE)
+      .intercept({ path: /^\/v1\/tasks\/task-unified-0-/, method: 'GET' })
+      .reply(
+        404,
+        (req: SentRequest) => {
+          auth = (req.headers as Record<string, string>).authorization;
+          return { error: { code: 'not_found', message: 'task not found', type: 'not_found' } };
+        },
+        { headers: JSON_HEADERS },
+      );
+
+    await expect(checked.checkAccess()).resolves.toBeUndefined();
+    expect(auth).toBe(`Bearer ${KEY}`);
+    expect(lines).toEqual([]);
+  });
+
+  it('when foxapi answers 401, then the check fails as auth', async () => {
+    agent
+      .get(BASE)
+      .intercept({ path: /^\/v1\/tasks\//, method: 'GET' })
+      .reply(401, { error: { message: 'Invalid API key.', type: 'authentication_error' } }, { headers: JSON_HEADERS });
+
+    expect(await failureOf(client.checkAccess())).toMatchObject({ kind: 'auth', status: 401 });
   });
 });
 

@@ -63,8 +63,9 @@ describe('normalizeTranscription', () => {
               text: 'Hello world, 这里是阿里巴巴语音实验室。',
               speaker_id: 0,
               words: [
-                { begin_ms: 100, end_ms: 596, text: 'Hello ', punctuation: '' },
-                { begin_ms: 596, end_ms: 844, text: 'world', punctuation: ', ' },
+                // Upstream pads words with spaces ("Hello ", ", "): the words come out bare.
+                { begin_ms: 100, end_ms: 596, text: 'Hello', punctuation: '' },
+                { begin_ms: 596, end_ms: 844, text: 'world', punctuation: ',' },
               ],
             },
           ],
@@ -162,6 +163,10 @@ describe('normalizeTranscription', () => {
 
     expect(t.channels[0]?.sentences[0]?.text).toBe('Good day.');
     expect(t.text).toBe('Good day.');
+    expect(t.channels[0]?.sentences[0]?.words.map((w) => [w.text, w.punctuation])).toEqual([
+      ['Good', ''],
+      ['day', '.'],
+    ]);
   });
 
   it.each([

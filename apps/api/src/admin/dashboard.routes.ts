@@ -4,6 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { Router } from 'express';
 import { basicAuth } from './basic-auth.js';
+import { withoutExternalFonts } from './offline-page.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
@@ -26,6 +27,6 @@ export function dashboardRoutes(opts: DashboardOptions): Router {
     options: { uiConfig: { boardTitle: 'batchscribe' } },
   });
   const router = Router();
-  router.use(DASHBOARD_PATH, basicAuth(opts.token, 'batchscribe admin'), adapter.getRouter() as Router);
+  router.use(DASHBOARD_PATH, basicAuth(opts.token, 'batchscribe admin'), withoutExternalFonts(), adapter.getRouter() as Router);
   return router;
 }

@@ -9,6 +9,9 @@ const checksSchema = z.strictObject({
   redis: z.string(),
   maxmemory_policy: z.string(),
   workers: z.string(),
+  upstream: z
+    .string()
+    .meta({ description: '`ok`, or `degraded: <code>: <message>` as the workers report foxapi (unreachable, key refused).' }),
 });
 
 export function registerOperationPaths(registry: OpenAPIRegistry): void {
@@ -27,8 +30,16 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     tags: [TAG],
     operationId: 'readyz',
     summary: 'Readiness: Redis answers, never evicts, and a worker sent a heartbeat recently',
+    description:
+      'With foxapi unreachable from the workers or refusing their key, the answer is still 200 with `status: degraded` (jobs wait, nothing is lost); with `?strict` it is 503.',
+    request: {
+      query: z.object({ strict: z.string().optional().meta({ description: 'Any value but `false`: a degraded upstream answers 503.' }) }),
+    },
     responses: {
-      200: response('Ready.', jsonContent(z.strictObject({ status: z.literal('ready'), checks: checksSchema }))),
+      200: response(
+        'Ready (`degraded`: ready, but foxapi is unreachable or refuses the key; `checks.upstream` says which).',
+        jsonContent(z.strictObject({ status: z.enum(['ready', 'degraded']), checks: checksSchema })),
+      ),
       503: response(
         '`unavailable`: not ready; `detail` and `checks` say why.',
         { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaFor(['unavailable'], { checks: checksSchema }) } },

@@ -73,8 +73,8 @@ export const jobSchema = z
 const wordSchema = z.strictObject({
   begin_ms: z.number().int().min(0),
   end_ms: z.number().int().min(0),
-  text: z.string(),
-  punctuation: z.string(),
+  text: z.string().meta({ description: 'The word, without surrounding spaces.' }),
+  punctuation: z.string().meta({ description: 'Punctuation predicted after the word (may be empty), without spaces.' }),
 });
 
 const sentenceSchema = z.strictObject({

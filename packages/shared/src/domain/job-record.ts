@@ -94,10 +94,20 @@ const PAUSE_MESSAGES: Record<string, string> = {
   upstream_auth: 'foxapi rejected the API key (401): submits are paused until the key is fixed.',
 };
 
-/** The reason a job's queued files wait, when submits are paused and the job still has some. */
-export function waitingReason(job: Job, pause: string | null): ErrorInfo | null {
-  if (pause === null || job.counts.queued === 0 || job.finished_at !== null) return null;
-  return { code: pause, message: PAUSE_MESSAGES[pause] ?? `Submits to foxapi are paused (${pause}).` };
+/**
+ * Why a job's files wait, if they are held: submits paused (402/401) and the job still has
+ * queued files; or foxapi unreachable from the workers while the job has files queued or at
+ * foxapi (their submits and polls are retried until it answers again).
+ */
+export function waitingReason(job: Job, pause: string | null, upstream: { code: string; message: string } | null = null): ErrorInfo | null {
+  if (job.finished_at !== null) return null;
+  if (pause !== null && job.counts.queued > 0) {
+    return { code: pause, message: PAUSE_MESSAGES[pause] ?? `Submits to foxapi are paused (${pause}).` };
+  }
+  if (upstream?.code === 'upstream_unreachable' && job.counts.queued + job.counts.submitted > 0) {
+    return { code: upstream.code, message: `${upstream.message} Files wait and are sent when it answers again.` };
+  }
+  return null;
 }
 
 export function upstreamOptionsFromHash(hash: Record<string, string>): UpstreamOptions {

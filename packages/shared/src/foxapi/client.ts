@@ -1,6 +1,6 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { FoxapiError, fromTransportError, isFoxapiError } from './errors.js';
+import { FoxapiError, fromTransportError, isFoxapiError, isUnreachable } from './errors.js';
 import { errorForStatus, parseJson, readBody } from './http.js';
 import { submitResponseSchema, taskResponseSchema } from './schemas.js';
 import type { FoxapiClientOptions, FoxapiRequestEvent, FoxapiRoute, SubmitRequest, SubmittedTask, TaskSnapshot } from './types.js';
@@ -24,7 +24,12 @@ interface Call {
   maxBytes?: number;
   /** Hand back the bytes without requiring JSON. */
   unparsed?: boolean;
+  /** The access check: a 404 is the expected answer, not a failure worth a warning. */
+  expectsNotFound?: boolean;
 }
+
+/** A task id that cannot exist: asking for it costs nothing and proves the key (404) or not (401). */
+const ACCESS_CHECK_TASK_ID = 'task-unified-0-batchscribe-access-check';
 
 /**
  * The one client of foxapi (style.md habit 5): submit a Paraformer task, read it, download its
@@ -127,6 +132,21 @@ export class FoxapiClient {
     return (await this.exchange(call, opts)).bytes;
   }
 
+  /**
+   * The cheapest authenticated request: reads a task that cannot exist. foxapi answers 404 when
+   * the key is good (resolves), 401 when it is not; no answer means foxapi is unreachable. Creates
+   * nothing and costs nothing. Throws the FoxapiError otherwise.
+   */
+  async checkAccess(opts: CallOptions = {}): Promise<void> {
+    const url = `${this.baseUrl}/v1/tasks/${ACCESS_CHECK_TASK_ID}`;
+    try {
+      await this.exchange({ route: 'get_task', method: 'GET', url, authorized: true, expectsNotFound: true }, opts);
+    } catch (err) {
+      if (isFoxapiError(err) && err.kind === 'not_found') return;
+      throw err;
+    }
+  }
+
   /** Closes the client's own agent; an injected dispatcher belongs to its owner and stays open. */
   async close(): Promise<void> {
     await this.ownedAgent?.close();
@@ -141,7 +161,7 @@ export class FoxapiClient {
       this.report(call, answer.status, started, null, opts);
       return { ...answer, json };
     } catch (err) {
-      const error = isFoxapiError(err) ? err : fromTransportError(err, call.route);
+      const error = isFoxapiError(err) ? err : fromTransportError(err, call.route, hostOf(call.url));
       this.report(call, error.status, started, error, opts);
       throw error;
     }
@@ -205,7 +225,7 @@ export class FoxapiClient {
           cause: timedOut ? err : signal?.reason,
         });
       }
-      throw fromTransportError(err, call.route);
+      throw fromTransportError(err, call.route, hostOf(call.url));
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', forwardAbort);
@@ -224,9 +244,21 @@ export class FoxapiClient {
     const durationMs = Math.round(performance.now() - started);
     const fields = { route: call.route, method: call.method, path: pathOf(call.url), status, durationMs, taskId: call.taskId };
     const log = opts.log ?? this.logger;
-    if (error) log?.warn({ ...fields, kind: error.kind, upstreamCode: error.upstreamCode }, 'foxapi request failed');
-    else log?.debug(fields, 'foxapi request');
-    this.onRequestEnd?.({ route: call.route, method: call.method, status, durationMs, errorKind: error?.kind ?? null });
+    const expected = error !== null && call.expectsNotFound === true && error.kind === 'not_found';
+    if (error && !expected) {
+      const transport = error.status === null ? { code: error.errorCode, host: error.host, err: error.message } : {};
+      log?.warn({ ...fields, kind: error.kind, upstreamCode: error.upstreamCode, ...transport }, 'foxapi request failed');
+    } else log?.debug(fields, 'foxapi request');
+    this.onRequestEnd?.({
+      route: call.route,
+      method: call.method,
+      status,
+      durationMs,
+      errorKind: expected ? null : (error?.kind ?? null),
+      unreachable: error !== null && isUnreachable(error),
+      errorCode: error?.errorCode ?? null,
+      host: hostOf(call.url),
+    });
   }
 }
 
@@ -241,6 +273,14 @@ function isHttpUrl(url: string): boolean {
     return protocol === 'http:' || protocol === 'https:';
   } catch {
     return false;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(invalid url)';
   }
 }
 

@@ -10,6 +10,10 @@ export interface FoxapiErrorInit {
   retryAfterMs?: number | null;
   /** Defaults to true: unless we know the request never left, assume it may have been acted on. */
   maybeReachedServer?: boolean;
+  /** The socket or DNS error code (ENOTFOUND, ECONNREFUSED…) when no answer came. */
+  errorCode?: string | null;
+  /** The host the request went to, for errors without an answer. */
+  host?: string | null;
   cause?: unknown;
 }
 
@@ -30,6 +34,10 @@ export class FoxapiError extends Error {
   readonly retryAfterMs: number | null;
   /** False only when the request certainly never reached foxapi (connection refused, DNS, connect timeout). */
   readonly maybeReachedServer: boolean;
+  /** ENOTFOUND, ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT…: why no answer came; null for HTTP answers. */
+  readonly errorCode: string | null;
+  /** The host asked, when no answer came: what an operator checks DNS and firewalls for. */
+  readonly host: string | null;
 
   constructor(init: FoxapiErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -39,6 +47,8 @@ export class FoxapiError extends Error {
     this.upstreamType = init.upstreamType ?? null;
     this.retryAfterMs = init.retryAfterMs ?? null;
     this.maybeReachedServer = init.maybeReachedServer ?? true;
+    this.errorCode = init.errorCode ?? null;
+    this.host = init.host ?? null;
   }
 }
 
@@ -115,16 +125,28 @@ function errorCodes(err: unknown, depth = 0): string[] {
   return codes;
 }
 
-/** Turns a thrown transport error (not an HTTP answer) into a FoxapiError. */
-export function fromTransportError(err: unknown, context: string): FoxapiError {
+/**
+ * Turns a thrown transport error (not an HTTP answer) into a FoxapiError whose message names
+ * the code and the host (`network error (ENOTFOUND api.foxapi.cc)`), which is what tells a
+ * DNS failure from a firewall from a down server.
+ */
+export function fromTransportError(err: unknown, context: string, host: string | null = null): FoxapiError {
   const codes = errorCodes(err);
   const neverSent = codes.some((c) => NEVER_SENT_CODES.has(c));
   const timedOut = codes.some((c) => TIMEOUT_CODES.has(c));
   const detail = err instanceof Error ? err.message : String(err);
+  const errorCode = codes[0] ?? null;
   return new FoxapiError({
     kind: timedOut ? 'timeout' : 'network',
-    message: `${context}: ${timedOut ? 'timed out' : 'network error'} (${codes[0] ?? detail})`,
+    message: `${context}: ${timedOut ? 'timed out' : 'network error'} (${[errorCode ?? detail, host].filter(Boolean).join(' ')})`,
     maybeReachedServer: !neverSent,
+    errorCode,
+    host,
     cause: err,
   });
+}
+
+/** No connection could be made (DNS, refused, connect timeout): foxapi is unreachable from here. */
+export function isUnreachable(err: FoxapiError): boolean {
+  return (err.kind === 'network' || err.kind === 'timeout') && !err.maybeReachedServer && err.errorCode !== null;
 }

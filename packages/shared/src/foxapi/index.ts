@@ -4,6 +4,7 @@ export {
   isFoxapiError,
   isRetryable,
   isAmbiguousSubmitFailure,
+  isUnreachable,
   parseRetryAfter,
   type FoxapiErrorKind,
   type FoxapiErrorInit,

@@ -14,6 +14,12 @@ export interface FoxapiRequestEvent {
   durationMs: number;
   /** Null on success. */
   errorKind: FoxapiErrorKind | null;
+  /** True when no connection could be made at all (DNS, refused, connect timeout). */
+  unreachable: boolean;
+  /** The socket or DNS error code when no answer came (ENOTFOUND…), else null. */
+  errorCode: string | null;
+  /** The host the request went to. */
+  host: string;
 }
 
 export interface FoxapiClientOptions {

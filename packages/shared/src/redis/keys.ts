@@ -32,6 +32,8 @@ export interface KeyLayout {
   readonly blobSweepLock: string;
   /** ZSET worker id → last heartbeat ms. */
   readonly workers: string;
+  /** HASH worker id → JSON problem that worker sees with foxapi (unreachable, key refused); refreshed by its heartbeat. */
+  readonly upstreamHealth: string;
   /** HASH worker id → JSON snapshot of that worker's metrics and when it was taken (shown summed on the api's /metrics). */
   readonly workerMetrics: string;
   /** Pub/sub channel announcing job changes (message = job id). */
@@ -66,6 +68,7 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     parked: `${tag}:foxapi:parked`,
     blobSweepLock: `${tag}:blobs:sweep`,
     workers: `${tag}:workers`,
+    upstreamHealth: `${tag}:foxapi:health`,
     workerMetrics: `${tag}:workers:metrics`,
     jobEvents: `${tag}:events`,
     webhookOutbox: `${tag}:outbox:webhooks`,

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { FileRecord, Job } from '../domain/job.js';
 import { jobFromHash, waitingReason } from '../domain/job-record.js';
+import { currentUpstreamProblem } from './upstream-health.js';
 
 export interface FilePage {
   files: Array<{ index: number; record: FileRecord }>;
@@ -20,10 +21,14 @@ export class JobReader {
   async getJob(jobId: string, tenant: string): Promise<Job | null> {
     // Two commands written back to back: one round trip, and no MULTI, for which ioredis builds
     // a Pipeline that copies every script BullMQ defined on this connection (~75 µs a read).
-    const [hash, pause] = await Promise.all([this.redis.hgetall(this.keys.job(jobId)), this.redis.get(this.keys.submitPause)]);
+    const [hash, pause, upstream] = await Promise.all([
+      this.redis.hgetall(this.keys.job(jobId)),
+      this.redis.get(this.keys.submitPause),
+      this.redis.hgetall(this.keys.upstreamHealth),
+    ]);
     if (!hash.id || hash.tenant !== tenant) return null;
     const job = jobFromHash(hash);
-    job.waiting_reason = waitingReason(job, pause);
+    job.waiting_reason = waitingReason(job, pause, currentUpstreamProblem(upstream, Date.now()));
     return job;
   }
 
@@ -38,7 +43,8 @@ export class JobReader {
     const indexKey = this.keys.tenantJobs(tenant);
     const jobs: Job[] = [];
     // The same waiting_reason as GET /v1/jobs/{id} shows: one read of the pause for the page.
-    const pause = await this.redis.get(this.keys.submitPause);
+    const [pause, upstreamHash] = await Promise.all([this.redis.get(this.keys.submitPause), this.redis.hgetall(this.keys.upstreamHealth)]);
+    const upstream = currentUpstreamProblem(upstreamHash, Date.now());
     let from = opts.after === null ? '+' : `(${opts.after}`;
     let lastScanned: string | null = null;
     // A status filter may skip many jobs: scan in pages, but bound the work of one request.
@@ -56,7 +62,7 @@ export class JobReader {
           continue;
         }
         const job = jobFromHash(hash);
-        job.waiting_reason = waitingReason(job, pause);
+        job.waiting_reason = waitingReason(job, pause, upstream);
         if (opts.status === null || job.status === opts.status) jobs.push(job);
         if (jobs.length === opts.limit) return { jobs, next: id };
       }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** A word with the punctuation predicted after it; concatenating `text + punctuation` rebuilds the sentence. */
+/**
+ * A word and the punctuation predicted after it, each without surrounding spaces (upstream pads
+ * words with spaces for concatenation; the sentence's `text` is the readable form).
+ */
 export interface Word {
   begin_ms: number;
   end_ms: number;
@@ -128,7 +131,8 @@ function toSentence(raw: RawSentence): Sentence {
   const sentence: Sentence = {
     begin_ms,
     end_ms,
-    text: raw.text ?? words.map((w) => w.text + w.punctuation).join(''),
+    // Built from the upstream words, whose spacing is what joins them (a trimmed word has none).
+    text: raw.text ?? (raw.words ?? []).map((w) => w.text + (w.punctuation ?? '')).join(''),
     words,
   };
   if (raw.speaker_id != null) sentence.speaker_id = raw.speaker_id;
@@ -137,7 +141,7 @@ function toSentence(raw: RawSentence): Sentence {
 
 function toWord(raw: RawWord): Word {
   const [begin_ms, end_ms] = span(raw.begin_time, raw.end_time);
-  return { begin_ms, end_ms, text: raw.text, punctuation: raw.punctuation ?? '' };
+  return { begin_ms, end_ms, text: raw.text.trim(), punctuation: (raw.punctuation ?? '').trim() };
 }
 
 /** Whole, non-negative milliseconds with the end never before the begin. */
