@@ -1,5 +1,5 @@
 // Plain ESM: jest loads global setup outside its transform pipeline; tsx's tsImport loads the
-// TypeScript Redis helper that the demo shares.
+// TypeScript helpers (the Redis one the demo shares, the S3 server).
 import { execSync } from 'node:child_process';
 import { tsImport } from 'tsx/esm/api';
 
@@ -18,6 +18,11 @@ function dockerAnswers() {
 }
 
 export default async function globalSetup() {
+  await setUpRedis();
+  await setUpS3();
+}
+
+async function setUpRedis() {
   if (process.env.REDIS_URL) {
     process.stderr.write(`\n[test redis] using REDIS_URL=${process.env.REDIS_URL}\n`);
     return;
@@ -42,4 +47,26 @@ export default async function globalSetup() {
   process.env.REDIS_URL = redis.url;
   globalThis.__batchscribeRedisStop = () => redis.stop();
   process.stderr.write(`\n[test redis] spawned redis-server at ${redis.url}\n`);
+}
+
+/**
+ * One S3-compatible server for every worker: the caller's S3_TEST_ENDPOINT (with its
+ * S3_TEST_BUCKET and AWS_* credentials), else MinIO in a container, else s3rver in a child
+ * process. Tests isolate themselves by S3_PREFIX (see test/support/blob-env.ts).
+ */
+async function setUpS3() {
+  if (process.env.S3_TEST_ENDPOINT) {
+    if (!process.env.S3_TEST_BUCKET) throw new Error('S3_TEST_ENDPOINT is set but S3_TEST_BUCKET is not');
+    process.stderr.write(`[test s3] using S3_TEST_ENDPOINT=${process.env.S3_TEST_ENDPOINT}\n`);
+    return;
+  }
+  const { startS3Server } = await tsImport('./support/s3-server.ts', import.meta.url);
+  const s3 = await startS3Server();
+  process.env.S3_TEST_ENDPOINT = s3.endpoint;
+  process.env.S3_TEST_BUCKET = s3.bucket;
+  // The adapters read credentials through the SDK's default chain, which starts here.
+  process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+  globalThis.__batchscribeS3Stop = () => s3.stop();
+  process.stderr.write(`[test s3] S3 server at ${s3.endpoint}, bucket ${s3.bucket}\n`);
 }

@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__batchscribeRedisStop?.();
+  await Promise.all([globalThis.__batchscribeRedisStop?.(), globalThis.__batchscribeS3Stop?.()]);
 }
