@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 
+// Not flydrive: its fs driver writes the target in place (a reader or a crash sees half a file) and 2.x needs Node 24.
+
 /**
  * Where transcripts (and uploaded media) live: never in Redis. Keys are relative,
  * slash-separated names such as `jobs/job_01H…/tx/17.br`; an adapter maps them onto a
