@@ -301,7 +301,7 @@ describe.each(['fs', 's3'] as const)('%s blob store', (kind) => {
 });
 
 describe('blob store configuration', () => {
-  it('when nothing is set, then the fs store on ./data is chosen', () => {
+  it('when nothing is set, then the fs store on ./data is chosen, which cannot presign', () => {
     const env = parseEnv(schema, {});
     expect(env).toMatchObject({
       BLOB_STORE: 'fs',
@@ -310,7 +310,9 @@ describe('blob store configuration', () => {
       S3_REGION: 'us-east-1',
       S3_FORCE_PATH_STYLE: false,
     });
-    expect(createBlobStore(env).kind).toBe('fs');
+    const store = createBlobStore(env);
+    expect(store.kind).toBe('fs');
+    expect(store.presignGet).toBeUndefined();
   });
 
   it('when BLOB_STORE=s3 has no S3_BUCKET, then parsing fails naming S3_BUCKET', () => {
@@ -333,10 +335,22 @@ describe('blob store configuration', () => {
     const env = parseEnv(schema, { BLOB_STORE: 's3', S3_BUCKET: 'b-1', S3_ENDPOINT: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true' });
     const store = createBlobStore(env);
     expect(store.kind).toBe('s3');
-    const presign = (store as { presignGet?: (key: string, s: number) => Promise<string> }).presignGet;
-    const url = new URL(await presign!.call(store, 'up/a.m4a', 600));
+    const url = new URL(await store.presignGet!('up/a.m4a', 600));
     expect(url.pathname).toBe('/b-1/batchscribe/up/a.m4a');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('600');
     await store.close();
+  });
+});
+
+describe('s3 blob store presigned GET', () => {
+  it('when an object is presigned, then a plain HTTP GET of the URL returns its bytes', async () => {
+    const { store } = openStore('s3');
+    const body = Buffer.from('uploaded media bytes');
+    await store.put('up/a.m4a', body);
+    const url = await store.presignGet!('up/a.m4a', 600);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(body);
+    expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('600');
   });
 });

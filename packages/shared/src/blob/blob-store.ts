@@ -25,6 +25,11 @@ export interface BlobStore {
   deleteByPrefix(prefix: string): Promise<number>;
   /** Every object whose key starts with `prefix`, in no promised order. */
   list(prefix: string): AsyncIterable<BlobEntry>;
+  /**
+   * A URL that anyone can GET the object with for `expiresInS` seconds, for handing a file to
+   * a service that fetches it. Only stores that can sign one have it (s3).
+   */
+  presignGet?(key: string, expiresInS: number): Promise<string>;
   /** Releases sockets and handles. */
   close(): Promise<void>;
 }
