@@ -78,6 +78,9 @@ async function startS3rver(): Promise<TestS3Server> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  // Its output mattered only while it was starting; drain it from now on.
+  child.stderr!.removeAllListeners('data');
+  child.stderr!.resume();
   return {
     endpoint,
     bucket: BUCKET,

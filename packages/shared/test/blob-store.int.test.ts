@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { blobEnvFor } from '../../../test/support/blob-env.js';
+import { blobEnvFor, removeBlobEnv } from '../../../test/support/blob-env.js';
 import type { BlobStore } from '../src/blob/blob-store.js';
 import { blobStoreEnvSchema as schema, type BlobStoreEnv } from '../src/blob/config.js';
 import { createBlobStore } from '../src/blob/create-blob-store.js';
@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const { store, env } of opened.splice(0)) {
     await store.deleteByPrefix('');
     await store.close();
-    if (env.BLOB_STORE === 'fs') rmSync(env.DATA_DIR, { recursive: true, force: true });
+    removeBlobEnv({ BLOB_STORE: env.BLOB_STORE, DATA_DIR: env.DATA_DIR });
   }
 });
 
