@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { OutboundPolicy, QUEUES, createApiRedis, createBlobStore, createKeyLayout, createOutboundAgent, type BatchJobPayload } from '@batchscribe/shared';
+import {
+  OutboundPolicy,
+  QUEUES,
+  createApiRedis,
+  createBlobStore,
+  createKeyLayout,
+  createOutboundAgent,
+  type BatchJobPayload,
+} from '@batchscribe/shared';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { blobEnvFor } from '../support/blob-env.js';

@@ -4,7 +4,15 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { OutboundPolicy, QUEUES, createBlobStore, createKeyLayout, createOutboundAgent, type FileResult, type Job } from '@batchscribe/shared';
+import {
+  OutboundPolicy,
+  QUEUES,
+  createBlobStore,
+  createKeyLayout,
+  createOutboundAgent,
+  type FileResult,
+  type Job,
+} from '@batchscribe/shared';
 import type { JobEventsHub } from '../../apps/api/src/events/job-events.hub.js';
 import { loadApiEnv } from '../../apps/api/src/env.js';
 import { createApp } from '../../apps/api/src/server.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,4 +23,12 @@ export function blobEnvFor(kind: 'fs' | 's3'): Record<string, string> {
     S3_REGION: 'us-east-1',
     S3_FORCE_PATH_STYLE: 'true',
   };
+}
+
+/**
+ * Removes what blobEnvFor made on disk (the fs DATA_DIR). An s3 prefix is left: it is unique,
+ * and the test server's data goes when the run ends.
+ */
+export function removeBlobEnv(env: Record<string, string | undefined>): void {
+  if (env.BLOB_STORE === 'fs' && env.DATA_DIR) rmSync(env.DATA_DIR, { recursive: true, force: true });
 }

@@ -56,9 +56,14 @@ async function startS3rver(): Promise<TestS3Server> {
   const bin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
   const dir = mkdtempSync(join(tmpdir(), 'batchscribe-s3-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent', '--no-vhost-buckets'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider.
+  const child = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent', '--no-vhost-buckets'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
   const exited = new Promise<never>((_, reject) =>
@@ -73,6 +78,9 @@ async function startS3rver(): Promise<TestS3Server> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  // Its output mattered only while it was starting; drain it from now on.
+  child.stderr!.removeAllListeners('data');
+  child.stderr!.resume();
   return {
     endpoint,
     bucket: BUCKET,

@@ -27,7 +27,7 @@ import { buildOpenApiDocument } from '../../apps/api/src/openapi/document.js';
 import { createApp, startWebServer, stopWebServer } from '../../apps/api/src/server.js';
 import { loadWorkerEnv } from '../../apps/worker/src/env.js';
 import { startWorkerRuntime, type WorkerRuntime, type WorkerRuntimeDeps } from '../../apps/worker/src/runtime.js';
-import { blobEnvFor } from './blob-env.js';
+import { blobEnvFor, removeBlobEnv } from './blob-env.js';
 import { OpenApiContract, type OpenApiDoc } from './openapi-contract.js';
 import { waitFor } from './wait-for.js';
 
@@ -104,6 +104,8 @@ export class Stack {
   }
 
   readonly transcripts: TranscriptStore;
+  /** The blob store's variables (its temp DATA_DIR is removed by stop()). */
+  private blobEnv: Record<string, string> = {};
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
     const redisUrl = process.env.REDIS_URL;
@@ -114,12 +116,13 @@ export class Stack {
     const sim = createFoxapiSimulator({ taskDurationMs: 300, ...opts.sim });
     const { url: simUrl } = await sim.listen(0);
 
+    const blobEnv = blobEnvFor(opts.blob ?? 'fs');
     const common = {
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'silent',
       OUTBOUND_ALLOWED_NETS: TEST_OUTBOUND_ALLOWED_NETS,
-      ...blobEnvFor(opts.blob ?? 'fs'),
+      ...blobEnv,
     };
     const apiEnv = loadApiEnv({
       ...common,
@@ -175,6 +178,7 @@ export class Stack {
       opts.workerLookup,
       blobs,
     );
+    stack.blobEnv = blobEnv;
     if (opts.worker !== false) await stack.startWorker();
     // Built here rather than on the first request, so that no request's timing includes it.
     openApiContract();
@@ -295,6 +299,7 @@ export class Stack {
     }
     await this.blobs.deleteByPrefix(`${this.prefix}/`);
     await this.blobs.close();
+    removeBlobEnv(this.blobEnv);
   }
 }
 

@@ -32,3 +32,4 @@ export * from './metrics/registry.js';
 export * from './metrics/worker-metrics-store.js';
 export * from './foxapi/index.js';
 export * from './transcript/index.js';
+export * from './blob/index.js';

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 
+// Not flydrive: its fs driver writes the target in place (a reader or a crash sees half a file) and 2.x needs Node 24.
+
 /**
  * Where transcripts (and uploaded media) live: never in Redis. Keys are relative,
  * slash-separated names such as `jobs/job_01H…/tx/17.br`; an adapter maps them onto a
@@ -28,6 +30,11 @@ export interface BlobStore {
    * that have any object, without walking each job's objects (S3's delimiter listing).
    */
   listChildren(prefix: string): AsyncIterable<string>;
+  /**
+   * A URL that anyone can GET the object with for `expiresInS` seconds, for handing a file to
+   * a service that fetches it. Only stores that can sign one have it (s3).
+   */
+  presignGet?(key: string, expiresInS: number): Promise<string>;
   /** Releases sockets and handles. */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fields } from '../config/fields.js';
+import { whenValid } from '../config/parse-env.js';
 
 /** The blob store's environment, for the api's and the worker's env schemas to spread in. */
 export const blobStoreFields = {
@@ -25,9 +26,7 @@ export const blobStoreFields = {
   S3_FORCE_PATH_STYLE: fields.bool(false),
 };
 
-const blobStoreSchema = z.object(blobStoreFields);
-
-export type BlobStoreEnv = z.infer<typeof blobStoreSchema>;
+export type BlobStoreEnv = z.infer<z.ZodObject<typeof blobStoreFields>>;
 
 /** The blob store variables a cross-field rule reads; pass to `whenValid`. */
 export const BLOB_STORE_CROSS_FIELDS = ['BLOB_STORE', 'S3_BUCKET'];
@@ -41,3 +40,8 @@ export function checkBlobStoreEnv(env: Pick<BlobStoreEnv, 'BLOB_STORE' | 'S3_BUC
     ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when BLOB_STORE=s3' });
   }
 }
+
+/** The blob store's variables alone, with their cross-field rule (scripts, tests). */
+export const blobStoreEnvSchema = z
+  .object(blobStoreFields)
+  .superRefine((env, ctx) => checkBlobStoreEnv(env, ctx), whenValid(...BLOB_STORE_CROSS_FIELDS));

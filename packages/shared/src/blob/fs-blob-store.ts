@@ -3,7 +3,6 @@ import type { Dir, Stats } from 'node:fs';
 import { mkdir, open, opendir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { assertBlobKey, assertBlobPrefix, assertChildPrefix, BLOB_TMP_PREFIX } from './blob-key.js';
 import type { BlobEntry, BlobStore } from './blob-store.js';
 
@@ -32,7 +31,8 @@ export class FsBlobStore implements BlobStore {
     try {
       try {
         if (Buffer.isBuffer(body)) await handle.writeFile(body);
-        else await pipeline(body, handle.createWriteStream({ autoClose: false }));
+        // Not handle.createWriteStream: with autoClose off it keeps the handle referenced and close() never settles.
+        else for await (const chunk of body) await writeAll(handle, chunk as Buffer | string);
         await handle.sync();
       } finally {
         await handle.close();
@@ -95,7 +95,7 @@ export class FsBlobStore implements BlobStore {
       if (isMissing(err)) return;
       throw err;
     }
-    for await (const entry of dir) if (entry.isDirectory()) yield entry.name;
+    for await (const entry of dir) if (entry.isDirectory() && !entry.name.startsWith(BLOB_TMP_PREFIX)) yield entry.name;
   }
 
   async close(): Promise<void> {}
@@ -159,6 +159,14 @@ export class FsBlobStore implements BlobStore {
         }
       }
     }
+  }
+}
+
+/** FileHandle.write may write less than it was given. */
+async function writeAll(handle: FileHandle, chunk: Buffer | string): Promise<void> {
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  for (let offset = 0; offset < bytes.length;) {
+    offset += (await handle.write(bytes, offset)).bytesWritten;
   }
 }
 

@@ -86,8 +86,13 @@ export class S3BlobStore implements BlobStore {
       queueSize: PARTS_IN_FLIGHT,
       leavePartsOnError: false,
     });
+    // When the source fails, that is the cause to report, not an abort the server refused after it.
+    let sourceError: unknown;
+    body.on('error', (err) => (sourceError ??= err));
     try {
       await upload.done();
+    } catch (err) {
+      throw sourceError ?? err;
     } finally {
       if (!body.destroyed && !body.readableEnded) body.destroy();
     }
