@@ -50,20 +50,20 @@ async function setUpRedis() {
 }
 
 /**
- * One S3-compatible server for every worker: the caller's S3_TEST_ENDPOINT (with its
- * S3_TEST_BUCKET and AWS_* credentials), else MinIO in a container, else s3rver in a child
+ * One S3-compatible server for every worker: the caller's TEST_S3_ENDPOINT (with its
+ * TEST_S3_BUCKET and AWS_* credentials), else MinIO in a container, else s3rver in a child
  * process. Tests isolate themselves by S3_PREFIX (see test/support/blob-env.ts).
  */
 async function setUpS3() {
-  if (process.env.S3_TEST_ENDPOINT) {
-    if (!process.env.S3_TEST_BUCKET) throw new Error('S3_TEST_ENDPOINT is set but S3_TEST_BUCKET is not');
-    process.stderr.write(`[test s3] using S3_TEST_ENDPOINT=${process.env.S3_TEST_ENDPOINT}\n`);
+  if (process.env.TEST_S3_ENDPOINT) {
+    if (!process.env.TEST_S3_BUCKET) throw new Error('TEST_S3_ENDPOINT is set but TEST_S3_BUCKET is not');
+    process.stderr.write(`[test s3] using TEST_S3_ENDPOINT=${process.env.TEST_S3_ENDPOINT}\n`);
     return;
   }
   const { startS3Server } = await tsImport('./support/s3-server.ts', import.meta.url);
   const s3 = await startS3Server();
-  process.env.S3_TEST_ENDPOINT = s3.endpoint;
-  process.env.S3_TEST_BUCKET = s3.bucket;
+  process.env.TEST_S3_ENDPOINT = s3.endpoint;
+  process.env.TEST_S3_BUCKET = s3.bucket;
   // The adapters read credentials through the SDK's default chain, which starts here.
   process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;

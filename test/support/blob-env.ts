@@ -6,15 +6,15 @@ import { join } from 'node:path';
 /**
  * The environment variables that point an api or worker at a fresh, empty blob store of
  * `kind`: a new temporary DATA_DIR, or a unique S3_PREFIX in the test S3 server's bucket
- * (which the jest global setup provides as S3_TEST_ENDPOINT / S3_TEST_BUCKET).
+ * (which the jest global setup provides as TEST_S3_ENDPOINT / TEST_S3_BUCKET).
  */
 export function blobEnvFor(kind: 'fs' | 's3'): Record<string, string> {
   if (kind === 'fs') {
     return { BLOB_STORE: 'fs', DATA_DIR: mkdtempSync(join(tmpdir(), 'batchscribe-blobs-')) };
   }
-  const endpoint = process.env.S3_TEST_ENDPOINT;
-  const bucket = process.env.S3_TEST_BUCKET;
-  if (!endpoint || !bucket) throw new Error('S3_TEST_ENDPOINT and S3_TEST_BUCKET are unset: run under the jest global setup');
+  const endpoint = process.env.TEST_S3_ENDPOINT;
+  const bucket = process.env.TEST_S3_BUCKET;
+  if (!endpoint || !bucket) throw new Error('TEST_S3_ENDPOINT and TEST_S3_BUCKET are unset: run under the jest global setup');
   return {
     BLOB_STORE: 's3',
     S3_ENDPOINT: endpoint,

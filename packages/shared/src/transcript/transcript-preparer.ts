@@ -17,8 +17,12 @@ export function createThreadPreparer(threads: number): TranscriptPreparer {
   const fromSources = import.meta.url.endsWith('.ts');
   const pool = new Piscina<Uint8Array, PreparedTranscript>({
     filename: new URL(`./prepare.worker.${fromSources ? 'ts' : 'js'}`, import.meta.url).href,
-    minThreads: 1,
+    // All threads stay up: piscina ends a thread above minThreads as soon as it idles, and
+    // starting one (loading the module graph, under tsx a compiler too) costs far more than a
+    // document, so a pool that shrinks between batches spends its time starting threads.
+    minThreads: threads,
     maxThreads: threads,
+    idleTimeout: Number.POSITIVE_INFINITY,
     ...(fromSources ? { execArgv: ['--conditions=source', '--import', 'tsx'] } : {}),
   });
   return {
