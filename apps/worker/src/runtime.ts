@@ -18,6 +18,7 @@ import {
   createMetricsRegistry,
   createOutboundAgent,
   createThreadPreparer,
+  migrateLegacyTranscripts,
   type BatchJobPayload,
   type BlobStore,
   type KeyLayout,
@@ -206,6 +207,14 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   );
   await beat();
+  // Deployments upgraded from releases that kept transcripts in Redis: moved in the background.
+  const migration = migrateLegacyTranscripts({ redis, queuePrefix: env.QUEUE_PREFIX, transcripts, preparer, logger })
+    .then((moved) => {
+      if (moved.files > 0) logger.info(moved, 'transcripts moved from Redis to the blob store');
+    })
+    .catch((err: Error) =>
+      logger.warn({ err: err.message }, 'moving transcripts from Redis to the blob store failed; the next start retries'),
+    );
   logger.info(
     {
       workerId: id,
@@ -227,6 +236,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       clearInterval(heartbeat);
       clearInterval(sweeper);
       clearInterval(blobSweeper);
+      await migration;
       // Fires enqueue batches: they stop before the batch queue closes.
       await scheduleFires.close();
       await webhooks.close();

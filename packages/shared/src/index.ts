@@ -17,6 +17,7 @@ export * from './blob/index.js';
 export * from './blob/transcript-store.js';
 export { SAFE_LUA, SETTLE_JOB_LUA } from './store/lua.js';
 export * from './store/upstream-health.js';
+export * from './store/legacy-transcripts.js';
 export * from './intake/enqueue-batches.js';
 export * from './intake/create-job.js';
 export * from './intake/url-list.js';
