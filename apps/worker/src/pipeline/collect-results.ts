@@ -54,7 +54,13 @@ async function collectOne(ctx: StepContext, rec: BatchRecord, file: Pending): Pr
       return { kind: 'transient', message: (err as Error).message, retryAfterMs: isFoxapiError(err) ? err.retryAfterMs : null };
     }
   }
-  const prepared = await deps.preparer.prepare(raw);
+  let prepared;
+  try {
+    prepared = await deps.preparer.prepare(raw);
+  } catch (err) {
+    // The thread gave up on it (out of its heap): the same document will do the same again.
+    return { kind: 'unusable', message: `The transcript could not be processed (${(err as Error).message.slice(0, 200)}).` };
+  }
   // Stored even when unusable: `format=raw` then shows an operator what came.
   await deps.transcripts.put(rec.jobId, index, prepared);
   if (prepared.problem?.kind === 'not_json') return { kind: 'unusable', message: prepared.problem.message };

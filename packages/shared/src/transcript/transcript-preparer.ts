@@ -1,6 +1,9 @@
 import { Piscina } from 'piscina';
 import { prepareTranscript, type PreparedTranscript } from './prepare.js';
 
+/** Old-generation heap of one preparing thread. */
+export const PREP_THREAD_HEAP_MB = 256;
+
 export interface TranscriptPreparer {
   prepare(upstream: Uint8Array): Promise<PreparedTranscript>;
   close(): Promise<void>;
@@ -23,6 +26,10 @@ export function createThreadPreparer(threads: number): TranscriptPreparer {
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: Number.POSITIVE_INFINITY,
+    // A thread's heap sized to its work (one document at a time: a 12 h recording parses to
+    // ~100 MB), so V8 collects early instead of growing toward its default limit, a quarter of
+    // the machine's memory. A document beyond it fails its task, not the worker.
+    resourceLimits: { maxOldGenerationSizeMb: PREP_THREAD_HEAP_MB },
     ...(fromSources ? { execArgv: ['--conditions=source', '--import', 'tsx'] } : {}),
   });
   return {
