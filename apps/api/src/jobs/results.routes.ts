@@ -24,7 +24,11 @@ const booleanParam = z.enum(['true', 'false'], { message: 'must be "true" or "fa
 export const resultsQuery = pageQuery(1000, 100).extend({
   status: z.enum(FILE_STATUSES).optional(),
   /** false: a listing without transcripts, which never touches the blob store. */
-  include_transcript: booleanParam.default(true),
+  include_transcript: booleanParam
+    .default(true)
+    .meta({
+      description: '`false`: each FileResult without its `transcript`, read without touching the blob store (fast listings of large jobs).',
+    }),
 });
 export const transcriptQuery = z.object({ format: z.enum(['json', 'txt', 'srt', 'vtt', 'raw']).default('json') });
 

@@ -61,7 +61,10 @@ export const jobSchema = z
     finished_at: timestamp.nullable(),
     counts: countsSchema.meta({ description: 'Files by status.' }),
     batches: countsSchema.meta({ description: 'Batches (foxapi tasks) by status.' }),
-    progress: z.number().int().min(0).max(100).meta({ description: '(completed + failed + cancelled) / total, floored.' }),
+    progress: z.number().int().min(0).max(100).meta({
+      description:
+        'Share of files that have ended, whatever the outcome: (completed + failed + cancelled) / total, floored. It is not the share transcribed: `counts` tells transcribed, failed and cancelled files apart.',
+    }),
     error: errorInfoSchema.nullable().meta({ description: 'Job-level failure (e.g. upstream_auth).' }),
     webhook: webhookStateSchema.nullable(),
     waiting_reason: errorInfoSchema
