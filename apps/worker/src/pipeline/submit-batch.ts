@@ -9,7 +9,7 @@ import {
 } from '@batchscribe/shared';
 import { backOffBatch } from './backoff.js';
 import { finishAllFiles } from './finish.js';
-import { firstPollDelay } from './poll-schedule.js';
+import { firstPollDelay } from './poll-timing.js';
 import { done, later, parked, type StepContext, type StepResult } from './step.js';
 
 /** The reason a step gives when the batch has just been submitted. */

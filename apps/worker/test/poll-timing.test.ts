@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { firstPollDelay, nextPollDelay } from '../src/pipeline/poll-schedule.js';
+import { firstPollDelay, nextPollDelay } from '../src/pipeline/poll-timing.js';
 import { DEFAULT_BACKOFF, upstreamBackoffMs } from '../src/pipeline/backoff.js';
 
 const bounds = { pollMinMs: 2_000, pollMaxMs: 60_000 };
