@@ -7,8 +7,9 @@ import { countsAddUp } from '../support/stack.js';
 import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
- * The api is SIGKILLed while it takes in a 20,000-URL job. api.md: "The job and all its batches
- * are written atomically: a failed request leaves nothing behind." So after each kill, either
+ * The api is SIGKILLed while it takes in a 20,000-URL job. A job and all its batches are
+ * written atomically, so a failed request leaves nothing behind (README, "Guarantees";
+ * docs/architecture.md, "Crash windows"). So after each kill, either
  * the job does not exist at all, or it exists whole (20,000 files, 200 batch records) and all
  * 200 batches are, or will be, on the queue (the intake sweeper finishes what the dead api
  * did not enqueue).

@@ -4,7 +4,7 @@ import { waitFor } from '../support/wait-for.js';
 import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
- * SIGTERM drains (api.md: "SIGTERM drains and exits 0"): the worker finishes the steps it is
+ * SIGTERM drains (README: "SIGTERM drains and exits 0"): the worker finishes the steps it is
  * in — here, on purpose, a submit request foxapi is still answering — takes no new ones, and
  * exits 0. Because the drain lets that submit finish and store its task id, nothing is left
  * ambiguous, and a new worker finishes the job without sending any URL twice.

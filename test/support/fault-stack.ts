@@ -62,7 +62,7 @@ export interface HttpResult<T = unknown> {
 export interface JobObservations {
   seen: number;
   last?: Job;
-  /** Observations where the counts did not add up (api.md invariant). */
+  /** Observations where the counts did not add up (the counts invariant, docs/architecture.md). */
   broken: Job[];
   statuses: Set<string>;
 }
@@ -305,7 +305,7 @@ export class FaultStack {
 
   /**
    * SIGKILLs a worker at a moment when no submit that foxapi has seen is unrecorded, so that
-   * the kill itself cannot create an ambiguous-but-real task (foxapi.md decision 3):
+   * the kill itself cannot create an ambiguous-but-real task (docs/upstream.md, decision 3):
    *  1. new submits are held at the simulator's front door (they never reach foxapi);
    *  2. wait until foxapi is answering no submit, and every batch in `submitting` is either one
    *     whose request is held or one cut by an earlier kill of this kind (same claim token);
