@@ -1,4 +1,4 @@
-// Type-aware lint (style.md #16). Only rules that catch bugs or enforce the project's habits;
+// Type-aware lint. Only rules that catch bugs or enforce the project's habits;
 // formatting belongs to Prettier.
 import tseslint from 'typescript-eslint';
 

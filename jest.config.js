@@ -1,4 +1,4 @@
-// Two tiers by suffix (style.md #14): *.test.ts are pure and fast, *.int.test.ts use the
+// Two tiers by suffix (README, "Tests"): *.test.ts are pure and fast, *.int.test.ts use the
 // real Redis the global setup provides and the foxapi simulator over HTTP.
 const tsJest = ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json', diagnostics: { ignoreCodes: [151002] } }];
 const common = {

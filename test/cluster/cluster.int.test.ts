@@ -3,7 +3,8 @@ import { createFoxapiSimulator, type FoxapiSimulator } from '@batchscribe/foxapi
 import type { Job } from '@batchscribe/shared';
 import { freePort } from '../../scripts/lib/local-redis.js';
 import { startLocalRedisCluster, type LocalRedisCluster } from '../support/local-redis-cluster.js';
-import { ChildHandle, FAST_WORKER_ENV, urlList } from '../support/processes-harness.js';
+import { ChildHandle } from '../support/child-handle.js';
+import { FAST_WORKER_ENV, urlList } from '../support/fault-stack.js';
 import { countsAddUp, isTerminal } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { FaultStack, newObservations, urlList, withDeadline, type JobObservations } from '../support/processes-harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { FaultStack, newObservations, urlList, withDeadline, type JobObservations } from '../support/fault-stack.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
- * The one window foxapi.md decision 3 leaves open: the worker dies after foxapi created the
+ * The one window docs/upstream.md, decision 3, leaves open: the worker dies after foxapi created the
  * task but before its id is stored (BATCHSCRIBE_CRASH_AT=after-submit-response). Whether a
  * task exists is then unknowable (foxapi has no idempotency key and no task list), so:
  * SUBMIT_RETRY_AMBIGUOUS=false fails that batch with upstream_submit_ambiguous and never sends
@@ -12,22 +13,14 @@ import { FaultStack, newObservations, urlList, withDeadline, type JobObservation
  * Worker A runs with WORKER_CONCURRENCY=1 so exactly one batch is cut in the window.
  */
 
-let stack: FaultStack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const track = stopAfterEach();
 
 const FILES = 250;
 const BATCHES = 3;
 
 async function crashInAmbiguousWindow(s: FaultStack, obs: JobObservations, retryAmbiguous: boolean, tag: string) {
   const env = { SUBMIT_RETRY_AMBIGUOUS: String(retryAmbiguous) };
-  const [, workerA] = await Promise.all([
-    s.startApi(),
-    s.startWorker({ ...env, BATCHSCRIBE_CRASH_AT: 'after-submit-response', WORKER_CONCURRENCY: '1' }, 'workerA'),
-  ]);
-  await s.waitReady();
+  const workerA = await s.startApiAndWorker({ ...env, BATCHSCRIBE_CRASH_AT: 'after-submit-response', WORKER_CONCURRENCY: '1' }, 'workerA');
   const files = urlList(FILES, tag);
   const created = await s.submitUrls(files);
   await s.waitForJob(created.id, obs, { done: () => !workerA.alive, timeoutMs: 30_000 });
@@ -51,8 +44,7 @@ async function crashInAmbiguousWindow(s: FaultStack, obs: JobObservations, retry
 
 describe('worker SIGKILLed in the ambiguous submit window', () => {
   it('when SUBMIT_RETRY_AMBIGUOUS=false, then the cut batch fails with upstream_submit_ambiguous, the others complete, and no URL is submitted twice', async () => {
-    stack = await FaultStack.start({ sim: { taskDurationMs: 500 } });
-    const s = stack;
+    const s = track(await FaultStack.start({ sim: { taskDurationMs: 500 } }));
     await s.diagnose(async () => {
       const obs = newObservations();
       const { created, files, cut } = await crashInAmbiguousWindow(s, obs, false, 'ambig-no');
@@ -86,15 +78,14 @@ describe('worker SIGKILLed in the ambiguous submit window', () => {
       expect(cutRecord).toMatchObject({ state: 'failed', error_code: 'upstream_submit_ambiguous' });
       expect(cutRecord.claim).toBeUndefined();
       expect(await s.admin.scard(s.keys.inflight)).toBe(0);
-      // POST /retry is the documented way to send it again (decision 3).
+      // POST /retry is the documented way to send it again (docs/upstream.md, decision 3).
       const logs = s.children.flatMap((c) => c.logs());
       expect(logs.some((l) => String(l.msg).startsWith('ambiguous submit: batch failed'))).toBe(true);
     });
   }, 120_000);
 
   it('when SUBMIT_RETRY_AMBIGUOUS=true, then the job completes and only the cut batch is submitted twice (the documented cost)', async () => {
-    stack = await FaultStack.start({ sim: { taskDurationMs: 500 } });
-    const s = stack;
+    const s = track(await FaultStack.start({ sim: { taskDurationMs: 500 } }));
     await s.diagnose(async () => {
       const obs = newObservations();
       const { created, files, cutUrls } = await crashInAmbiguousWindow(s, obs, true, 'ambig-yes');

@@ -1,13 +1,15 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import type { Job } from '@batchscribe/shared';
 import { sweepIntake } from '../../apps/worker/src/intake-sweeper.js';
-import { FaultStack, TENANT, urlList, withDeadline } from '../support/processes-harness.js';
+import { FaultStack, TENANT, urlList, withDeadline } from '../support/fault-stack.js';
 import { countsAddUp } from '../support/stack.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
- * The api is SIGKILLed while it takes in a 20,000-URL job. api.md: "The job and all its batches
- * are written atomically: a failed request leaves nothing behind." So after each kill, either
+ * The api is SIGKILLed while it takes in a 20,000-URL job. A job and all its batches are
+ * written atomically, so a failed request leaves nothing behind (README, "Guarantees";
+ * docs/architecture.md, "Crash windows"). So after each kill, either
  * the job does not exist at all, or it exists whole (20,000 files, 200 batch records) and all
  * 200 batches are, or will be, on the queue (the intake sweeper finishes what the dead api
  * did not enqueue).
@@ -22,11 +24,7 @@ import { countsAddUp } from '../support/stack.js';
  * transcripts, which would cost ~25 s of CPU per job on a 2-core machine.
  */
 
-let stack: FaultStack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const track = stopAfterEach();
 
 const FILES = 20_000;
 const BATCHES = 200;
@@ -49,11 +47,9 @@ const MOMENTS: Moment[] = [
 
 describe('api SIGKILLed mid-intake', () => {
   it('when the api dies at any moment of a 20,000-URL POST, then the job is either absent or whole, and every batch of a whole job gets enqueued', async () => {
-    stack = await FaultStack.start({ sim: { taskDurationMs: 600_000 } });
-    const s = stack;
+    const s = track(await FaultStack.start({ sim: { taskDurationMs: 600_000 } }));
     await s.diagnose(async () => {
-      await Promise.all([s.startApi(), s.startWorker()]);
-      await s.waitReady();
+      await s.startApiAndWorker();
       const tenantKey = s.keys.tenantJobs(TENANT);
       const whole: string[] = [];
       const outcomes: string[] = [];

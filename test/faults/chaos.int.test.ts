@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { FaultStack, newObservations, urlList } from '../support/processes-harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { FaultStack, newObservations, urlList } from '../support/fault-stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
  * The big one: a 3,000-URL job (30 batches) survives two worker SIGKILLs and a Redis SIGKILL +
  * restart, and no URL is ever sent to foxapi twice.
  *
  * Where the kills land: a SIGKILL during a submit foxapi is answering is ambiguous by design
- * (foxapi.md decision 3) — resending it may pay twice, not resending fails the batch — and is
+ * (docs/upstream.md, decision 3) — resending it may pay twice, not resending fails the batch — and is
  * covered by ambiguous-submit.int.test.ts. Here the worker is killed at a chosen count of
  * submissions, but through FaultStack.killWorkerOutsideSubmitWindow: new submits are held at
  * the simulator's door and the kill waits until every submit foxapi has seen is recorded.
@@ -21,11 +22,7 @@ import { waitFor } from '../support/wait-for.js';
  * dead.
  */
 
-let stack: FaultStack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const track = stopAfterEach();
 
 const FILES = 3_000;
 const BATCHES = 30;
@@ -39,15 +36,13 @@ function batchOfUrl(url: string): number {
 
 describe('chaos: two worker SIGKILLs and a Redis restart', () => {
   it('when a 3,000-URL job loses its worker twice and Redis once, then it completes and no URL is submitted twice', async () => {
-    stack = await FaultStack.start({ sim: { taskDurationMs: { min: 800, max: 2_500 }, seed: 7 } });
-    const s = stack;
+    const s = track(await FaultStack.start({ sim: { taskDurationMs: { min: 800, max: 2_500 }, seed: 7 } }));
     // Each submit spends 300 ms on the wire, so kills can land next to one.
     s.front.submitDelayMs = 300;
     await s.diagnose(async () => {
       const env = { SUBMIT_RETRY_AMBIGUOUS: 'true', FOXAPI_MAX_INFLIGHT_TASKS: '8' };
       const started = Date.now();
-      const [, w1] = await Promise.all([s.startApi(), s.startWorker(env, 'worker1')]);
-      await s.waitReady();
+      const w1 = await s.startApiAndWorker(env, 'worker1');
       const files = urlList(FILES, TAG);
       const created = await s.submitUrls(files);
       expect(created.batches.total).toBe(BATCHES);

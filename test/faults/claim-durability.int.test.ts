@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { DurabilityUnsupportedError } from '@batchscribe/shared';
-import type { ChildProcess } from 'node:child_process';
 import { freePort, redisServerAvailable, spawnRedisServer, stopRedisServer } from '../../scripts/lib/local-redis.js';
 import { spawnTs } from '../../scripts/lib/processes.js';
 import { capturedLogger } from '../support/captured-logger.js';
 import { Stack, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /*
  * REDIS_DURABILITY makes a submit claim (and the task id after it) durable before foxapi is
@@ -14,14 +14,7 @@ import { waitFor } from '../support/wait-for.js';
  * WAITAOF exists only from Redis 7.2.
  */
 
-let stack: Stack | undefined;
-let replica: ChildProcess | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-  if (replica) await stopRedisServer(replica, 'SIGTERM');
-  replica = undefined;
-});
+const track = stopAfterEach();
 
 /** How many times this Redis has run `command` (INFO commandstats). */
 async function commandCalls(s: Stack, command: string): Promise<number> {
@@ -36,8 +29,7 @@ async function redisVersion(s: Stack): Promise<[number, number]> {
 
 describe('REDIS_DURABILITY', () => {
   it('when it is wait with REDIS_WAIT_REPLICAS=0, then every claim and every task id is followed by a WAIT, and the job completes', async () => {
-    stack = await Stack.start({ worker: false });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false }));
     await s.startWorker({ env: { REDIS_DURABILITY: 'wait', REDIS_WAIT_REPLICAS: '0' } });
     const before = await commandCalls(s, 'wait');
     const created = await s.submit({ file_urls: urls(250, 'wait0') });
@@ -53,11 +45,10 @@ describe('REDIS_DURABILITY', () => {
     const local = ['127.0.0.1', 'localhost'].includes(master.hostname) && !master.password;
     if (!redisServerAvailable() || !local) return; // needs a redis-server to start as the harness Redis's replica
     const logs = capturedLogger();
-    stack = await Stack.start({ worker: false, logger: logs.logger });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false, logger: logs.logger }));
     const online = async () => ((await s.redis.info('replication')).match(/state=online/g) ?? []).length;
     const replicasBefore = await online();
-    replica = await spawnRedisServer([
+    const replica = await spawnRedisServer([
       '--port',
       String(await freePort()),
       '--save',
@@ -68,6 +59,7 @@ describe('REDIS_DURABILITY', () => {
       master.hostname,
       master.port,
     ]);
+    track({ stop: () => stopRedisServer(replica, 'SIGTERM') });
     // Attached and through its first full sync: only an online replica acknowledges a WAIT.
     await waitFor(async () => ((await online()) > replicasBefore ? true : undefined), {
       timeoutMs: 15_000,
@@ -85,8 +77,7 @@ describe('REDIS_DURABILITY', () => {
 
   it('when the replicas it waits for never acknowledge, then no batch is submitted and the claim is released', async () => {
     const logs = capturedLogger();
-    stack = await Stack.start({ worker: false, logger: logs.logger });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false, logger: logs.logger }));
     await s.startWorker({
       env: { REDIS_DURABILITY: 'wait', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '100', FOXAPI_BACKOFF_BASE_MS: '200' },
     });
@@ -114,8 +105,7 @@ describe('REDIS_DURABILITY', () => {
   });
 
   it('when it is waitaof, then the worker starts only on a Redis of at least 7.2 with the AOF on, and otherwise says why', async () => {
-    stack = await Stack.start({ worker: false });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false }));
     const [major, minor] = await redisVersion(s);
     const aof = /aof_enabled:1/.test(await s.redis.info('persistence'));
     const start = s.startWorker({ env: { REDIS_DURABILITY: 'waitaof' } });
@@ -130,8 +120,7 @@ describe('REDIS_DURABILITY', () => {
   });
 
   it('when the worker process starts with waitaof on a Redis without it, then it exits 1 with one line saying why', async () => {
-    const probe = await Stack.start({ worker: false });
-    stack = probe;
+    const probe = track(await Stack.start({ worker: false }));
     const [major, minor] = await redisVersion(probe);
     if (major > 7 || (major === 7 && minor >= 2)) return; // this Redis has WAITAOF: the case cannot arise here
     const child = spawnTs('apps/worker/src/main.ts', {

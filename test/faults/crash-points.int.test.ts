@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { FaultStack, newObservations, urlList, withDeadline } from '../support/processes-harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { FaultStack, newObservations, urlList, withDeadline } from '../support/fault-stack.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
  * A worker SIGKILLs itself at each failpoint of the batch cycle (BATCHSCRIBE_CRASH_AT); a
@@ -8,14 +9,10 @@ import { FaultStack, newObservations, urlList, withDeadline } from '../support/p
  *
  * Worker A runs with WORKER_CONCURRENCY=1 so that, when it dies at the failpoint, no other
  * step of it is in the middle of a submit request: a second batch cut mid-request would be
- * ambiguous by design (foxapi.md decision 3) and is the subject of ambiguous-submit.int.test.ts.
+ * ambiguous by design (docs/upstream.md, decision 3) and is the subject of ambiguous-submit.int.test.ts.
  */
 
-let stack: FaultStack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const track = stopAfterEach();
 
 const FILES = 250;
 const BATCHES = 3;
@@ -80,14 +77,9 @@ describe('worker SIGKILLed at a failpoint', () => {
   ])(
     'when a worker dies at %s and another starts, then the 250-URL job completes with each URL submitted once',
     async (point) => {
-      stack = await FaultStack.start({ sim: { taskDurationMs: 500 } });
-      const s = stack;
+      const s = track(await FaultStack.start({ sim: { taskDurationMs: 500 } }));
       await s.diagnose(async () => {
-        const [, workerA] = await Promise.all([
-          s.startApi(),
-          s.startWorker({ BATCHSCRIBE_CRASH_AT: point, WORKER_CONCURRENCY: '1' }, 'workerA'),
-        ]);
-        await s.waitReady();
+        const workerA = await s.startApiAndWorker({ BATCHSCRIBE_CRASH_AT: point, WORKER_CONCURRENCY: '1' }, 'workerA');
         const files = urlList(FILES, `crash-${point}`);
         const created = await s.submitUrls(files);
         const obs = newObservations();

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { BatchStore, type Job } from '@batchscribe/shared';
 import type { TestHook } from '../../apps/worker/src/pipeline/crash-points.js';
 import { capturedLogger } from '../support/captured-logger.js';
 import { Stack, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /*
  * Redis acknowledges a write before it is on disk or on a replica: a host crash under
@@ -13,11 +14,7 @@ import { waitFor } from '../support/wait-for.js';
  * real (an in-process hook restores the batch record between the submit and its record).
  */
 
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const track = stopAfterEach();
 
 const FILES = 250;
 const BATCHES = 3;
@@ -56,8 +53,7 @@ function rollBackFirstClaim(s: Stack, then: (key: string) => Promise<void> = asy
 describe('a submit claim that Redis loses', () => {
   it('when the batch record is rolled back to queued between submit and record, then the task id is recorded: one submission per batch and every file completed', async () => {
     const logs = capturedLogger();
-    stack = await Stack.start({ worker: false, logger: logs.logger, sim: { taskDurationMs: 200 } });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false, logger: logs.logger, sim: { taskDurationMs: 200 } }));
     const { hook, seen } = rollBackFirstClaim(s);
     await s.startWorker({ testHook: hook });
 
@@ -89,8 +85,7 @@ describe('a submit claim that Redis loses', () => {
 
   it('when another attempt claimed the rolled-back batch before the record, then its claim is left alone and this task is logged as orphaned', async () => {
     const logs = capturedLogger();
-    stack = await Stack.start({ worker: false, logger: logs.logger });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false, logger: logs.logger }));
     const other = new BatchStore(s.redis, s.keys, 3600);
     const { hook, seen } = rollBackFirstClaim(s, async (key) => {
       const jobId = key.split(':job:')[1]!.split(':')[0]!;
@@ -112,8 +107,7 @@ describe('a submit claim that Redis loses', () => {
   });
 
   it("when a worker's clock runs an hour ahead, then another worker's live submit lease still holds, timed by Redis's clock", async () => {
-    stack = await Stack.start({ worker: false });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false }));
     const created = await s.submit({ file_urls: urls(1, 'skewed') });
     const key = s.keys.batch(created.id, 0);
     const elsewhere = new BatchStore(s.redis, s.keys, 3600);
@@ -137,8 +131,7 @@ describe('a submit claim that Redis loses', () => {
   });
 
   it('when a back-off is counted for a batch whose record is gone (cancelled and deleted meanwhile), then the record is not recreated', async () => {
-    stack = await Stack.start({ worker: false });
-    const s = stack;
+    const s = track(await Stack.start({ worker: false }));
     const store = new BatchStore(s.redis, s.keys, 3600);
     const created = await s.submit({ file_urls: urls(1, 'deleted') });
     const key = s.keys.batch(created.id, 0);

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { FaultStack, newObservations, urlList } from '../support/processes-harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { FaultStack, newObservations, urlList } from '../support/fault-stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
  * Redis (AOF on, appendfsync everysec) is SIGKILLed mid-job and started again on the same port
@@ -12,11 +13,7 @@ import { waitFor } from '../support/wait-for.js';
  * when Redis died stores its task id once Redis is back, before anyone may judge it dead.
  */
 
-let stack: FaultStack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const track = stopAfterEach();
 
 const FILES = 250;
 const BATCHES = 3;
@@ -24,12 +21,10 @@ const OUTAGE_MS = 3_000;
 
 describe('Redis SIGKILLed and restarted mid-job', () => {
   it('when Redis dies after some batches are submitted and comes back, then the api answers 503 meanwhile, everyone reconnects, and the job completes with no duplicate submission', async () => {
-    stack = await FaultStack.start({ sim: { taskDurationMs: 1_500 } });
-    const s = stack;
+    const s = track(await FaultStack.start({ sim: { taskDurationMs: 1_500 } }));
     s.front.submitDelayMs = 1_000; // a submit spends 1 s on the wire
     await s.diagnose(async () => {
-      const [, worker] = await Promise.all([s.startApi(), s.startWorker({ FOXAPI_MAX_INFLIGHT_TASKS: '2' })]);
-      await s.waitReady();
+      const worker = await s.startApiAndWorker({ FOXAPI_MAX_INFLIGHT_TASKS: '2' });
       const files = urlList(FILES, 'redis-restart');
       const created = await s.submitUrls(files);
       const obs = newObservations();

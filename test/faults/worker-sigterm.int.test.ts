@@ -1,33 +1,28 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { FaultStack, newObservations, urlList, withDeadline } from '../support/processes-harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { FaultStack, newObservations, urlList, withDeadline } from '../support/fault-stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
- * SIGTERM drains (api.md: "SIGTERM drains and exits 0"): the worker finishes the steps it is
+ * SIGTERM drains (README: "SIGTERM drains and exits 0"): the worker finishes the steps it is
  * in — here, on purpose, a submit request foxapi is still answering — takes no new ones, and
  * exits 0. Because the drain lets that submit finish and store its task id, nothing is left
  * ambiguous, and a new worker finishes the job without sending any URL twice.
  */
 
-let stack: FaultStack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const track = stopAfterEach();
 
 const FILES = 250;
 const BATCHES = 3;
 
 describe('worker SIGTERM mid-job', () => {
   it('when a worker gets SIGTERM while a submit is in flight, then it exits 0 within 15 s, leaves no batch mid-submit, and a new worker finishes with no duplicate submission', async () => {
-    stack = await FaultStack.start({ sim: { taskDurationMs: 1_000 } });
-    const s = stack;
+    const s = track(await FaultStack.start({ sim: { taskDurationMs: 1_000 } }));
     // Every submit spends 700 ms in flight, so there is one to catch.
     s.front.submitDelayMs = 700;
     await s.diagnose(async () => {
       // Two task slots: batches 0 and 1 go first, batch 2 is submitted once one of them ends.
-      const [, workerA] = await Promise.all([s.startApi(), s.startWorker({ FOXAPI_MAX_INFLIGHT_TASKS: '2' }, 'workerA')]);
-      await s.waitReady();
+      const workerA = await s.startApiAndWorker({ FOXAPI_MAX_INFLIGHT_TASKS: '2' }, 'workerA');
       const files = urlList(FILES, 'sigterm');
       const created = await s.submitUrls(files);
       const obs = newObservations();

@@ -1,21 +1,21 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { toolAvailable } from '../support/required-tool.js';
 import { Stack, urls } from '../support/stack.js';
 
 /*
  * The operator UIs in a real browser: Debian's Chromium driven by playwright-core (no browser
- * download). Without /usr/bin/chromium the suite is skipped with a loud warning; CI installs it.
+ * download). Without /usr/bin/chromium the suite is skipped with a loud warning, except under
+ * CI=true, where it fails: CI installs it.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_TOKEN = 'admin-secret-1';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `\n*** ${CHROMIUM} not found: the dashboard and /docs browser tests are SKIPPED. Install it with: apt-get install -y chromium ***\n`,
-  );
-}
+const hasChromium = toolAvailable({
+  path: CHROMIUM,
+  skips: 'the dashboard and /docs browser tests',
+  install: 'apt-get install -y chromium',
+});
 
 let stack: Stack;
 let browser: Browser;

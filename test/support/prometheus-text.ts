@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { toolAvailable } from './required-tool.js';
 
 /**
  * The value of one sample in Prometheus text format, or undefined when absent. `labels` must
@@ -36,14 +36,11 @@ const PROMTOOL = '/usr/bin/promtool';
 
 /**
  * `promtool check metrics` on the text: null when it passes, else its complaint. Returns
- * 'skipped' (after a loud warning) when promtool is not installed — CI installs it
- * (Debian package `prometheus`).
+ * 'skipped' (after a loud warning) when promtool is not installed, except under CI=true, where
+ * that fails the test: CI installs it (Debian package `prometheus`).
  */
 export function promtoolCheck(text: string): string | null | 'skipped' {
-  if (!existsSync(PROMTOOL)) {
-    console.warn(`\n*** ${PROMTOOL} not found: promtool check metrics SKIPPED. Install it with: apt-get install -y prometheus ***\n`);
-    return 'skipped';
-  }
+  if (!toolAvailable({ path: PROMTOOL, skips: 'promtool check metrics', install: 'apt-get install -y prometheus' })) return 'skipped';
   const run = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   return run.status === 0 ? null : `${run.stdout}${run.stderr}`.trim() || `exit ${run.status}`;
 }

@@ -307,7 +307,7 @@ export function isTerminal(job: Job): boolean {
   return ['completed', 'completed_with_errors', 'failed', 'cancelled'].includes(job.status);
 }
 
-/** api.md invariant: the counts other than total sum to total, for files and for batches. */
+/** The counts invariant (docs/architecture.md): the counts other than total sum to total, for files and for batches. */
 export function countsAddUp(job: Job): boolean {
   const sum = (c: Job['counts']) => c.queued + c.submitted + c.completed + c.failed + c.cancelled;
   return sum(job.counts) === job.counts.total && sum(job.batches) === job.batches.total;

@@ -1,7 +1,7 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { PRIORITY, batchJobPayload, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
-import { PARK_SAFETY_MS, type Parking } from './parking.js';
+import { PARK_SAFETY_MS, type TaskSlotWaitlist } from './task-slot-waitlist.js';
 import { pollBatch } from './pipeline/poll-batch.js';
 import { done, type PipelineDeps, type StepContext, type StepResult } from './pipeline/step.js';
 import { FIRST_POLL, recoverSubmitting, submitBatch } from './pipeline/submit-batch.js';
@@ -26,12 +26,12 @@ export async function runBatchStep(ctx: StepContext, rec: BatchRecord): Promise<
  * The BullMQ processor: parse, bind a logger, run one step, and turn "later" into a delayed
  * job so a batch waiting on foxapi holds no worker slot (BullMQ's step-job pattern).
  */
-export function createBatchProcessor(deps: PipelineDeps, logger: Logger, parking: Parking) {
+export function createBatchProcessor(deps: PipelineDeps, logger: Logger, waitlist: TaskSlotWaitlist) {
   return async (job: Job<BatchJobPayload>, token?: string): Promise<string> => {
     const { jobId, batch } = batchJobPayload.parse(job.data);
     let log = logger.child({ jobId, batch });
     // A batch woken by its safety timer (or already past the submit) is no longer parked.
-    await parking.unpark(job.id!);
+    await waitlist.unpark(job.id!);
     for (let hops = 0; hops < 3; hops++) {
       const rec = await deps.store.get(jobId, batch);
       if (!rec) return 'gone';
@@ -39,13 +39,13 @@ export function createBatchProcessor(deps: PipelineDeps, logger: Logger, parking
       const result = await runBatchStep({ deps, log }, rec);
       if (result.kind === 'done') {
         // The batch may have freed a foxapi task slot: let a parked batch have it.
-        await parking.wake(1);
+        await waitlist.wake(1);
         return 'done';
       }
       if (result.kind === 'parked') {
         await job.moveToDelayed(Date.now() + PARK_SAFETY_MS, token);
-        await parking.park(job.id!, job.priority);
-        await parking.wakeIfSlotFree(deps.config.maxInflightTasks);
+        await waitlist.park(job.id!, job.priority);
+        await waitlist.wakeIfSlotFree(deps.config.maxInflightTasks);
         throw new DelayedError();
       }
       if (result.reason === FIRST_POLL && job.priority !== PRIORITY.open) {

@@ -28,7 +28,7 @@ import {
 import { sweepBlobs } from './blob-sweeper.js';
 import { createBatchProcessor } from './batch.processor.js';
 import { durabilitySettings, type WorkerEnv } from './env.js';
-import { Parking } from './parking.js';
+import { TaskSlotWaitlist } from './task-slot-waitlist.js';
 import { sweepIntake } from './intake-sweeper.js';
 import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
@@ -131,7 +131,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   };
 
-  const processor = createBatchProcessor(pipeline, logger, new Parking(redis, keys, queue));
+  const processor = createBatchProcessor(pipeline, logger, new TaskSlotWaitlist(redis, keys, queue));
   const worker = new Worker<BatchJobPayload>(QUEUES.batches, processor, {
     connection: redis,
     prefix: keys.bullPrefix,

@@ -13,7 +13,7 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('worker configuration', () => {
-  it('when only the API key is given, then every default of api.md applies', () => {
+  it('when only the API key is given, then every default of README, "Configuration", applies', () => {
     const env = loadWorkerEnv({ FOXAPI_API_KEY: 'sk-x' });
     expect(env).toMatchObject({
       REDIS_URL: 'redis://127.0.0.1:6379',

@@ -15,7 +15,7 @@ export * from './store/batch-store.js';
 export * from './store/job-reader.js';
 export * from './blob/index.js';
 export * from './blob/transcript-store.js';
-export { SAFE_LUA, SETTLE_JOB_LUA } from './store/lua.js';
+export { SAFE_LUA, SETTLE_JOB_LUA } from './store/batch-scripts.js';
 export * from './store/upstream-health.js';
 export * from './store/legacy-transcripts.js';
 export * from './intake/enqueue-batches.js';

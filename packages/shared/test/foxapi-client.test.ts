@@ -15,8 +15,8 @@ import {
   type SubmitRequest,
 } from '../src/foxapi/index.js';
 
-// The only place in the project that pins foxapi's wire details with undici's MockAgent
-// (style.md habit 5); everything above the client talks to the simulator over HTTP.
+// The only place in the project that pins foxapi's wire details with undici's MockAgent (the
+// client is the only module that speaks them); everything above it talks to the simulator over HTTP.
 
 const BASE = 'https://api.foxapi.test';
 const KEY = 'sk-secret-key-123';

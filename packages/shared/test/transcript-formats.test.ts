@@ -12,7 +12,7 @@ import {
   type Transcript,
 } from '../src/transcript/index.js';
 
-/** The B.5 example of foxapi.md, with diarization on. */
+/** The example of docs/upstream.md, "Transcription JSON", with diarization on. */
 function b5(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     file_url: 'https://media.example/a.wav',

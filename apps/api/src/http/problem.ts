@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 
-/** RFC 9457 problem types (api.md): the last path segment is the stable machine-readable code. */
+/** RFC 9457 problem types (README, "HTTP API"): the last path segment is the stable machine-readable code. */
 export type ProblemType =
   | 'malformed-request'
   | 'unsupported-media-type'

@@ -4,7 +4,7 @@ import type { KeyLayout } from '@batchscribe/shared';
 import { ProblemError } from '../http/problem.js';
 import { CLAIM_IDEMPOTENCY } from './job-actions.lua.js';
 
-/** How long a key is remembered (api.md: 24 h). */
+/** How long a key is remembered (README, "HTTP API": 24 h). */
 export const IDEMPOTENCY_TTL_S = 24 * 3600;
 /** A claim older than this belongs to a request that died; the next one may take it over. */
 export const IDEMPOTENCY_STALE_MS = 60_000;

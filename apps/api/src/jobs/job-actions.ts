@@ -51,7 +51,7 @@ export class DamagedJobError extends ProblemError {
   }
 }
 
-/** Cancel, retry and delete: each one atomic script, mapped to api.md's status codes. */
+/** Cancel, retry and delete: each one atomic script, mapped to the status codes of README, "HTTP API". */
 export class JobActions {
   constructor(private readonly deps: JobActionsDeps) {}
 

@@ -5,7 +5,7 @@ import { createScheduleBody } from '../schedules/schedule-intake.js';
 import { listQuery } from '../schedules/schedules.routes.js';
 import { HINTS_NEED_V2, exactlyOneOf, jsonContent, registerV1Path, response } from './common.js';
 
-/** The schedules routes (api.md "Schedules"), from the schemas the routes validate with. */
+/** The schedules routes (README, "Nightly jobs: schedules"), from the schemas the routes validate with. */
 
 const TAG = 'Schedules';
 const params = z.object({

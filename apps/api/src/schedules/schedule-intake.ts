@@ -8,7 +8,7 @@ import { parseOr422 } from '../http/validation.js';
 /** A validated `POST /v1/schedules` body. */
 export type ScheduleRequest = Omit<ScheduleRecord, 'id' | 'tenant' | 'createdAt' | 'lastRun'>;
 
-/** api.md: 5 fields, or 6 with seconds first. cron-parser alone also takes 4 fields and `@daily`. */
+/** 5 fields, or 6 with seconds first (README, "Nightly jobs: schedules"). cron-parser alone also takes 4 fields and `@daily`. */
 function cronProblem(cron: string): string | null {
   const count = cron.trim().split(/\s+/).length;
   if (count !== 5 && count !== 6) return `must have 5 fields (minute hour day month weekday), or 6 with seconds first; it has ${count}`;

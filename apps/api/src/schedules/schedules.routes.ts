@@ -31,7 +31,7 @@ function scheduleIdParam(req: Request): string {
   return id;
 }
 
-/** api.md "Schedules". */
+/** The schedules routes (README, "Nightly jobs: schedules"). */
 export function schedulesRoutes(deps: SchedulesRoutesDeps): Router {
   const router = Router();
   const json = jsonBody(deps.maxBodyBytes);

@@ -2,7 +2,7 @@ import { interpretTask, isFoxapiError, type BatchRecord } from '@batchscribe/sha
 import { backOffBatch, resetBackoff } from './backoff.js';
 import { collectResults, giveUpCollecting } from './collect-results.js';
 import { finishAllFiles } from './finish.js';
-import { nextPollDelay } from './poll-schedule.js';
+import { nextPollDelay } from './poll-timing.js';
 import { done, later, type StepContext, type StepResult } from './step.js';
 
 /** One look at an open task; decides when to look again or collects what it produced. */

@@ -9,7 +9,7 @@ import {
 } from '@batchscribe/shared';
 import { backOffBatch } from './backoff.js';
 import { finishAllFiles } from './finish.js';
-import { firstPollDelay } from './poll-schedule.js';
+import { firstPollDelay } from './poll-timing.js';
 import { done, later, parked, type StepContext, type StepResult } from './step.js';
 
 /** The reason a step gives when the batch has just been submitted. */
@@ -157,7 +157,7 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
   return onAmbiguousSubmit(ctx, rec, token, e.message, e.retryAfterMs);
 }
 
-/** foxapi.md decision 3: a submit that may have created a task is resent only when allowed. */
+/** docs/upstream.md, decision 3: a submit that may have created a task is resent only when allowed. */
 export async function onAmbiguousSubmit(
   ctx: StepContext,
   rec: BatchRecord,
@@ -183,7 +183,7 @@ export async function onAmbiguousSubmit(
 /**
  * A batch found `submitting`: another attempt holds the claim. While its lease runs it may
  * still be talking to foxapi; after that it died mid-request, and whether foxapi created a
- * task is unknowable — the one window decision 3 leaves open.
+ * task is unknowable — the one window docs/upstream.md, decision 3, leaves open.
  */
 export async function recoverSubmitting(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
   // The lease was set by Redis's clock; this worker's own may be seconds off.

@@ -48,7 +48,7 @@ export function webhookMessageId(p: WebhookJobPayload): string {
   return `msg_${p.jobId}_${Date.parse(p.finishedAt)}`;
 }
 
-/** api.md "Webhooks": the event body. */
+/** The event body (README, "Other services: HTTP + signed webhooks"). */
 export function webhookEvent(job: Job): string {
   return JSON.stringify({ type: `job.${job.status}`, timestamp: job.finished_at, data: job });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseAllowedNets, type AllowedNet } from '../outbound/address-policy.js';
 
-/** Environment fields shared by the api and the worker (api.md, "Environment"). */
+/** Environment fields shared by the api and the worker (README, "Configuration"). */
 
 const bool = (fallback: boolean) =>
   z

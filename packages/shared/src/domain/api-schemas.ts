@@ -4,7 +4,7 @@ import type { Channel, Sentence, Transcript, Word } from '../transcript/index.js
 import { FILE_STATUSES, JOB_STATUSES, MODELS, type Counts, type ErrorInfo, type FileResult, type Job, type WebhookState } from './job.js';
 
 /**
- * zod schemas of what the API answers (api.md), for the OpenAPI document. The TypeScript
+ * zod schemas of what the API answers (README, "HTTP API"), for the OpenAPI document. The TypeScript
  * types in job.ts stay the source the code is written against; the assertions at the bottom
  * fail the build when a schema and its type part ways, and the objects are strict so the
  * contract tests catch a field the API sends but the document does not name.
@@ -71,7 +71,7 @@ export const jobSchema = z
       .nullable()
       .meta({ description: 'Why queued files are not going out right now (submits paused upstream).' }),
   })
-  .meta({ id: 'Job', description: 'A transcription job (api.md "The Job").' });
+  .meta({ id: 'Job', description: 'A transcription job.' });
 
 const wordSchema = z.strictObject({
   begin_ms: z.number().int().min(0),
@@ -143,7 +143,7 @@ export const scheduleSchema = z
     last_run: scheduleRunSchema.nullable(),
     last_error: z.string().nullable().meta({ description: 'The same as `last_run.error`.' }),
   })
-  .meta({ id: 'Schedule', description: 'A schedule makes a job from its manifest at every fire (api.md "Schedules").' });
+  .meta({ id: 'Schedule', description: 'A schedule makes a job from its manifest at every fire (README, "Nightly jobs: schedules").' });
 
 export const schedulePageSchema = z.strictObject({ data: z.array(scheduleSchema), next_cursor: nextCursor }).meta({ id: 'SchedulePage' });
 

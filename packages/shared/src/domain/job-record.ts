@@ -57,7 +57,7 @@ function json<T>(raw: string | undefined): T | null {
   return raw === undefined || raw === '' ? null : (JSON.parse(raw) as T);
 }
 
-/** Builds the api.md Job from its HASH: O(1), the counts are maintained, never scanned. */
+/** Builds the Job a client sees from its HASH: O(1), the counts are maintained, never scanned. */
 export function jobFromHash(hash: Record<string, string>): Job {
   const files = counts(hash, 'f');
   const options = upstreamOptionsFromHash(hash);

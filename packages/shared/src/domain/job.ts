@@ -46,7 +46,7 @@ export interface UpstreamOptions {
   diarization?: Record<string, unknown>;
 }
 
-/** api.md "The Job". */
+/** The Job a client sees (README, "HTTP API"). */
 export interface Job {
   id: string;
   object: 'transcription.job';
@@ -75,7 +75,7 @@ export interface Job {
   waiting_reason: ErrorInfo | null;
 }
 
-/** api.md "FileResult". */
+/** One file's result (README, "HTTP API"). */
 export interface FileResult {
   index: number;
   file_url: string;

@@ -16,7 +16,7 @@ interface Call {
   route: FoxapiRoute;
   method: 'GET' | 'POST';
   url: string;
-  /** Only foxapi's own endpoints get the key: result URLs may point anywhere (foxapi.md B.4). */
+  /** Only foxapi's own endpoints get the key: result URLs may point anywhere (docs/upstream.md, "Result entries"). */
   authorized: boolean;
   body?: string;
   taskId?: string;
@@ -32,8 +32,8 @@ interface Call {
 const ACCESS_CHECK_TASK_ID = 'task-unified-0-batchscribe-access-check';
 
 /**
- * The one client of foxapi (style.md habit 5): submit a Paraformer task, read it, download its
- * results. Answers are zod-parsed; every failure is a FoxapiError.
+ * The one client of foxapi (no other module speaks its wire format): submit a Paraformer task,
+ * read it, download its results. Answers are zod-parsed; every failure is a FoxapiError.
  */
 /** Per call: an abort signal, and the logger of what the call is for (a batch's, with its job and batch ids). */
 export interface CallOptions {
@@ -89,7 +89,7 @@ export class FoxapiClient {
     };
   }
 
-  /** `GET /v1/tasks/{id}?sync_upstream=true`: foxapi refreshes from upstream before answering (foxapi.md A.2). */
+  /** `GET /v1/tasks/{id}?sync_upstream=true`: foxapi refreshes from upstream before answering (docs/upstream.md, "Task query"). */
   async getTask(taskId: string, opts: CallOptions = {}): Promise<TaskSnapshot> {
     const url = `${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}?sync_upstream=true`;
     const { status, json: raw } = await this.exchange({ route: 'get_task', method: 'GET', url, authorized: true, taskId }, opts);
@@ -114,7 +114,7 @@ export class FoxapiClient {
 
   /**
    * GETs a result URL (`transcription_url` or `url`) and parses its JSON. Sends no Authorization:
-   * the URL is pre-signed and may name any host (foxapi.md decision 6). Follows redirects.
+   * the URL is pre-signed and may name any host (docs/upstream.md, decision 6). Follows redirects.
    */
   async fetchJson(url: string, opts: CallOptions = {}): Promise<unknown> {
     const { json } = await this.exchange({ route: 'download', method: 'GET', url, authorized: false }, opts);

@@ -19,7 +19,7 @@ export interface FoxapiErrorInit {
 
 /**
  * Every failure of the foxapi client. Check it with `isFoxapiError` (by `name`), not `instanceof`:
- * two copies of this module across packages would make `instanceof` lie (style.md habit 3).
+ * two copies of this module across packages would make `instanceof` lie.
  */
 export class FoxapiError extends Error {
   override readonly name = 'FoxapiError';
@@ -56,14 +56,14 @@ export function isFoxapiError(e: unknown): e is FoxapiError {
   return e instanceof Error && e.name === 'FoxapiError' && typeof (e as { kind?: unknown }).kind === 'string';
 }
 
-/** Transient failures worth another attempt after a back-off (foxapi.md decision 4). */
+/** Transient failures worth another attempt after a back-off (docs/upstream.md, decision 4). */
 export function isRetryable(err: unknown): boolean {
   if (!isFoxapiError(err)) return false;
   return err.kind === 'rate_limited' || err.kind === 'server' || err.kind === 'timeout' || err.kind === 'network';
 }
 
 /**
- * A submit failure after which a billed task may exist upstream (foxapi.md decision 3): foxapi has
+ * A submit failure after which a billed task may exist upstream (docs/upstream.md, decision 3): foxapi has
  * no idempotency key, so such a submit must not be repeated blindly. A 200 we could not read
  * counts too: the task was created, we just lost its id.
  */

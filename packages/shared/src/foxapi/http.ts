@@ -9,8 +9,9 @@ import { FoxapiError, kindForStatus, parseRetryAfter } from './errors.js';
  */
 
 /**
- * Largest body we read. A 12 h file with word timestamps is some tens of MB of JSON
- * (foxapi.md A.6 caps a file at 12 h), so this only stops a runaway or hostile answer.
+ * Largest body we read. A 12 h file with word timestamps is some tens of MB of JSON (foxapi
+ * takes files of at most 12 h: docs/upstream.md, "Limits and lifetimes"), so this only stops a
+ * runaway or hostile answer.
  */
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 

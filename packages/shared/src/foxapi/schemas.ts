@@ -3,14 +3,14 @@ import { z } from 'zod';
 /*
  * Lenient readings of foxapi's answers: only the fields we cannot work without are required,
  * unknown fields pass through, and an optional field of an unexpected type reads as absent
- * instead of failing the whole answer (foxapi documents little; see foxapi.md A.1, A.2).
+ * instead of failing the whole answer (foxapi documents little; see docs/upstream.md, "Submit" and "Task query").
  */
 
 const optionalNumber = z.number().finite().nullish().catch(null);
 const optionalBoolean = z.boolean().nullish().catch(null);
 const optionalText = z.union([z.string(), z.number()]).nullish().catch(null);
 
-/** Answer of `POST /v1/audios/generations` (foxapi.md A.1). */
+/** Answer of `POST /v1/audios/generations` (docs/upstream.md, "Submit"). */
 export const submitResponseSchema = z.looseObject({
   id: z.string().min(1),
   task_info: z.looseObject({ can_cancel: optionalBoolean, estimated_time: optionalNumber }).nullish().catch(null),
@@ -18,7 +18,7 @@ export const submitResponseSchema = z.looseObject({
 
 const taskErrorSchema = z.looseObject({ code: optionalText, message: optionalText, type: optionalText });
 
-/** Answer of `GET /v1/tasks/{id}` (foxapi.md A.2); DashScope's `output.results` nesting is tolerated. */
+/** Answer of `GET /v1/tasks/{id}` (docs/upstream.md, "Task query"); DashScope's `output.results` nesting is tolerated. */
 export const taskResponseSchema = z.looseObject({
   id: z.string().optional().catch(undefined),
   status: z.string(),
@@ -31,7 +31,7 @@ export const taskResponseSchema = z.looseObject({
     .catch(null),
 });
 
-/** foxapi's error body `{error: {message, type, code?}}` (foxapi.md A.5); code may be a number (EvoLink). */
+/** foxapi's error body `{error: {message, type, code?}}` (docs/upstream.md, "Errors and rate limits"); code may be a number (EvoLink). */
 export const errorBodySchema = z.looseObject({
   error: z.looseObject({ message: optionalText, type: optionalText, code: optionalText }),
 });

@@ -1,8 +1,8 @@
 import type { TaskSnapshot } from './types.js';
 
 /*
- * What a task answer means for each input file (foxapi.md decisions 1 and 2). foxapi does not
- * document Paraformer's `results[i]` (foxapi.md A.2), so every shape we accept is read
+ * What a task answer means for each input file (docs/upstream.md, decisions 1 and 2). foxapi does not
+ * document Paraformer's `results[i]` (docs/upstream.md, "Task query"), so every shape we accept is read
  * defensively and nothing here throws.
  */
 

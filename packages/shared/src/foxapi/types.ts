@@ -37,7 +37,7 @@ export interface FoxapiClientOptions {
   onRequestEnd?: (event: FoxapiRequestEvent) => void;
 }
 
-/** Body of `POST /v1/audios/generations` (foxapi.md A.1); optional fields are omitted unless needed. */
+/** Body of `POST /v1/audios/generations` (docs/upstream.md, "Submit"); optional fields are omitted unless needed. */
 export interface SubmitRequest {
   model: 'paraformer-v2' | 'paraformer-8k-v2';
   file_urls: string[];
@@ -51,7 +51,7 @@ export interface SubmittedTask {
   taskId: string;
   /** `task_info.estimated_time`, seconds. */
   estimatedTimeS: number | null;
-  /** `task_info.can_cancel`; informational, foxapi has no cancel call (foxapi.md A.3). */
+  /** `task_info.can_cancel`; informational, foxapi has no cancel call (docs/upstream.md, "Cancel and task list"). */
   canCancel: boolean | null;
   raw: unknown;
 }

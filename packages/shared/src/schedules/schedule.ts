@@ -31,7 +31,7 @@ export interface ScheduleRecord {
   lastRun: ScheduleRun | null;
 }
 
-/** api.md "Schedules": the Schedule a client sees. */
+/** The Schedule a client sees (README, "Nightly jobs: schedules"). */
 export interface Schedule {
   id: string;
   object: 'schedule';

@@ -2,7 +2,15 @@ import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../redis/keys.js';
 import type { BatchState, FileRecord } from '../domain/job.js';
 import type { WriteDurability } from '../redis/durability.js';
-import { CLAIM_SUBMIT, COUNT_BACKOFF, FINISH_BATCH, HAS_FREE_SLOT, RECORD_SUBMITTED, RELEASE_CLAIM, UPDATE_BATCH_IF_STATE } from './lua.js';
+import {
+  CLAIM_SUBMIT,
+  COUNT_BACKOFF,
+  FINISH_BATCH,
+  HAS_FREE_SLOT,
+  RECORD_SUBMITTED,
+  RELEASE_CLAIM,
+  UPDATE_BATCH_IF_STATE,
+} from './batch-scripts.js';
 import { wellFormedJson } from '../domain/json-input.js';
 
 /** One batch's intent record, as the worker reads it. */

@@ -27,7 +27,7 @@ export interface Channel {
   sentences: Sentence[];
 }
 
-/** batchscribe's transcript, the `transcript` of a FileResult (api.md). Times in milliseconds from file start. */
+/** batchscribe's transcript, the `transcript` of a FileResult (README, "HTTP API"). Times in milliseconds from file start. */
 export interface Transcript {
   /** Channel texts joined by a newline; empty when no speech was found. */
   text: string;
@@ -46,7 +46,7 @@ export function isUnparsableTranscriptError(e: unknown): e is UnparsableTranscri
 }
 
 /*
- * DashScope's transcription JSON (foxapi.md B.5), read leniently: unknown fields pass, optional
+ * DashScope's transcription JSON (docs/upstream.md, "Transcription JSON"), read leniently: unknown fields pass, optional
  * fields of an odd type read as absent; the times and the structure are required.
  */
 const time = z.number().finite();
@@ -74,7 +74,7 @@ const channelSchema = z.looseObject({
   sentences: z.array(sentenceSchema).nullish(),
 });
 
-/** Also matches the inline result entry `{file_url, transcripts, properties}` (foxapi.md decision 1). */
+/** Also matches the inline result entry `{file_url, transcripts, properties}` (docs/upstream.md, decision 1). */
 const transcriptionSchema = z.looseObject({
   properties: z.looseObject({ original_duration_in_milliseconds: optionalMs }).nullish().catch(null),
   transcripts: z.array(channelSchema).nullish(),
@@ -86,7 +86,7 @@ type RawWord = z.infer<typeof wordSchema>;
 
 /**
  * Upstream transcription JSON → Transcript. Empty or absent `transcripts`/`sentences` mean
- * "no speech" (foxapi.md B.7), which is a valid, empty transcript.
+ * "no speech" (docs/upstream.md, "No speech"), which is a valid, empty transcript.
  * @throws UnparsableTranscriptError when the JSON is not a transcription.
  */
 export function normalizeTranscription(raw: unknown): Transcript {

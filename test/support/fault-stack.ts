@@ -1,12 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createFoxapiSimulator, type FoxapiSimulator, type SimOptions } from '@batchscribe/foxapi-sim';
+import type { FoxapiSimulator, SimOptions } from '@batchscribe/foxapi-sim';
 import {
   FsBlobStore,
   QUEUES,
@@ -18,7 +16,8 @@ import {
   type KeyLayout,
 } from '@batchscribe/shared';
 import { freePort, startLocalRedis, type LocalRedis } from '../../scripts/lib/local-redis.js';
-import { spawnTs } from '../../scripts/lib/processes.js';
+import { ChildHandle } from './child-handle.js';
+import { SimFront } from './sim-front.js';
 import { countsAddUp, isTerminal } from './stack.js';
 import { waitFor } from './wait-for.js';
 
@@ -46,225 +45,6 @@ export const FAST_WORKER_ENV: Readonly<Record<string, string>> = {
   WORKER_METRICS_PORT: '0',
 };
 
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** One child process of the stack with its recent output. */
-export class ChildHandle {
-  readonly lines: string[] = [];
-  readonly exited: Promise<ExitInfo>;
-  private exitInfo: ExitInfo | undefined;
-  private readonly lineWaiters: Array<{ test: (line: string) => boolean; resolve: () => void }> = [];
-
-  constructor(
-    readonly name: string,
-    readonly entry: string,
-    readonly env: Record<string, string>,
-  ) {
-    this.child = spawnTs(entry, env, { onLine: (line) => this.onLine(line) });
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        this.onLine(`[harness] ${this.name} exited code=${code} signal=${signal}`);
-        resolve(this.exitInfo);
-      });
-    });
-  }
-
-  readonly child: ChildProcess;
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  get alive(): boolean {
-    return this.exitInfo === undefined;
-  }
-
-  private onLine(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > 3_000) this.lines.splice(0, 1_000);
-    for (const w of [...this.lineWaiters]) {
-      if (w.test(line)) {
-        this.lineWaiters.splice(this.lineWaiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  }
-
-  /** Resolves when a line (already seen or future) matches; rejects if the child exits first or at the deadline. */
-  async waitForLine(test: (line: string) => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (this.lines.some(test)) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-      const waiter = {
-        test,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.lineWaiters.push(waiter);
-      void this.exited.then((info) => {
-        clearTimeout(timer);
-        reject(new Error(`${this.name} exited (code=${info.code} signal=${info.signal}) before ${what}`));
-      });
-    });
-  }
-
-  /** Sends a signal and waits for the exit (a SIGKILL follows after `timeoutMs`). */
-  async kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 15_000): Promise<ExitInfo> {
-    if (!this.alive) return this.exitInfo!;
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    this.child.kill(signal);
-    const info = await this.exited;
-    clearTimeout(timer);
-    return info;
-  }
-
-  /** Parsed pino lines carrying `msg`. */
-  logs(): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    for (const line of this.lines) {
-      if (!line.startsWith('{')) continue;
-      try {
-        out.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // a partial line (chunk boundary): ignored
-      }
-    }
-    return out;
-  }
-
-  /** The last `n` lines, leaving out successful HTTP access-log lines (they crowd out the rest). */
-  tail(n = 40): string {
-    const useful = this.lines.filter((l) => !(l.includes('"msg":"request completed"') && /"statusCode":[23]\d\d/.test(l)));
-    return useful
-      .slice(-n)
-      .map((l) => `  [${this.name}] ${l.slice(0, 400)}`)
-      .join('\n');
-  }
-}
-
-interface HeldRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-  /** The held submit's `file_urls`, once its body has arrived (it is never forwarded). */
-  urls: string[] | undefined;
-}
-
-const SUBMIT_PATH = '/v1/audios/generations';
-
-/**
- * The simulator's Express app behind our own HTTP server, so a test can see which submits
- * foxapi is answering right now and can hold new ones back: a held submit never reaches the
- * simulator (no task is created), it just hangs until `releaseHeld` drops or forwards it. A
- * test uses that to SIGKILL a worker at a moment where no submit foxapi has seen is in flight.
- */
-export class SimFront {
-  private inflightSubmits = 0;
-  private hold = false;
-  private held: HeldRequest[] = [];
-  private constructor(
-    readonly sim: FoxapiSimulator,
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
-
-  static async start(opts: SimOptions): Promise<SimFront> {
-    const sim = createFoxapiSimulator(opts);
-    let front: SimFront | undefined;
-    const server = createServer((req, res) => front!.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const { port } = server.address() as AddressInfo;
-    front = new SimFront(sim, server, `http://127.0.0.1:${port}`);
-    return front;
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const isSubmit = req.method === 'POST' && (req.url ?? '').startsWith(SUBMIT_PATH);
-    if (isSubmit && this.hold) {
-      const entry: HeldRequest = { req, res, urls: undefined };
-      this.held.push(entry);
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        try {
-          entry.urls = (JSON.parse(body) as { file_urls?: string[] }).file_urls ?? [];
-        } catch {
-          entry.urls = [];
-        }
-      });
-      req.on('error', () => undefined);
-      return;
-    }
-    if (isSubmit) {
-      this.inflightSubmits += 1;
-      let counted = true;
-      const done = () => {
-        if (counted) this.inflightSubmits -= 1;
-        counted = false;
-      };
-      res.once('finish', done);
-      res.once('close', done);
-      if (this.submitDelayMs > 0) {
-        setTimeout(() => this.forward(req, res), this.submitDelayMs);
-        return;
-      }
-    }
-    this.forward(req, res);
-  }
-
-  private forward(req: IncomingMessage, res: ServerResponse): void {
-    (this.sim.app as unknown as (req: IncomingMessage, res: ServerResponse) => void)(req, res);
-  }
-
-  /** Extra time a submit spends in flight before the simulator sees it (0 = none). */
-  submitDelayMs = 0;
-
-  /** Submits the simulator has received and not finished answering. */
-  get submitsInFlight(): number {
-    return this.inflightSubmits;
-  }
-
-  get heldCount(): number {
-    return this.held.length;
-  }
-
-  /** URLs of each held submit (undefined while its body is still arriving). */
-  heldUrls(): Array<string[] | undefined> {
-    return this.held.map((h) => h.urls);
-  }
-
-  holdSubmits(): void {
-    this.hold = true;
-  }
-
-  /** Stops holding; held submits are dropped (their sockets destroyed), never shown to foxapi. */
-  dropHeld(): number {
-    this.hold = false;
-    const n = this.held.length;
-    for (const { req, res } of this.held) {
-      res.destroy();
-      req.destroy();
-    }
-    this.held = [];
-    return n;
-  }
-
-  async close(): Promise<void> {
-    this.dropHeld();
-    await this.sim.close();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-  }
-}
-
 export interface FaultStackOptions {
   sim?: SimOptions;
   /** Extra env for every worker this stack starts (per-start overrides win). */
@@ -282,7 +62,7 @@ export interface HttpResult<T = unknown> {
 export interface JobObservations {
   seen: number;
   last?: Job;
-  /** Observations where the counts did not add up (api.md invariant). */
+  /** Observations where the counts did not add up (the counts invariant, docs/architecture.md). */
   broken: Job[];
   statuses: Set<string>;
 }
@@ -371,6 +151,13 @@ export class FaultStack {
   }
 
   /** GET /readyz until 200 (Redis answers and a worker heartbeat is fresh). */
+  /** The usual start of a crash test: the api and one worker, both ready to serve. */
+  async startApiAndWorker(workerEnv: Record<string, string> = {}, workerName?: string): Promise<ChildHandle> {
+    const [, worker] = await Promise.all([this.startApi(), this.startWorker(workerEnv, workerName)]);
+    await this.waitReady();
+    return worker;
+  }
+
   async waitReady(timeoutMs = 20_000): Promise<void> {
     await waitFor(async () => ((await this.request('GET', '/readyz', { token: null })).status === 200 ? true : undefined), {
       timeoutMs,
@@ -518,7 +305,7 @@ export class FaultStack {
 
   /**
    * SIGKILLs a worker at a moment when no submit that foxapi has seen is unrecorded, so that
-   * the kill itself cannot create an ambiguous-but-real task (foxapi.md decision 3):
+   * the kill itself cannot create an ambiguous-but-real task (docs/upstream.md, decision 3):
    *  1. new submits are held at the simulator's front door (they never reach foxapi);
    *  2. wait until foxapi is answering no submit, and every batch in `submitting` is either one
    *     whose request is held or one cut by an earlier kill of this kind (same claim token);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { firstPollDelay, nextPollDelay } from '../src/pipeline/poll-schedule.js';
+import { firstPollDelay, nextPollDelay } from '../src/pipeline/poll-timing.js';
 import { DEFAULT_BACKOFF, upstreamBackoffMs } from '../src/pipeline/backoff.js';
 
 const bounds = { pollMinMs: 2_000, pollMaxMs: 60_000 };
@@ -43,7 +43,7 @@ describe('poll schedule', () => {
   });
 });
 
-describe('upstream back-off (foxapi.md decision 4)', () => {
+describe('upstream back-off (docs/upstream.md, decision 4)', () => {
   it('when foxapi sends Retry-After, then it is honoured', () => {
     expect(upstreamBackoffMs(3, 7_000, DEFAULT_BACKOFF, () => 0.5)).toBe(7_000);
   });

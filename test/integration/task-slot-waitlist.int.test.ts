@@ -13,7 +13,7 @@ afterEach(async () => {
   queue = undefined;
 });
 
-describe('parked batches', () => {
+describe('the task-slot wait list (parked batches)', () => {
   it('when every foxapi task slot is taken and parked batches wake again and again, then they book no request budget', async () => {
     // One slot and one long task whose first poll is 30 s away: while it runs, nothing but the
     // parked batches' own steps could book a request.

@@ -1,6 +1,6 @@
 /**
  * Lua scripts that move a batch's intent record and the job's aggregate counts in one atomic
- * step, so the api.md invariant (counts other than total sum to total) holds at every
+ * step, so the counts invariant (counts other than total sum to total; docs/architecture.md) holds at every
  * instant, and a step replayed by a second processor finds the state already moved and does
  * nothing. All keys share the job's hash tag, so they live in one cluster slot.
  */

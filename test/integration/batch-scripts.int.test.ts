@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BatchStore } from '@batchscribe/shared';
-import { FINISH_BATCH, RECORD_SUBMITTED } from '../../packages/shared/src/store/lua.js';
+import { FINISH_BATCH, RECORD_SUBMITTED } from '../../packages/shared/src/store/batch-scripts.js';
 import { snapshotKeys } from '../support/raw-http.js';
 import { Stack, urls } from '../support/stack.js';
 

@@ -10,7 +10,7 @@ export const PARK_SAFETY_MS = 30_000;
  * (which would burn Redis round trips and worker time for nothing); each batch that ends wakes
  * the longest-parked one.
  */
-export class Parking {
+export class TaskSlotWaitlist {
   constructor(
     private readonly redis: Redis,
     private readonly keys: KeyLayout,
