@@ -1,10 +1,13 @@
 // Plain ESM: jest loads global setup outside its transform pipeline; tsx's tsImport loads the
 // TypeScript helpers (the Redis one the demo shares, the S3 server).
 import { execSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 
 /**
- * Gives every test worker one real Redis through REDIS_URL, in the order DEVELOPERS.md sets:
+ * Gives every test worker one real Redis through REDIS_URL, from the first source that answers:
  * the caller's REDIS_URL, else a testcontainers Redis when a Docker engine answers, else a
  * `redis-server` spawned on a free port. Tests isolate themselves by key prefix.
  */
@@ -20,6 +23,17 @@ function dockerAnswers() {
 export default async function globalSetup() {
   await setUpRedis();
   await setUpS3();
+  setUpDataDir();
+}
+
+/**
+ * A fallback DATA_DIR for any api or worker a test starts without a blob store of its own, so
+ * nothing lands in the checkout's ./data; removed by the teardown. Stacks make their own.
+ */
+function setUpDataDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'batchscribe-test-data-'));
+  process.env.DATA_DIR = dir;
+  globalThis.__batchscribeDataDirStop = () => rmSync(dir, { recursive: true, force: true });
 }
 
 async function setUpRedis() {

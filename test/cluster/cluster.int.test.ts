@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { createFoxapiSimulator, type FoxapiSimulator } from '@batchscribe/foxapi-sim';
 import type { Job } from '@batchscribe/shared';
 import { freePort } from '../../scripts/lib/local-redis.js';
+import { blobEnvFor, removeBlobEnv } from '../support/blob-env.js';
 import { startLocalRedisCluster, type LocalRedisCluster } from '../support/local-redis-cluster.js';
 import { ChildHandle } from '../support/child-handle.js';
 import { FAST_WORKER_ENV, urlList } from '../support/fault-stack.js';
@@ -21,6 +22,8 @@ const FILES = 250;
 const BATCHES = 3;
 
 let cluster: LocalRedisCluster | undefined;
+/** The fs blob store the api and workers share, as they would a volume. */
+const blobEnv = blobEnvFor('fs');
 let sim: FoxapiSimulator | undefined;
 let simUrl = '';
 const children: ChildHandle[] = [];
@@ -37,6 +40,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  removeBlobEnv(blobEnv);
 });
 
 async function startSim(): Promise<FoxapiSimulator> {
@@ -46,7 +50,13 @@ async function startSim(): Promise<FoxapiSimulator> {
 }
 
 function clusterEnv(prefix: string): Record<string, string> {
-  return { REDIS_CLUSTER_NODES: cluster!.nodes.join(','), REDIS_URL: 'redis://127.0.0.1:1', QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' };
+  return {
+    REDIS_CLUSTER_NODES: cluster!.nodes.join(','),
+    REDIS_URL: 'redis://127.0.0.1:1',
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'info',
+    ...blobEnv,
+  };
 }
 
 async function startApi(prefix: string): Promise<string> {
