@@ -31,7 +31,7 @@ import { Parking } from './parking.js';
 import { sweepIntake } from './intake-sweeper.js';
 import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
-import { crashAt, type TestHook } from './pipeline/crash-points.js';
+import { noCrash, type Crash, type TestHook } from './pipeline/crash-points.js';
 import { startScheduleFires } from './schedules/schedule-fires.js';
 import { UpstreamHealth } from './upstream-health.js';
 import { startWebhookDelivery } from './webhooks/webhook-delivery.js';
@@ -56,6 +56,8 @@ export interface WorkerRuntimeDeps {
   outboundLookup?: OutboundAgentOptions['lookup'];
   /** In-process tests only: awaited at failpoints of the batch cycle. */
   testHook?: TestHook;
+  /** The crash tests' entry point only (test/support/crashing-worker.main.ts): kills the process at a failpoint. */
+  crash?: Crash;
 }
 
 /** A worker's heartbeat (and its metrics snapshot) older than this belongs to a dead worker. */
@@ -111,7 +113,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
     clock: deps.clock ?? Date.now,
-    crash: crashAt(env.BATCHSCRIBE_CRASH_AT),
+    crash: deps.crash ?? noCrash,
     testHook: deps.testHook,
     limiter: new MeteredRateLimiter(metrics, redis, { tat: keys.rateTat, backoffUntil: keys.rateBackoff }, env.FOXAPI_MAX_RPS),
     metrics,

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import {
+  requireJob,
   FILE_STATUSES,
   TRANSCRIPT_CONTENT_TYPES,
   fileResultJson,
@@ -75,8 +76,7 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     const jobId = jobIdParam(req);
     const q = parseOr400(resultsQuery, req.query, 'The query');
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, z.number().int().min(0));
-    const job = await deps.reader.getJob(jobId, tenantOf(req));
-    if (!job) throw new ProblemError('not-found', 'No such job.');
+    const job = await requireJob(deps.reader, jobId, tenantOf(req));
     const status = q.status ?? null;
     const total = job.counts.total;
     const toJson = (file: IndexedRecord) => resultJson(deps, jobId, file, q.include_transcript);
@@ -118,8 +118,7 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     const jobId = jobIdParam(req);
     const { format } = parseOr400(transcriptQuery, req.query, 'The query');
     const index = Number(req.params.index);
-    const job = await deps.reader.getJob(jobId, tenantOf(req));
-    if (!job) throw new ProblemError('not-found', 'No such job.');
+    const job = await requireJob(deps.reader, jobId, tenantOf(req));
     if (!Number.isInteger(index) || index < 0 || index >= job.counts.total)
       throw new ProblemError('not-found', `The job has no file ${req.params.index}.`);
     const file = await deps.reader.readFile(jobId, index);
