@@ -31,6 +31,8 @@ export * from './schedules/manifest.js';
 export * from './schedules/fire-schedule.js';
 export * from './logger.js';
 export * from './process/shutdown.js';
+export * from './retry/backoff.js';
+export * from './io/read-limited.js';
 export * from './metrics/registry.js';
 export * from './metrics/worker-metrics-store.js';
 export * from './foxapi/index.js';

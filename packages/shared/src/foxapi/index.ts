@@ -3,6 +3,7 @@ export {
   FoxapiError,
   isFoxapiError,
   isRetryable,
+  isTransientStatus,
   isAmbiguousSubmitFailure,
   isUnreachable,
   parseRetryAfter,
