@@ -16,6 +16,7 @@ import {
   WriteDurability,
   checkDurabilitySupport,
   createMetricsRegistry,
+  createFoxapiAgent,
   createOutboundAgent,
   createThreadPreparer,
   type BatchJobPayload,
@@ -87,7 +88,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const metrics = new WorkerMetrics(deps.metricsRegistry ?? createMetricsRegistry());
   const upstream = new UpstreamHealth(id, new UpstreamHealthStore(redis, keys), env.FOXAPI_BASE_URL, logger);
+  // Every undici Agent of the worker is made here and closed by close(): foxapi's, and the outbound one below.
+  const foxapiAgent = createFoxapiAgent(env.FOXAPI_TIMEOUT_MS);
   const foxapi = new FoxapiClient({
+    dispatcher: foxapiAgent,
     baseUrl: env.FOXAPI_BASE_URL,
     apiKey: env.FOXAPI_API_KEY,
     timeoutMs: env.FOXAPI_TIMEOUT_MS,
@@ -235,6 +239,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await worker.close();
       await queue.close();
       await foxapi.close();
+      await foxapiAgent.close();
       await preparer.close();
       await outboundAgent.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);

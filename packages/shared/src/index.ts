@@ -10,7 +10,6 @@ export * from './domain/job.js';
 export * from './domain/job-record.js';
 export * from './domain/requests.js';
 export * from './domain/json-input.js';
-export * from './domain/api-schemas.js';
 export * from './store/batch-store.js';
 export * from './store/job-reader.js';
 export * from './blob/index.js';

@@ -1,4 +1,4 @@
-export { FoxapiClient, type CallOptions } from './client.js';
+export { FoxapiClient, createFoxapiAgent, type CallOptions } from './client.js';
 export {
   FoxapiError,
   isFoxapiError,
