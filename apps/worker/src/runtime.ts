@@ -16,6 +16,7 @@ import {
   WriteDurability,
   checkDurabilitySupport,
   createMetricsRegistry,
+  createFireScheduleDeps,
   createFoxapiAgent,
   createOutboundAgent,
   createThreadPreparer,
@@ -202,15 +203,18 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       dispatcher: outboundAgent,
     },
   );
-  const scheduleFires = startScheduleFires(
-    { redis, keys, logger, batches: queue, outbound, intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN) },
-    {
-      batchSize: env.BATCH_SIZE,
-      maxFiles: env.MAX_FILES_PER_JOB,
-      manifestMaxBytes: env.MANIFEST_MAX_BYTES,
-      manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS,
-    },
-  );
+  const fire = createFireScheduleDeps({
+    redis,
+    keys,
+    batches: queue,
+    batchSize: env.BATCH_SIZE,
+    maxFiles: env.MAX_FILES_PER_JOB,
+    manifestMaxBytes: env.MANIFEST_MAX_BYTES,
+    manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS,
+    outbound,
+    intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN),
+  });
+  const scheduleFires = startScheduleFires({ fire, logger });
   await beat();
   logger.info(
     {

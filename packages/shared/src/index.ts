@@ -28,6 +28,7 @@ export * from './schedules/schedule-store.js';
 export * from './outbound/index.js';
 export * from './schedules/manifest.js';
 export * from './schedules/fire-schedule.js';
+export * from './schedules/fire-deps.js';
 export * from './logger.js';
 export * from './process/shutdown.js';
 export * from './retry/backoff.js';
