@@ -8,6 +8,7 @@ import { ChildHandle } from '../support/child-handle.js';
 import { FAST_WORKER_ENV, urlList } from '../support/fault-stack.js';
 import { countsAddUp, isTerminal } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { workerEntryFor } from '../support/worker-entry.js';
 
 /**
  * The api and the worker, as child processes, on a Redis Cluster of three masters selected by
@@ -73,12 +74,8 @@ async function startApi(prefix: string): Promise<string> {
 }
 
 async function startWorker(prefix: string, name: string, env: Record<string, string> = {}): Promise<ChildHandle> {
-  const worker = new ChildHandle(name, 'apps/worker/src/main.ts', {
-    ...clusterEnv(prefix),
-    ...FAST_WORKER_ENV,
-    FOXAPI_BASE_URL: simUrl,
-    ...env,
-  });
+  const workerEnv = { ...clusterEnv(prefix), ...FAST_WORKER_ENV, FOXAPI_BASE_URL: simUrl, ...env };
+  const worker = new ChildHandle(name, workerEntryFor(workerEnv), workerEnv);
   children.push(worker);
   await worker.waitForLine((l) => l.includes('"msg":"worker started"'), 20_000, `${name} started`);
   return worker;

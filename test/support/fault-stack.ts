@@ -18,6 +18,7 @@ import {
 import { freePort, startLocalRedis, type LocalRedis } from '../../scripts/lib/local-redis.js';
 import { ChildHandle } from './child-handle.js';
 import { SimFront } from './sim-front.js';
+import { workerEntryFor } from './worker-entry.js';
 import { countsAddUp, isTerminal } from './stack.js';
 import { waitFor } from './wait-for.js';
 
@@ -138,13 +139,8 @@ export class FaultStack {
   async startWorker(env: Record<string, string> = {}, name?: string): Promise<ChildHandle> {
     this.front.dropHeld(); // submits held by killWorkerOutsideSubmitWindow never reach foxapi
     const n = this.children.filter((c) => c.name.startsWith('worker')).length;
-    const handle = new ChildHandle(name ?? `worker${n}`, 'apps/worker/src/main.ts', {
-      ...this.commonEnv(),
-      ...FAST_WORKER_ENV,
-      FOXAPI_BASE_URL: this.front.url,
-      ...this.opts.workerEnv,
-      ...env,
-    });
+    const workerEnv = { ...this.commonEnv(), ...FAST_WORKER_ENV, FOXAPI_BASE_URL: this.front.url, ...this.opts.workerEnv, ...env };
+    const handle = new ChildHandle(name ?? `worker${n}`, workerEntryFor(workerEnv), workerEnv);
     this.children.push(handle);
     await handle.waitForLine((l) => l.includes('"msg":"worker started"'), 20_000, 'worker started');
     return handle;

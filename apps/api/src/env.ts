@@ -46,6 +46,7 @@ const schema = z
     SCHEDULE_MIN_INTERVAL_S: fields.int(60, 1, 60),
     POLL_MIN_MS: fields.int(2_000, 100),
     LOG_LEVEL: fields.LOG_LEVEL,
+    LOG_FORMAT: fields.LOG_FORMAT,
     /** `POST /v1/schedules/{id}/run` fetches the manifest in the api: same limits as the worker's fires. */
     MANIFEST_MAX_BYTES: fields.MANIFEST_MAX_BYTES,
     MANIFEST_TIMEOUT_MS: fields.MANIFEST_TIMEOUT_MS,

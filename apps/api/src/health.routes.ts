@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import { UpstreamHealthStore, type KeyLayout } from '@batchscribe/shared';
+import { UnavailableError, UpstreamHealthStore, type KeyLayout } from '@batchscribe/shared';
 
 /** A worker counts as alive if it sent a heartbeat within this window. */
 export const WORKER_HEARTBEAT_FRESH_MS = 30_000;
@@ -58,19 +58,8 @@ export function healthRoutes(deps: { redis: Redis; keys: KeyLayout }): Router {
       .filter(([, v]) => !v.startsWith('ok'))
       .map(([k, v]) => `${k}: ${v}`)
       .join('; ');
-    res
-      .status(503)
-      .type('application/problem+json')
-      .set('retry-after', '5')
-      .send(
-        JSON.stringify({
-          type: 'https://batchscribe.dev/problems/unavailable',
-          title: 'Service unavailable',
-          status: 503,
-          detail: `Not ready: ${reason}.`,
-          checks: readiness.checks,
-        }),
-      );
+    // The api's error handler writes the 503 problem, as for every other route.
+    throw new UnavailableError(`Not ready: ${reason}.`, { retryAfterS: 5, extensions: { checks: readiness.checks } });
   });
   return router;
 }

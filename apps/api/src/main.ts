@@ -11,6 +11,7 @@ import {
   createMetricsRegistry,
   createWorkerRedis,
   exitOnConfigError,
+  exitOnShutdownSignals,
   findUnknownVariables,
   siblingEnvVariables,
   warnUnknownVariables,
@@ -32,7 +33,7 @@ function loadEnvOrExit(): Readonly<ApiEnv> {
 /** Composition root: config → connections → app; SIGTERM stops HTTP, then queues, then Redis. */
 async function main(): Promise<void> {
   const env = loadEnvOrExit();
-  const logger = createLogger({ level: env.LOG_LEVEL, name: 'api', pretty: wantsPrettyLogs() });
+  const logger = createLogger({ level: env.LOG_LEVEL, name: 'api', pretty: wantsPrettyLogs(env.LOG_FORMAT) });
   const known = [...ENV_VARIABLES, ...(await siblingEnvVariables(import.meta.url, 'worker'))];
   warnUnknownVariables(logger, findUnknownVariables(process.env, known));
   if (env.AUTH_DISABLED && !env.API_KEYS) logger.warn('AUTH_DISABLED=true: every request is accepted as tenant "default"');
@@ -66,31 +67,24 @@ async function main(): Promise<void> {
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT, host: env.HOST }, 'api listening');
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'api draining');
-    const deadline = setTimeout(() => {
-      logger.error('api shutdown deadline passed; exiting');
-      process.exit(1);
-    }, 10_000);
-    deadline.unref();
-    // Open event streams would hold the server open: end them (clients reconnect elsewhere).
-    await jobEvents.close();
-    await stopWebServer(server);
-    await outboundAgent.close();
-    await schedulesQueue.close();
-    await webhooksQueue.close();
-    await queue.close();
-    await blobs.close();
-    await subscriber.quit().catch(() => subscriber.disconnect());
-    await redis.quit().catch(() => redis.disconnect());
-    logger.info('api stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  exitOnShutdownSignals({
+    name: 'api',
+    logger,
+    deadlineMs: 10_000,
+    deadlineMessage: 'api shutdown deadline passed; exiting',
+    stop: async () => {
+      // Open event streams would hold the server open: end them (clients reconnect elsewhere).
+      await jobEvents.close();
+      await stopWebServer(server);
+      await outboundAgent.close();
+      await schedulesQueue.close();
+      await webhooksQueue.close();
+      await queue.close();
+      await blobs.close();
+      await subscriber.quit().catch(() => subscriber.disconnect());
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  });
 }
 
 void main();

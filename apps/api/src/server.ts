@@ -10,9 +10,9 @@ import type { Dispatcher } from 'undici';
 import {
   IntakeRateLimit,
   JobReader,
-  ManifestFetcher,
+  type ManifestFetcher,
   TranscriptStore,
-  ScheduleStore,
+  createFireScheduleDeps,
   createMetricsRegistry,
   type BatchJobPayload,
   type BlobStore,
@@ -190,26 +190,19 @@ function scheduleRoutesDeps(
     callbackHosts: env.CALLBACK_HOSTS,
     minIntervalS: env.SCHEDULE_MIN_INTERVAL_S,
   };
-  const store = new ScheduleStore(redis, keys);
-  const manifests =
-    deps.manifests ??
-    new ManifestFetcher({
-      maxBytes: env.MANIFEST_MAX_BYTES,
-      timeoutMs: env.MANIFEST_TIMEOUT_MS,
-      maxFiles: env.MAX_FILES_PER_JOB,
-      dispatcher: deps.outbound.dispatcher,
-      policy: deps.outbound.policy,
-    });
-  const fire = {
+  const fire = createFireScheduleDeps({
     redis,
     keys,
-    schedules: store,
-    jobs: { redis, keys, queue: deps.queue, batchSize: env.BATCH_SIZE },
-    manifests,
-    claimStaleMs: env.MANIFEST_TIMEOUT_MS + 60_000,
-  };
+    batches: deps.queue,
+    batchSize: env.BATCH_SIZE,
+    maxFiles: env.MAX_FILES_PER_JOB,
+    manifestMaxBytes: env.MANIFEST_MAX_BYTES,
+    manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS,
+    outbound: deps.outbound,
+    ...(deps.manifests ? { manifests: deps.manifests } : {}),
+  });
   const actions = new ScheduleActions({
-    store,
+    store: fire.schedules,
     queue,
     fire,
     maxPerTenant: env.MAX_SCHEDULES_PER_TENANT,

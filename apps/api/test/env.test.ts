@@ -13,6 +13,12 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('api configuration', () => {
+  it('when LOG_FORMAT is set, then it is read from the schema, and an unknown format names the variable', () => {
+    expect(loadApiEnv({ AUTH_DISABLED: 'true', LOG_FORMAT: 'pretty' }).LOG_FORMAT).toBe('pretty');
+    expect(loadApiEnv({ AUTH_DISABLED: 'true' }).LOG_FORMAT).toBeUndefined();
+    expect(problems({ AUTH_DISABLED: 'true', LOG_FORMAT: 'xml' })).toEqual(['LOG_FORMAT: must be one of json, pretty']);
+  });
+
   it('when API_KEYS holds pairs, then tokens map to tenants', () => {
     const env = loadApiEnv({ API_KEYS: 'acme:t1, globex:t2' });
     expect([...(env.API_KEYS ?? [])]).toEqual([

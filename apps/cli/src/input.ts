@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { urlListEntries } from '@batchscribe/shared/url-list';
 import { CliError } from './errors.js';
 
 export const INPUT_FORMATS = ['lines', 'csv', 'json'] as const;
@@ -66,40 +67,34 @@ export function detectFormat(text: string, fileName?: string): InputFormat {
   if (byExtension) return byExtension;
   const body = stripBom(text).trimStart();
   if (body.startsWith('[') || body.startsWith('{')) return 'json';
-  const firstLine = dataLines(body, false)[0]?.text ?? '';
+  const firstLine = urlListEntries(body).next().value?.text ?? '';
   return firstLine.includes(',') || /^"?(file_)?url"?$/i.test(firstLine) ? 'csv' : 'lines';
 }
 
 /** Parses `submit`'s input; `source` names it in error messages (a path, or `stdin`). */
 export function parseSubmitInput(text: string, source: string, format: InputFormat = detectFormat(text, source)): SubmitInput {
   const body = stripBom(text);
-  const input =
-    format === 'json' ? parseJsonInput(body, source) : format === 'csv' ? parseCsvInput(body, source) : parseLinesInput(body, source);
+  const input = PARSERS[format](body, source);
   if (input.files.length === 0) throw new InputError(`${source}: no URLs found`);
   return input;
 }
+
+const PARSERS: Record<InputFormat, (body: string, source: string) => SubmitInput> = {
+  json: parseJsonInput,
+  csv: parseCsvInput,
+  lines: parseLinesInput,
+};
 
 export function isHttpUrl(value: string): boolean {
   return /^https?:\/\//i.test(value) && URL.canParse(value);
 }
 
+/** The list form reads lines, comments and CRLF as the api's text/plain intake does (one parser); the messages are the CLI's. */
 function parseLinesInput(text: string, source: string): SubmitInput {
   return collect(
-    dataLines(text, true).map(({ text: url, lineNo }) => entry(url, `line ${lineNo}`)),
+    Array.from(urlListEntries(text), ({ text: url, line }) => entry(url, `line ${line}`)),
     source,
   );
-}
-
-/**
- * Non-blank lines that are not comments, trimmed (so CRLF works), with 1-based numbers. As in
- * a shell, `#` starts a comment at the start of a line or after whitespace (`URL  # note`);
- * a `#` inside a URL is its fragment. `inlineComments: false` only drops whole-line comments.
- */
-function dataLines(text: string, inlineComments: boolean): Array<{ text: string; lineNo: number }> {
-  return text
-    .split('\n')
-    .map((line, i) => ({ text: (inlineComments ? line.replace(/(^|\s)#.*$/, '') : line).trim(), lineNo: i + 1 }))
-    .filter((line) => line.text !== '' && !line.text.startsWith('#'));
 }
 
 interface CsvRecord {

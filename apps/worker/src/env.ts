@@ -10,7 +10,6 @@ import {
   whenValid,
   type DurabilitySettings,
 } from '@batchscribe/shared';
-import { CRASH_POINTS } from './pipeline/crash-points.js';
 
 const schema = z
   .object({
@@ -62,6 +61,7 @@ const schema = z
     /** How often a worker looks for the transcripts of jobs that expired or were deleted. */
     BLOB_SWEEP_MS: fields.int(3_600_000, 100),
     LOG_LEVEL: fields.LOG_LEVEL,
+    LOG_FORMAT: fields.LOG_FORMAT,
     /** `GET /metrics` of this worker (Prometheus); 0 = not served. */
     WORKER_METRICS_PORT: fields.int(9464, 0, 65_535),
     /** Schedule fires create jobs here, so they chunk and cap files as the api's intake does. */
@@ -81,8 +81,6 @@ const schema = z
     WEBHOOK_BACKOFF_BASE_MS: fields.int(30_000, 10),
     WEBHOOK_TIMEOUT_MS: fields.int(10_000, 100),
     WEBHOOK_CONCURRENCY: fields.int(10, 1, 1_000),
-    /** Test-only failpoint (see pipeline/crash-points.ts). */
-    BATCHSCRIBE_CRASH_AT: z.enum(CRASH_POINTS).optional(),
     /** Where transcripts live (never in Redis). */
     ...blobStoreFields,
   })

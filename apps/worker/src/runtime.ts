@@ -16,6 +16,8 @@ import {
   WriteDurability,
   checkDurabilitySupport,
   createMetricsRegistry,
+  createFireScheduleDeps,
+  createFoxapiAgent,
   createOutboundAgent,
   createThreadPreparer,
   migrateLegacyTranscripts,
@@ -32,7 +34,7 @@ import { TaskSlotWaitlist } from './task-slot-waitlist.js';
 import { sweepIntake } from './intake-sweeper.js';
 import { MeteredBatchStore, MeteredRateLimiter } from './metrics/metered.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
-import { crashAt, type TestHook } from './pipeline/crash-points.js';
+import { noCrash, type Crash, type TestHook } from './pipeline/crash-points.js';
 import { startScheduleFires } from './schedules/schedule-fires.js';
 import { UpstreamHealth } from './upstream-health.js';
 import { startWebhookDelivery } from './webhooks/webhook-delivery.js';
@@ -57,6 +59,8 @@ export interface WorkerRuntimeDeps {
   outboundLookup?: OutboundAgentOptions['lookup'];
   /** In-process tests only: awaited at failpoints of the batch cycle. */
   testHook?: TestHook;
+  /** The crash tests' entry point only (test/support/crashing-worker.main.ts): kills the process at a failpoint. */
+  crash?: Crash;
 }
 
 /** A worker's heartbeat (and its metrics snapshot) older than this belongs to a dead worker. */
@@ -86,7 +90,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const metrics = new WorkerMetrics(deps.metricsRegistry ?? createMetricsRegistry());
   const upstream = new UpstreamHealth(id, new UpstreamHealthStore(redis, keys), env.FOXAPI_BASE_URL, logger);
+  // Every undici Agent of the worker is made here and closed by close(): foxapi's, and the outbound one below.
+  const foxapiAgent = createFoxapiAgent(env.FOXAPI_TIMEOUT_MS);
   const foxapi = new FoxapiClient({
+    dispatcher: foxapiAgent,
     baseUrl: env.FOXAPI_BASE_URL,
     apiKey: env.FOXAPI_API_KEY,
     timeoutMs: env.FOXAPI_TIMEOUT_MS,
@@ -112,7 +119,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
     clock: deps.clock ?? Date.now,
-    crash: crashAt(env.BATCHSCRIBE_CRASH_AT),
+    crash: deps.crash ?? noCrash,
     testHook: deps.testHook,
     limiter: new MeteredRateLimiter(metrics, redis, { tat: keys.rateTat, backoffUntil: keys.rateBackoff }, env.FOXAPI_MAX_RPS),
     metrics,
@@ -197,15 +204,18 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       dispatcher: outboundAgent,
     },
   );
-  const scheduleFires = startScheduleFires(
-    { redis, keys, logger, batches: queue, outbound, intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN) },
-    {
-      batchSize: env.BATCH_SIZE,
-      maxFiles: env.MAX_FILES_PER_JOB,
-      manifestMaxBytes: env.MANIFEST_MAX_BYTES,
-      manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS,
-    },
-  );
+  const fire = createFireScheduleDeps({
+    redis,
+    keys,
+    batches: queue,
+    batchSize: env.BATCH_SIZE,
+    maxFiles: env.MAX_FILES_PER_JOB,
+    manifestMaxBytes: env.MANIFEST_MAX_BYTES,
+    manifestTimeoutMs: env.MANIFEST_TIMEOUT_MS,
+    outbound,
+    intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN),
+  });
+  const scheduleFires = startScheduleFires({ fire, logger });
   await beat();
   // Deployments upgraded from releases that kept transcripts in Redis: moved in the background.
   const migration = migrateLegacyTranscripts({ redis, queuePrefix: env.QUEUE_PREFIX, transcripts, preparer, logger })
@@ -243,6 +253,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await worker.close();
       await queue.close();
       await foxapi.close();
+      await foxapiAgent.close();
       await preparer.close();
       await outboundAgent.close();
       await redis.zrem(keys.workers, id).catch(() => undefined);

@@ -13,6 +13,15 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('worker configuration', () => {
+  it('when LOG_FORMAT is set, then it is read from the schema, and an unknown format names the variable', () => {
+    expect(loadWorkerEnv({ FOXAPI_API_KEY: 'k', LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');
+    expect(problems({ FOXAPI_API_KEY: 'k', LOG_FORMAT: 'xml' })).toEqual(['LOG_FORMAT: must be one of json, pretty']);
+  });
+
+  it('when the test-only failpoint variable is set, then the production schema does not know it', () => {
+    expect(loadWorkerEnv({ FOXAPI_API_KEY: 'k', BATCHSCRIBE_CRASH_AT: 'before-claim' })).not.toHaveProperty('BATCHSCRIBE_CRASH_AT');
+  });
+
   it('when only the API key is given, then every default of README, "Configuration", applies', () => {
     const env = loadWorkerEnv({ FOXAPI_API_KEY: 'sk-x' });
     expect(env).toMatchObject({

@@ -58,12 +58,14 @@ const PRETTY: PrettyOptions = {
   },
 };
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /**
  * Humans at a terminal get pino-pretty; everything else (containers, files, pipes) gets JSON.
- * LOG_FORMAT=json|pretty overrides the guess.
+ * A LOG_FORMAT from the env schema overrides the guess.
  */
-export function wantsPrettyLogs(env: NodeJS.ProcessEnv = process.env, stdout: { isTTY?: boolean } = process.stdout): boolean {
-  if (env.LOG_FORMAT === 'json') return false;
-  if (env.LOG_FORMAT === 'pretty') return true;
+export function wantsPrettyLogs(format: LogFormat | undefined, stdout: { isTTY?: boolean } = process.stdout): boolean {
+  if (format !== undefined) return format === 'pretty';
   return stdout.isTTY === true;
 }

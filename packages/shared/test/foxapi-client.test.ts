@@ -8,6 +8,7 @@ import {
   isAmbiguousSubmitFailure,
   isFoxapiError,
   isRetryable,
+  isTransientStatus,
   isUnreachable,
   parseRetryAfter,
   type FoxapiError,
@@ -226,12 +227,18 @@ describe('getTask', () => {
 });
 
 describe('HTTP errors', () => {
+  it('when a status says "later" (408, 429, 5xx), then it is transient; the other 4xx are not', () => {
+    expect([408, 429, 500, 502, 503, 504].every(isTransientStatus)).toBe(true);
+    expect([400, 401, 402, 403, 404, 409, 422].some(isTransientStatus)).toBe(false);
+  });
+
   const cases: Array<[number, FoxapiError['kind'], boolean]> = [
     [400, 'invalid', false],
     [401, 'auth', false],
     [402, 'quota', false],
     [403, 'invalid', false],
     [404, 'not_found', false],
+    [408, 'timeout', true],
     [409, 'invalid', false],
     [422, 'invalid', false],
     [429, 'rate_limited', true],

@@ -4,10 +4,10 @@ import { createLogger, wantsPrettyLogs } from '../src/logger.js';
 
 describe('logger', () => {
   it('when stdout is a terminal, then logs are pretty unless LOG_FORMAT=json; otherwise JSON', () => {
-    expect(wantsPrettyLogs({}, { isTTY: true })).toBe(true);
-    expect(wantsPrettyLogs({ LOG_FORMAT: 'json' }, { isTTY: true })).toBe(false);
-    expect(wantsPrettyLogs({}, { isTTY: false })).toBe(false);
-    expect(wantsPrettyLogs({ LOG_FORMAT: 'pretty' }, {})).toBe(true);
+    expect(wantsPrettyLogs(undefined, { isTTY: true })).toBe(true);
+    expect(wantsPrettyLogs('json', { isTTY: true })).toBe(false);
+    expect(wantsPrettyLogs(undefined, { isTTY: false })).toBe(false);
+    expect(wantsPrettyLogs('pretty', {})).toBe(true);
   });
 
   it('when an object carries secrets, then they are redacted in the JSON line', () => {

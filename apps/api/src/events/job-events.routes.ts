@@ -1,7 +1,6 @@
 import { Router } from 'express';
-import type { JobReader } from '@batchscribe/shared';
+import { requireJob, type JobReader } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
-import { ProblemError } from '../http/problem.js';
 import { jobIdParam } from '../jobs/jobs.routes.js';
 import { streamJobEvents, type JobEventStreamOptions } from './job-event-stream.js';
 import type { JobEventsHub } from './job-events.hub.js';
@@ -20,7 +19,7 @@ export function jobEventsRoutes(deps: {
     const jobId = jobIdParam(req);
     const tenant = tenantOf(req);
     // Checked before any byte is sent, so another tenant's job is a plain 404 problem.
-    if (!(await deps.reader.getJob(jobId, tenant))) throw new ProblemError('not-found', 'No such job.');
+    await requireJob(deps.reader, jobId, tenant);
     // The caller may have gone while the job was read: a closed response would never give its slot back.
     if (res.destroyed) return;
     const release = slots.acquire(tenant);

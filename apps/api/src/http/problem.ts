@@ -1,5 +1,8 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { isDomainError, type DomainError, type DomainErrorCode, type FieldError } from '@batchscribe/shared';
+
+export type { FieldError };
 
 /** RFC 9457 problem types (README, "HTTP API"): the last path segment is the stable machine-readable code. */
 export type ProblemType =
@@ -36,11 +39,6 @@ const TITLES: Record<ProblemType, [status: number, title: string]> = {
 /** Every problem type with its status and title, for the OpenAPI document. */
 export const PROBLEM_CATALOG: Readonly<Record<ProblemType, readonly [status: number, title: string]>> = TITLES;
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
-
 /** The one error type route code throws; the error middleware turns it into problem+json. */
 export class ProblemError extends Error {
   override readonly name = 'ProblemError';
@@ -52,6 +50,8 @@ export class ProblemError extends Error {
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly headers: Record<string, string> = {},
+    /** Members beyond the standard ones (RFC 9457 §3.2), e.g. `checks` of a failed readiness probe. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
     [this.status, this.title] = TITLES[type];
@@ -69,6 +69,7 @@ export function sendProblem(res: Response, problem: ProblemError): void {
         status: problem.status,
         detail: problem.detail,
         ...(problem.errors ? { errors: problem.errors } : {}),
+        ...problem.extensions,
       }),
     );
 }
@@ -79,13 +80,32 @@ interface BodyParserError {
   code?: string;
 }
 
+/** The problem type of each domain error code: the only place domain outcomes meet HTTP. */
+const DOMAIN_PROBLEMS: Record<DomainErrorCode, ProblemType> = {
+  not_found: 'not-found',
+  conflict: 'conflict',
+  validation: 'validation-error',
+  too_large: 'payload-too-large',
+  rate_limited: 'rate-limited',
+  idempotency_key_reused: 'idempotency-conflict',
+  unavailable: 'unavailable',
+  damaged: 'internal',
+};
+
+export function domainProblem(err: DomainError): ProblemError {
+  const headers: Record<string, string> = err.retryAfterS === undefined ? {} : { 'retry-after': String(err.retryAfterS) };
+  const errors = 'errors' in err ? (err.errors as FieldError[]) : undefined;
+  return new ProblemError(DOMAIN_PROBLEMS[err.code], err.message, errors, headers, err.extensions);
+}
+
 /** Maps everything thrown in a route to problem+json; unknown errors are 500s and logged. */
 export function problemHandler(deps: { logger: Logger; redisReady: () => boolean }): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const problem = toProblem(err, deps.redisReady());
+    const domain = isDomainError(err);
     if (problem.status >= 500 && problem.type !== 'unavailable') {
       (req.log ?? deps.logger).error({ err }, 'request failed');
-    } else if (problem.type === 'unavailable') {
+    } else if (problem.type === 'unavailable' && !domain) {
       (req.log ?? deps.logger).warn({ err: (err as Error).message }, 'redis unavailable');
     }
     if (res.headersSent) {
@@ -98,6 +118,7 @@ export function problemHandler(deps: { logger: Logger; redisReady: () => boolean
 
 function toProblem(err: unknown, redisReady: boolean): ProblemError {
   if (err instanceof ProblemError) return err;
+  if (isDomainError(err)) return domainProblem(err);
   const parserError = err as BodyParserError;
   switch (parserError?.type) {
     case 'entity.parse.failed':

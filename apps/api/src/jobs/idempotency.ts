@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '@batchscribe/shared';
-import { ProblemError } from '../http/problem.js';
+import { ConflictError, IdempotencyKeyReusedError, ValidationError, type KeyLayout } from '@batchscribe/shared';
 import { CLAIM_IDEMPOTENCY } from './job-actions.lua.js';
 
 /** How long a key is remembered (README, "HTTP API": 24 h). */
@@ -27,7 +26,7 @@ export async function claimIdempotencyKey(
   opts: { waitMs?: number } = {},
 ): Promise<IdempotencyClaim> {
   if (key.length === 0 || key.length > 255) {
-    throw new ProblemError('validation-error', 'Idempotency-Key must be 1 to 255 characters.', [
+    throw new ValidationError('Idempotency-Key must be 1 to 255 characters.', [
       { path: 'Idempotency-Key', message: 'must be 1 to 255 characters' },
     ]);
   }
@@ -46,13 +45,11 @@ export async function claimIdempotencyKey(
     )) as [string, string?];
     if (word === 'claimed') return { kind: 'claimed', key: redisKey, value: (id) => `${bodyHash}|${id}` };
     if (word === 'conflict') {
-      throw new ProblemError('idempotency-conflict', 'This Idempotency-Key was already used with a different request body.');
+      throw new IdempotencyKeyReusedError('This Idempotency-Key was already used with a different request body.');
     }
     if (word === 'done' && jobId) return { kind: 'replay', jobId };
     if (Date.now() > deadline) {
-      throw new ProblemError('conflict', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, {
-        'retry-after': '1',
-      });
+      throw new ConflictError('A request with this Idempotency-Key is still being processed; retry shortly.', { retryAfterS: 1 });
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -9,8 +9,10 @@ import {
   type KeyLayout,
   type Priority,
   type TranscriptStore,
+  ConflictError,
+  DamagedRecordError,
+  jobNotFound,
 } from '@batchscribe/shared';
-import { ProblemError } from '../http/problem.js';
 import { CANCEL_JOB, DELETE_JOB, RETRY_JOB } from './job-actions.lua.js';
 
 export interface JobActionsDeps {
@@ -28,8 +30,6 @@ export interface JobActionsDeps {
 /** How long delete waits for a batch's last BullMQ step, finishing as the job ended, to let go of its record. */
 const RELEASE_WAIT_MS = 5_000;
 
-const notFound = () => new ProblemError('not-found', 'No such job.');
-
 /**
  * A script that found a stored record it cannot read answers `DAMAGED …` before writing
  * anything: the caller learns that the action failed and that the job is as it was.
@@ -45,13 +45,9 @@ async function runScript<T>(jobId: string, action: string, run: () => Promise<un
 }
 
 /** A 500 whose detail says what could not be read and that the job was left unchanged. */
-export class DamagedJobError extends ProblemError {
-  constructor(detail: string) {
-    super('internal', detail);
-  }
-}
+export class DamagedJobError extends DamagedRecordError {}
 
-/** Cancel, retry and delete: each one atomic script, mapped to the status codes of README, "HTTP API". */
+/** Cancel, retry and delete: each one atomic script; refusals are domain errors the api's handler maps. */
 export class JobActions {
   constructor(private readonly deps: JobActionsDeps) {}
 
@@ -70,8 +66,8 @@ export class JobActions {
         jobId,
       ),
     );
-    if (word === 'missing') throw notFound();
-    if (word === 'finished') throw new ProblemError('conflict', 'The job has already finished; there is nothing to cancel.');
+    if (word === 'missing') throw jobNotFound();
+    if (word === 'finished') throw new ConflictError('The job has already finished; there is nothing to cancel.');
   }
 
   /** Sends only the failed files again, in new batches. */
@@ -91,9 +87,9 @@ export class JobActions {
         jobId,
       ),
     );
-    if (word === 'missing') throw notFound();
-    if (word === 'running') throw new ProblemError('conflict', 'The job has not finished; retry it once it has.');
-    if (word === 'nothing') throw new ProblemError('conflict', 'No file of this job failed; there is nothing to retry.');
+    if (word === 'missing') throw jobNotFound();
+    if (word === 'running') throw new ConflictError('The job has not finished; retry it once it has.');
+    if (word === 'nothing') throw new ConflictError('No file of this job failed; there is nothing to retry.');
     const priority = ((await redis.hget(keys.job(jobId), 'priority')) ?? 'bulk') as Priority;
     await enqueueBatches(
       this.deps.queue,
@@ -117,8 +113,8 @@ export class JobActions {
     const word = await runScript<string>(jobId, 'delete', () =>
       redis.eval(DELETE_JOB, 2, keys.job(jobId), keys.tenantJobs(tenant), tenant, keys.jobKeyPrefix(jobId), jobId),
     );
-    if (word === 'missing') throw notFound();
-    if (word === 'running') throw new ProblemError('conflict', 'The job is still running; cancel it first, or wait for it to finish.');
+    if (word === 'missing') throw jobNotFound();
+    if (word === 'running') throw new ConflictError('The job is still running; cancel it first, or wait for it to finish.');
     await removeRecords(
       this.deps.queue,
       Array.from({ length: Number(batches ?? 0) }, (_, b) => batchQueueJobId(jobId, b)),

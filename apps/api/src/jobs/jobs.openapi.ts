@@ -1,15 +1,8 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import {
-  JOB_ID_PATTERN,
-  createJobBody,
-  createJobQuery,
-  fileResultPageSchema,
-  jobPageSchema,
-  jobSchema,
-  transcriptSchema,
-} from '@batchscribe/shared';
+import { JOB_ID_PATTERN, createJobBody, createJobQuery, jobSchema, transcriptSchema } from '@batchscribe/shared';
 import { HINTS_NEED_V2, exactlyOneOf, jsonContent, registerV1Path, response } from '../openapi/common.js';
+import { fileResultPageSchema, jobPageSchema } from '../openapi/schemas.js';
 import { listQuery } from './jobs.routes.js';
 import { resultsQuery, transcriptQuery } from './results.routes.js';
 

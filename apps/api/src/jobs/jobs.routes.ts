@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { JOB_STATUS_FILTER, type Job, type JobReader, type OutboundPolicy } from '@batchscribe/shared';
+import { JOB_STATUS_FILTER, jobNotFound, requireJob, type Job, type JobReader, type OutboundPolicy } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { jsonBody, textBody } from '../http/body-parsers.js';
@@ -30,7 +30,7 @@ export const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.o
 
 export function jobIdParam(req: Request): string {
   const id = req.params.id;
-  if (typeof id !== 'string' || !/^job_[0-9a-z]{26}$/.test(id)) throw new ProblemError('not-found', 'No such job.');
+  if (typeof id !== 'string' || !/^job_[0-9a-z]{26}$/.test(id)) throw jobNotFound();
   return id;
 }
 
@@ -75,9 +75,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   }
 
   const readAfter = async (req: Request, res: Response, status: number) => {
-    const job = await deps.reader.getJob(jobIdParam(req), tenantOf(req));
-    if (!job) throw new ProblemError('not-found', 'No such job.');
-    res.status(status).json(job);
+    res.status(status).json(await requireJob(deps.reader, jobIdParam(req), tenantOf(req)));
   };
 
   router.post('/v1/jobs/:id/cancel', async (req, res) => {
@@ -106,9 +104,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   });
 
   router.get('/v1/jobs/:id', async (req, res) => {
-    const job = await deps.reader.getJob(jobIdParam(req), tenantOf(req));
-    if (!job) throw new ProblemError('not-found', 'No such job.');
-    res.json(job);
+    res.json(await requireJob(deps.reader, jobIdParam(req), tenantOf(req)));
   });
 
   return router;

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import {
+  requireJob,
   FILE_STATUSES,
   TRANSCRIPT_CONTENT_TYPES,
   fileResultJson,
@@ -24,11 +25,9 @@ const booleanParam = z.enum(['true', 'false'], { message: 'must be "true" or "fa
 export const resultsQuery = pageQuery(1000, 100).extend({
   status: z.enum(FILE_STATUSES).optional(),
   /** false: a listing without transcripts, which never touches the blob store. */
-  include_transcript: booleanParam
-    .default(true)
-    .meta({
-      description: '`false`: each FileResult without its `transcript`, read without touching the blob store (fast listings of large jobs).',
-    }),
+  include_transcript: booleanParam.default(true).meta({
+    description: '`false`: each FileResult without its `transcript`, read without touching the blob store (fast listings of large jobs).',
+  }),
 });
 export const transcriptQuery = z.object({ format: z.enum(['json', 'txt', 'srt', 'vtt', 'raw']).default('json') });
 
@@ -79,8 +78,7 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     const jobId = jobIdParam(req);
     const q = parseOr400(resultsQuery, req.query, 'The query');
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, z.number().int().min(0));
-    const job = await deps.reader.getJob(jobId, tenantOf(req));
-    if (!job) throw new ProblemError('not-found', 'No such job.');
+    const job = await requireJob(deps.reader, jobId, tenantOf(req));
     const status = q.status ?? null;
     const total = job.counts.total;
     const toJson = (file: IndexedRecord) => resultJson(deps, jobId, file, q.include_transcript);
@@ -122,8 +120,7 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     const jobId = jobIdParam(req);
     const { format } = parseOr400(transcriptQuery, req.query, 'The query');
     const index = Number(req.params.index);
-    const job = await deps.reader.getJob(jobId, tenantOf(req));
-    if (!job) throw new ProblemError('not-found', 'No such job.');
+    const job = await requireJob(deps.reader, jobId, tenantOf(req));
     if (!Number.isInteger(index) || index < 0 || index >= job.counts.total)
       throw new ProblemError('not-found', `The job has no file ${req.params.index}.`);
     const file = await deps.reader.readFile(jobId, index);

@@ -1,6 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { JOB_ID_PATTERN, jobSchema, webhookEventSchema } from '@batchscribe/shared';
+import { JOB_ID_PATTERN, jobSchema } from '@batchscribe/shared';
+import { webhookEventSchema } from './schemas.js';
 import { jsonContent, registerV1Path, response } from './common.js';
 
 /** How a job tells its caller it changed: the SSE stream, and the webhook with its redelivery. */

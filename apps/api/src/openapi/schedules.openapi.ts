@@ -1,6 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { jobSchema, schedulePageSchema, scheduleSchema } from '@batchscribe/shared';
+import { jobSchema, scheduleSchema } from '@batchscribe/shared';
+import { schedulePageSchema } from './schemas.js';
 import { createScheduleBody } from '../schedules/schedule-intake.js';
 import { listQuery } from '../schedules/schedules.routes.js';
 import { HINTS_NEED_V2, exactlyOneOf, jsonContent, registerV1Path, response } from './common.js';

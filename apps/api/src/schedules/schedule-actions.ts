@@ -11,8 +11,12 @@ import {
   type ScheduleFirePayload,
   type ScheduleRecord,
   type ScheduleStore,
+  ConflictError,
+  NotFoundError,
+  RateLimitedError,
+  TooLargeError,
+  ValidationError,
 } from '@batchscribe/shared';
-import { ProblemError } from '../http/problem.js';
 import type { ScheduleRequest } from './schedule-intake.js';
 
 export interface ScheduleActionsDeps {
@@ -31,7 +35,7 @@ export interface ScheduleActionsDeps {
   clock?: () => Date;
 }
 
-const notFound = () => new ProblemError('not-found', 'No such schedule.');
+const notFound = () => new NotFoundError('No such schedule.');
 
 /** Create, read, delete and run schedules; the only place job schedulers are registered. */
 export class ScheduleActions {
@@ -49,8 +53,7 @@ export class ScheduleActions {
     const now = this.clock();
     const rec: ScheduleRecord = { id: newScheduleId(now.getTime()), tenant, ...req, createdAt: now.toISOString(), lastRun: null };
     if (!(await this.deps.store.create(rec, this.deps.maxPerTenant))) {
-      throw new ProblemError(
-        'conflict',
+      throw new ConflictError(
         `Tenant ${tenant} already has ${this.deps.maxPerTenant} schedules, the most allowed; delete one before creating another.`,
       );
     }
@@ -104,12 +107,9 @@ export class ScheduleActions {
       case 'replayed':
         throw notFound();
       case 'failed':
-        if (outcome.code === 'rate_limited') throw new ProblemError('rate-limited', `The schedule made no job: ${outcome.error}.`);
-        if (outcome.code === 'manifest_too_many_files')
-          throw new ProblemError('payload-too-large', `The schedule made no job: ${outcome.error}.`);
-        throw new ProblemError('validation-error', `The schedule made no job: ${outcome.error}.`, [
-          { path: 'manifest_url', message: outcome.error },
-        ]);
+        if (outcome.code === 'rate_limited') throw new RateLimitedError(`The schedule made no job: ${outcome.error}.`);
+        if (outcome.code === 'manifest_too_many_files') throw new TooLargeError(`The schedule made no job: ${outcome.error}.`);
+        throw new ValidationError(`The schedule made no job: ${outcome.error}.`, [{ path: 'manifest_url', message: outcome.error }]);
     }
   }
 

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '@batchscribe/shared';
-import { ProblemError } from '../http/problem.js';
+import { ConflictError, jobNotFound, type KeyLayout } from '@batchscribe/shared';
 
 /**
  * Puts a finished job's webhook back in the outbox as a new round: the worker's outbox loop
@@ -33,7 +32,7 @@ return 'ok'
 export async function redeliverWebhook(deps: { redis: Redis; keys: KeyLayout }, jobId: string, tenant: string): Promise<void> {
   const { redis, keys } = deps;
   const word = (await redis.eval(REDELIVER, 2, keys.job(jobId), keys.webhookOutbox, tenant, jobId, keys.jobEvents)) as string;
-  if (word === 'missing') throw new ProblemError('not-found', 'No such job.');
-  if (word === 'running') throw new ProblemError('conflict', 'The job has not finished; its webhook is sent when it does.');
-  if (word === 'no-callback') throw new ProblemError('conflict', 'The job has no callback_url; there is no webhook to send.');
+  if (word === 'missing') throw jobNotFound();
+  if (word === 'running') throw new ConflictError('The job has not finished; its webhook is sent when it does.');
+  if (word === 'no-callback') throw new ConflictError('The job has no callback_url; there is no webhook to send.');
 }

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import type { JobReader, KeyLayout } from '@batchscribe/shared';
+import { requireJob, type JobReader, type KeyLayout } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
-import { ProblemError } from '../http/problem.js';
 import { jobIdParam } from '../jobs/jobs.routes.js';
 import { redeliverWebhook } from './redeliver-webhook.js';
 
@@ -14,9 +13,7 @@ export function webhooksRoutes(deps: { redis: Redis; keys: KeyLayout; reader: Jo
     const tenant = tenantOf(req);
     await redeliverWebhook(deps, jobId, tenant);
     req.log.info({ jobId }, 'webhook redelivery queued');
-    const job = await deps.reader.getJob(jobId, tenant);
-    if (!job) throw new ProblemError('not-found', 'No such job.');
-    res.status(202).json(job);
+    res.status(202).json(await requireJob(deps.reader, jobId, tenant));
   });
   return router;
 }

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import pLimit from 'p-limit';
 import type { TranscriptFormat } from '../api/client.js';
 import { HttpError } from '../api/http-error.js';
 import { fileResultSchema, type FileResult, type Job } from '../api/schemas.js';
@@ -186,13 +187,15 @@ function missingSummary(job: Job, missing: MissingFiles): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `run` over every item, at most `limit` at once; the first failure stops the ones not yet started. */
 async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await run(item);
-    }
-  });
-  await Promise.all(lanes);
+  const limited = pLimit(limit);
+  await Promise.all(
+    items.map((item) =>
+      limited(() => run(item)).catch((err: unknown) => {
+        limited.clearQueue();
+        throw err;
+      }),
+    ),
+  );
 }

@@ -1,5 +1,5 @@
-import type { BatchRecord } from '@batchscribe/shared';
-import type { BackoffBounds, StepContext } from './step.js';
+import { backoffDelayMs, type BackoffBounds, type BatchRecord } from '@batchscribe/shared';
+import type { StepContext } from './step.js';
 
 export type { BackoffBounds };
 
@@ -18,9 +18,7 @@ export function upstreamBackoffMs(
   random: () => number = Math.random,
 ): number {
   if (retryAfterMs !== null && retryAfterMs > 0) return Math.min(retryAfterMs, 10 * bounds.capMs);
-  const ceiling = Math.min(bounds.capMs, bounds.baseMs * 2 ** Math.max(0, attempt));
-  // "Equal jitter": never less than half the ceiling, so a storm cannot re-form at once.
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return backoffDelayMs(attempt, bounds, random);
 }
 
 /** Counts one more consecutive upstream failure of this batch and returns how long to wait. */

@@ -1,5 +1,6 @@
 import {
   isFoxapiError,
+  isRetryable,
   type BatchRecord,
   type CollectedOutcome,
   type FileOutcome,
@@ -46,12 +47,13 @@ async function collectOne(ctx: StepContext, rec: BatchRecord, file: Pending): Pr
       raw = await deps.foxapi.download(outcome.url, { log: ctx.log, maxBytes: deps.config.resultMaxBytes });
       deps.crash('mid-download');
     } catch (err) {
-      if (isFoxapiError(err) && (err.kind === 'not_found' || err.kind === 'auth' || err.kind === 'invalid')) {
-        const message = `The transcript could not be downloaded (${err.status ?? err.kind}).`;
-        return { kind: 'decided', outcome: { s: 'failed', e: { code: 'upstream_result_unavailable', message } } };
+      // Not a foxapi answer at all (a blob or thread failure): worth another pass like a transient one.
+      if (!isFoxapiError(err) || isRetryable(err)) {
+        return { kind: 'transient', message: (err as Error).message, retryAfterMs: isFoxapiError(err) ? err.retryAfterMs : null };
       }
-      if (isFoxapiError(err) && err.kind === 'protocol') return { kind: 'unusable', message: err.message };
-      return { kind: 'transient', message: (err as Error).message, retryAfterMs: isFoxapiError(err) ? err.retryAfterMs : null };
+      if (err.kind === 'protocol') return { kind: 'unusable', message: err.message };
+      const message = `The transcript could not be downloaded (${err.status ?? err.kind}).`;
+      return { kind: 'decided', outcome: { s: 'failed', e: { code: 'upstream_result_unavailable', message } } };
     }
   }
   let prepared;

@@ -2,8 +2,10 @@ import type { BatchRecord } from '@batchscribe/shared';
 
 /**
  * Named places in the batch cycle where the crash tests kill the worker process (a failpoint,
- * as etcd's gofail): set BATCHSCRIBE_CRASH_AT to one of these and the worker SIGKILLs itself
- * the first time it gets there. Unset in production, where `crash` is a no-op.
+ * as etcd's gofail). The production entry point never sets one (`crash` is a no-op there); the
+ * crash tests start workers through test/support/crashing-worker.main.ts, which reads
+ * BATCHSCRIBE_CRASH_AT and hands `crashAt(point)` to the worker, so the worker SIGKILLs itself
+ * the first time it gets there.
  */
 export const CRASH_POINTS = [
   'before-claim',
@@ -26,8 +28,11 @@ export const noCrash: Crash = () => undefined;
  */
 export type TestHook = (point: CrashPoint, batch: BatchRecord) => Promise<void>;
 
-export function crashAt(target: CrashPoint | undefined): Crash {
-  if (!target) return noCrash;
+export function isCrashPoint(value: string | undefined): value is CrashPoint {
+  return (CRASH_POINTS as readonly (string | undefined)[]).includes(value);
+}
+
+export function crashAt(target: CrashPoint): Crash {
   return (point) => {
     if (point === target) process.kill(process.pid, 'SIGKILL');
   };

@@ -32,6 +32,9 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
       });
       return done;
     }
+    // Short of a lost task, a poll is tried again whatever failed, transient (isRetryable) or not:
+    // the task is paid for and only foxapi holds its result, so a rejected key or an unreadable
+    // answer waits for an operator's fix rather than failing the files.
     const delayMs = await backOffBatch(ctx, rec, err.retryAfterMs);
     log.warn({ status: err.status, kind: err.kind, delayMs, err: err.message }, 'poll failed; backing off');
     if (err.kind === 'rate_limited') await deps.limiter.backOff(delayMs);

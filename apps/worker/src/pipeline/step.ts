@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LimitFunction } from 'p-limit';
-import type { BatchStore, FoxapiClient, GlobalRateLimiter, KeyLayout, TranscriptPreparer, TranscriptStore } from '@batchscribe/shared';
+export type { BackoffBounds } from '@batchscribe/shared';
+import type {
+  BackoffBounds,
+  BatchStore,
+  FoxapiClient,
+  GlobalRateLimiter,
+  KeyLayout,
+  TranscriptPreparer,
+  TranscriptStore,
+} from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Crash, TestHook } from './crash-points.js';
 
@@ -23,10 +32,6 @@ export const later = (delayMs: number, reason: string): StepResult => ({
 });
 
 /** Back-off after upstream failures without Retry-After (see backoff.ts). */
-export interface BackoffBounds {
-  baseMs: number;
-  capMs: number;
-}
 
 export interface PipelineConfig {
   maxInflightTasks: number;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   isAmbiguousSubmitFailure,
+  isRetryable,
   isFoxapiError,
   upstreamOptionsFromHash,
   type BatchRecord,
@@ -118,14 +119,17 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
   }
   const e: FoxapiError = err;
   const logged = { status: e.status, kind: e.kind, code: e.upstreamCode, err: e.message };
+  if (isAmbiguousSubmitFailure(e)) return onAmbiguousSubmit(ctx, rec, token, e.message, e.retryAfterMs);
+  if (isRetryable(e)) {
+    // Transient and certainly not acted on (a 429, or refused before sending): safe to send again later.
+    await release();
+    const delayMs = await backOffBatch(ctx, rec, e.retryAfterMs);
+    if (e.kind !== 'rate_limited') return later(delayMs, `submit not sent: ${e.kind}`);
+    await deps.limiter.backOff(delayMs);
+    log.warn({ ...logged, delayMs }, 'foxapi rate-limited the submit; all workers back off');
+    return later(delayMs, 'rate limited');
+  }
   switch (e.kind) {
-    case 'rate_limited': {
-      await release();
-      const delayMs = await backOffBatch(ctx, rec, e.retryAfterMs);
-      await deps.limiter.backOff(delayMs);
-      log.warn({ ...logged, delayMs }, 'foxapi rate-limited the submit; all workers back off');
-      return later(delayMs, 'rate limited');
-    }
     case 'quota': {
       await release();
       await deps.redis.set(deps.keys.submitPause, 'upstream_insufficient_quota', 'PX', deps.config.pauseMs);
@@ -147,14 +151,10 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
       return done;
     }
     default:
-      break;
+      // Every kind is either ambiguous, transient or one of the refusals above.
+      await release();
+      throw e;
   }
-  if (!isAmbiguousSubmitFailure(e)) {
-    // Certainly never reached foxapi (refused, DNS): safe to send again later.
-    await release();
-    return later(await backOffBatch(ctx, rec, e.retryAfterMs), `submit not sent: ${e.kind}`);
-  }
-  return onAmbiguousSubmit(ctx, rec, token, e.message, e.retryAfterMs);
 }
 
 /** docs/upstream.md, decision 3: a submit that may have created a task is resent only when allowed. */

@@ -1,63 +1,21 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
-import {
-  ManifestFetcher,
-  QUEUES,
-  ScheduleStore,
-  type BatchJobPayload,
-  type IntakeRateLimit,
-  type KeyLayout,
-  type OutboundPolicy,
-  type ScheduleFirePayload,
-} from '@batchscribe/shared';
+import { QUEUES, type FireScheduleDeps, type ScheduleFirePayload } from '@batchscribe/shared';
 import { createScheduleProcessor } from './schedule.processor.js';
-
-export interface ScheduleFireOptions {
-  batchSize: number;
-  maxFiles: number;
-  manifestMaxBytes: number;
-  manifestTimeoutMs: number;
-  concurrency?: number;
-}
 
 /**
  * The worker's side of schedules: consumes the fires the BullMQ job schedulers enqueue. The
- * schedulers themselves are registered only by the api, when a schedule is created.
+ * schedulers themselves are registered only by the api, when a schedule is created. `fire` is
+ * built once by the composition root (createFireScheduleDeps).
  */
 export function startScheduleFires(
-  deps: {
-    redis: Redis;
-    keys: KeyLayout;
-    logger: Logger;
-    batches: Queue<BatchJobPayload>;
-    /** The outbound policy and the checking Agent manifests are fetched through. */
-    outbound: { policy: OutboundPolicy; dispatcher: Dispatcher };
-    /** Every fire counts against its tenant's intake rate limit. */
-    intakeLimit: IntakeRateLimit;
-  },
-  opts: ScheduleFireOptions,
+  deps: { fire: FireScheduleDeps; logger: Logger },
+  opts: { concurrency?: number } = {},
 ): { close(): Promise<void> } {
-  const { redis, keys, logger } = deps;
+  const { fire: fireDeps, logger } = deps;
+  const { redis, keys } = fireDeps;
   const queue = new Queue<ScheduleFirePayload>(QUEUES.schedules, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.schedules, err }, 'queue error'));
-  const fireDeps = {
-    redis,
-    keys,
-    schedules: new ScheduleStore(redis, keys),
-    jobs: { redis, keys, queue: deps.batches, batchSize: opts.batchSize },
-    manifests: new ManifestFetcher({
-      maxBytes: opts.manifestMaxBytes,
-      timeoutMs: opts.manifestTimeoutMs,
-      maxFiles: opts.maxFiles,
-      dispatcher: deps.outbound.dispatcher,
-      policy: deps.outbound.policy,
-    }),
-    intakeLimit: deps.intakeLimit,
-    // A processor silent for longer than a whole manifest fetch (plus margin) has died.
-    claimStaleMs: opts.manifestTimeoutMs + 60_000,
-  };
   const worker = new Worker<ScheduleFirePayload>(QUEUES.schedules, createScheduleProcessor(fireDeps, queue, logger), {
     connection: redis,
     prefix: keys.bullPrefix,

@@ -1,3 +1,5 @@
+import { backoffDelayMs } from '@batchscribe/shared';
+
 /** No single wait is longer than this, however many attempts came before. */
 export const WEBHOOK_MAX_DELAY_MS = 6 * 3600_000;
 
@@ -8,8 +10,5 @@ export const WEBHOOK_MAX_DELAY_MS = 6 * 3600_000;
  * (a receiver outage) from all coming back in the same second.
  */
 export function webhookBackoff(baseMs: number, random: () => number = Math.random): (attemptsMade: number) => number {
-  return (attemptsMade) => {
-    const ceiling = Math.min(WEBHOOK_MAX_DELAY_MS, baseMs * 2 ** Math.max(0, attemptsMade - 1));
-    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-  };
+  return (attemptsMade) => backoffDelayMs(attemptsMade - 1, { baseMs, capMs: WEBHOOK_MAX_DELAY_MS }, random);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseAllowedNets, type AllowedNet } from '../outbound/address-policy.js';
+import { LOG_FORMATS } from '../logger.js';
 
 /** Environment fields shared by the api and the worker (README, "Configuration"). */
 
@@ -31,6 +32,8 @@ export const fields = {
     .regex(/^[A-Za-z0-9_-]{1,32}$/, { message: 'must be 1-32 letters, digits, "-" or "_"' })
     .default('bs'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` or `pretty`; unset: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   BATCH_SIZE: int(100, 1, 100),
   MAX_FILES_PER_JOB: int(100_000, 1, 1_000_000),
   JOB_RETENTION_S: int(604_800, 60),

@@ -1,57 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { monotonicFactory } from 'ulidx';
 
 /*
- * Time-sortable ids (the ULID layout: 48-bit ms time then 80 random bits, Crockford base32,
- * lowercased). Tenant indexes are ZSETs read by lex range, so "sorts by id" must mean "sorts
- * by creation time". Ids made in the same millisecond by one process stay in order because
- * the random part is incremented instead of redrawn (ULID's monotonic mode).
+ * Time-sortable ids: ULIDs (48-bit ms time then 80 random bits, Crockford base32), lowercased.
+ * Tenant indexes are ZSETs read by lex range, so "sorts by id" must mean "sorts by creation
+ * time". Ids made in the same millisecond by one process stay in order because ULID's
+ * monotonic mode increments the random part instead of drawing it anew.
  */
 
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-const TIME_CHARS = 10;
-const RANDOM_CHARS = 16;
-
-function freshRandom(): number[] {
-  const bytes = randomBytes(RANDOM_CHARS);
-  return Array.from(bytes, (b) => b & 31);
-}
-
-/** Adds one to a base32 digit array; on overflow (2^80 ids in one ms) draws anew. */
-function increment(digits: number[]): number[] {
-  const next = [...digits];
-  for (let i = next.length - 1; i >= 0; i--) {
-    if (next[i]! < 31) {
-      next[i] = next[i]! + 1;
-      return next;
-    }
-    next[i] = 0;
-  }
-  return freshRandom();
-}
-
-function encodeTime(ms: number): string {
-  let out = '';
-  let rest = Math.floor(ms);
-  for (let i = 0; i < TIME_CHARS; i++) {
-    out = ALPHABET[rest % 32]! + out;
-    rest = Math.floor(rest / 32);
-  }
-  return out;
-}
-
-/** A generator of monotonic ULIDs; a clock that steps back reuses the last time. */
+/** A generator of monotonic ULIDs at the time it is given; a clock that steps back reuses the last time. */
 export function monotonicUlid(): (now: number) => string {
-  let lastTime = -1;
-  let random: number[] = [];
-  return (now) => {
-    if (now <= lastTime) {
-      random = increment(random);
-    } else {
-      lastTime = now;
-      random = freshRandom();
-    }
-    return encodeTime(lastTime) + random.map((d) => ALPHABET[d]).join('');
-  };
+  const next = monotonicFactory();
+  return (now) => next(now).toLowerCase();
 }
 
 const ulid = monotonicUlid();

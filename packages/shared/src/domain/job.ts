@@ -1,4 +1,5 @@
-import type { Transcript } from '../transcript/index.js';
+import { z } from 'zod';
+import { transcriptSchema, type Transcript } from '../transcript/normalize.js';
 
 export const MODELS = ['paraformer-v2', 'paraformer-8k-v2'] as const;
 export type Model = (typeof MODELS)[number];
@@ -18,26 +19,6 @@ export type BatchState = (typeof BATCH_STATES)[number];
 
 export type Priority = 'interactive' | 'bulk';
 
-export interface ErrorInfo {
-  code: string;
-  message: string;
-}
-
-export interface Counts {
-  total: number;
-  queued: number;
-  submitted: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-}
-
-export interface WebhookState {
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  last_error: string | null;
-}
-
 /** The options passed through to foxapi for every batch of a job. */
 export interface UpstreamOptions {
   language_hints?: string[];
@@ -46,46 +27,90 @@ export interface UpstreamOptions {
   diarization?: Record<string, unknown>;
 }
 
-/** The Job a client sees (README, "HTTP API"). */
-export interface Job {
-  id: string;
-  object: 'transcription.job';
-  tenant: string;
-  status: JobStatus;
-  model: Model;
-  name: string | null;
-  metadata: Record<string, unknown> | null;
-  priority: Priority;
-  callback_url: string | null;
-  schedule_id: string | null;
-  /** The upstream options as given at submit (null when not given). */
-  language_hints: string[] | null;
-  channel_id: number[] | null;
-  recognition: Record<string, unknown> | null;
-  diarization: Record<string, unknown> | null;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-  counts: Counts;
-  batches: Counts;
-  progress: number;
-  error: ErrorInfo | null;
-  webhook: WebhookState | null;
-  /** Why queued files are not going out right now (submits paused upstream), else null. */
-  waiting_reason: ErrorInfo | null;
-}
+export const JOB_ID_PATTERN = /^job_[0-9a-z]{26}$/;
 
-/** One file's result (README, "HTTP API"). */
-export interface FileResult {
-  index: number;
-  file_url: string;
-  ref: string | null;
-  status: FileStatus;
-  batch: number;
-  task_id: string | null;
-  transcript: Transcript | null;
-  error: ErrorInfo | null;
-}
+/** ISO-8601 with an offset, as every time in the API. */
+export const isoTimestamp = z.iso
+  .datetime({ offset: true })
+  .meta({ description: 'ISO-8601 date-time.', example: '2026-11-02T08:30:00.000Z' });
+
+export const errorInfoSchema = z
+  .strictObject({
+    code: z.string().meta({ description: 'Stable machine-readable code, e.g. `upstream_auth`, `upstream_timeout`.' }),
+    message: z.string(),
+  })
+  .meta({ id: 'ErrorInfo' });
+export type ErrorInfo = z.infer<typeof errorInfoSchema>;
+
+export const countsSchema = z
+  .strictObject({
+    total: z.number().int().min(0),
+    queued: z.number().int().min(0),
+    submitted: z.number().int().min(0),
+    completed: z.number().int().min(0),
+    failed: z.number().int().min(0),
+    cancelled: z.number().int().min(0),
+  })
+  .meta({ description: 'At every instant the counts other than `total` sum to `total`.' });
+export type Counts = z.infer<typeof countsSchema>;
+
+export const webhookStateSchema = z
+  .strictObject({
+    status: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.number().int().min(0),
+    last_error: z.string().nullable(),
+  })
+  .meta({ id: 'WebhookState' });
+export type WebhookState = z.infer<typeof webhookStateSchema>;
+
+/** The Job every endpoint answers with; the type is inferred from the schema the OpenAPI document shows. */
+export const jobSchema = z
+  .strictObject({
+    id: z.string().regex(JOB_ID_PATTERN).meta({ example: 'job_01jc9x3k6m2v8q4r7t5w0y1z2a' }),
+    object: z.literal('transcription.job'),
+    tenant: z.string(),
+    status: z.enum(JOB_STATUSES),
+    model: z.enum(MODELS),
+    name: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()).nullable().meta({ description: 'As given at submit.' }),
+    priority: z.enum(['interactive', 'bulk']),
+    callback_url: z.string().nullable(),
+    schedule_id: z.string().nullable().meta({ description: 'Set on jobs a schedule created.' }),
+    language_hints: z.array(z.string()).nullable().meta({ description: 'As given at submit; null when not given.' }),
+    channel_id: z.array(z.number().int().min(0)).nullable().meta({ description: 'As given at submit; null when not given.' }),
+    recognition: z.record(z.string(), z.unknown()).nullable().meta({ description: 'Passed to foxapi as given; null when not given.' }),
+    diarization: z.record(z.string(), z.unknown()).nullable().meta({ description: 'Passed to foxapi as given; null when not given.' }),
+    created_at: isoTimestamp,
+    updated_at: isoTimestamp,
+    finished_at: isoTimestamp.nullable(),
+    counts: countsSchema.meta({ description: 'Files by status.' }),
+    batches: countsSchema.meta({ description: 'Batches (foxapi tasks) by status.' }),
+    progress: z.number().int().min(0).max(100).meta({
+      description:
+        'Share of files that have ended, whatever the outcome: (completed + failed + cancelled) / total, floored. It is not the share transcribed: `counts` tells transcribed, failed and cancelled files apart.',
+    }),
+    error: errorInfoSchema.nullable().meta({ description: 'Job-level failure (e.g. upstream_auth).' }),
+    webhook: webhookStateSchema.nullable(),
+    waiting_reason: errorInfoSchema
+      .nullable()
+      .meta({ description: 'Why queued files are not going out right now (submits paused upstream).' }),
+  })
+  .meta({ id: 'Job', description: 'A transcription job.' });
+export type Job = z.infer<typeof jobSchema>;
+
+export const fileResultSchema = z
+  .strictObject({
+    index: z.number().int().min(0).meta({ description: 'Position in the submitted `file_urls`/`files`.' }),
+    file_url: z.string(),
+    ref: z.string().nullable().meta({ description: "The caller's own id, echoed." }),
+    status: z.enum(FILE_STATUSES),
+    batch: z.number().int().min(0),
+    task_id: z.string().nullable(),
+    transcript: transcriptSchema.nullable(),
+    error: errorInfoSchema.nullable(),
+  })
+  .meta({ id: 'FileResult' });
+export type FileResult = z.infer<typeof fileResultSchema>;
 
 /** One file as stored (short keys: it is stored once per file, 100k times for a large job). */
 export interface FileRecord {

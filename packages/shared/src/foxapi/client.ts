@@ -41,6 +41,14 @@ export interface CallOptions {
   log?: Logger;
 }
 
+/**
+ * The connection pool for foxapi calls: kept-alive sockets, and a connect timeout no longer than
+ * a call's. A composition root makes it, hands it to FoxapiClient as `dispatcher`, and closes it.
+ */
+export function createFoxapiAgent(timeoutMs: number): Agent {
+  return new Agent({ keepAliveTimeout: KEEP_ALIVE_MS, connect: { timeout: Math.min(MAX_CONNECT_TIMEOUT_MS, timeoutMs) } });
+}
+
 export class FoxapiClient {
   private readonly baseUrl: string;
   private readonly apiKey: string;
@@ -64,10 +72,7 @@ export class FoxapiClient {
       this.ownedAgent = null;
       this.dispatcher = opts.dispatcher;
     } else {
-      this.ownedAgent = new Agent({
-        keepAliveTimeout: KEEP_ALIVE_MS,
-        connect: { timeout: Math.min(MAX_CONNECT_TIMEOUT_MS, opts.timeoutMs) },
-      });
+      this.ownedAgent = createFoxapiAgent(opts.timeoutMs);
       this.dispatcher = this.ownedAgent;
     }
     this.downloadDispatcher = this.dispatcher.compose(interceptors.redirect({ maxRedirections: MAX_DOWNLOAD_REDIRECTS }));

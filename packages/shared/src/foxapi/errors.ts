@@ -56,10 +56,22 @@ export function isFoxapiError(e: unknown): e is FoxapiError {
   return e instanceof Error && e.name === 'FoxapiError' && typeof (e as { kind?: unknown }).kind === 'string';
 }
 
-/** Transient failures worth another attempt after a back-off (docs/upstream.md, decision 4). */
+/**
+ * The one table of transient failures: the kinds worth another attempt after a back-off. Every
+ * retry decision of the worker reads it; a submit also asks isAmbiguousSubmitFailure first.
+ */
+const TRANSIENT_KINDS: ReadonlySet<FoxapiErrorKind> = new Set(['rate_limited', 'server', 'timeout', 'network']);
+
 export function isRetryable(err: unknown): boolean {
-  if (!isFoxapiError(err)) return false;
-  return err.kind === 'rate_limited' || err.kind === 'server' || err.kind === 'timeout' || err.kind === 'network';
+  return isFoxapiError(err) && TRANSIENT_KINDS.has(err.kind);
+}
+
+/**
+ * HTTP statuses that say "try again later" rather than "this request is wrong": 408 (the
+ * request did not arrive in time), 429, and every 5xx.
+ */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
 }
 
 /**
@@ -83,6 +95,9 @@ export function kindForStatus(status: number): FoxapiErrorKind {
       return 'quota';
     case 404:
       return 'not_found';
+    case 408:
+      // Nothing proves the origin never saw the body, so a submit answered 408 stays ambiguous.
+      return 'timeout';
     case 429:
       return 'rate_limited';
     default:

@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { errorBodySchema } from './schemas.js';
+import { isBodyTooLarge, readLimited } from '../io/read-limited.js';
 import { FoxapiError, kindForStatus, parseRetryAfter } from './errors.js';
 
 /*
@@ -39,14 +40,12 @@ export async function readBody(
   label: string,
   maxBytes: number = MAX_BODY_BYTES,
 ): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw tooLarge(label, maxBytes);
-    chunks.push(Buffer.from(chunk));
+  let bytes: Buffer;
+  try {
+    bytes = await readLimited(body, maxBytes);
+  } catch (err) {
+    throw isBodyTooLarge(err) ? tooLarge(label, maxBytes) : err;
   }
-  let bytes: Buffer = Buffer.concat(chunks);
   const encodings = (headerText(contentEncoding) ?? '')
     .split(',')
     .map((e) => e.trim().toLowerCase())

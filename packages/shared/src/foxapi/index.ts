@@ -1,8 +1,9 @@
-export { FoxapiClient, type CallOptions } from './client.js';
+export { FoxapiClient, createFoxapiAgent, type CallOptions } from './client.js';
 export {
   FoxapiError,
   isFoxapiError,
   isRetryable,
+  isTransientStatus,
   isAmbiguousSubmitFailure,
   isUnreachable,
   parseRetryAfter,

@@ -35,8 +35,19 @@ function describeChar(ch: string): string {
   return /\s/u.test(ch) ? `whitespace (${hex})` : `a control character (${hex})`;
 }
 
-export function parseUrlList(text: string): UrlList {
-  const list: UrlList = { urls: [], lines: [], errors: [], entries: 0 };
+export interface UrlListEntry {
+  /** 1-based line number. */
+  line: number;
+  /** The line without its comment and surrounding whitespace; not yet checked. */
+  text: string;
+}
+
+/**
+ * The entries of a URL list, one per line that holds something besides a comment: the one
+ * place that knows the list's line, comment and BOM rules. parseUrlList checks the entries for
+ * the api and manifests; the CLI checks them with its own messages.
+ */
+export function* urlListEntries(text: string): Generator<UrlListEntry> {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   let start = 0;
   for (let lineNo = 1; start <= body.length; lineNo++) {
@@ -44,10 +55,16 @@ export function parseUrlList(text: string): UrlList {
     if (end === -1) end = body.length;
     const raw = body.slice(start, end);
     start = end + 1;
-    let line = raw.trim();
+    const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const comment = COMMENT.exec(line);
-    if (comment) line = line.slice(0, comment.index).trimEnd();
+    yield { line: lineNo, text: comment ? line.slice(0, comment.index).trimEnd() : line };
+  }
+}
+
+export function parseUrlList(text: string): UrlList {
+  const list: UrlList = { urls: [], lines: [], errors: [], entries: 0 };
+  for (const { line: lineNo, text: line } of urlListEntries(text)) {
     const index = list.entries++;
     const bad = INNER_SPACE_OR_CONTROL.exec(line);
     if (bad) {

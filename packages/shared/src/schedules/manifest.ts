@@ -5,6 +5,7 @@ import { parseUrlList } from '../intake/url-list.js';
 import type { OutboundPolicy } from '../outbound/address-policy.js';
 import { OutboundRedirectError, getFollowingRedirects } from '../outbound/follow-redirects.js';
 import { describeOutboundFailure } from '../outbound/outbound-failure.js';
+import { isBodyTooLarge, readLimited } from '../io/read-limited.js';
 
 /**
  * A schedule's manifest: fetched at each fire, under a size and a time limit, then parsed as
@@ -94,27 +95,22 @@ export class ManifestFetcher {
       discard(res.body);
       throw new ManifestError('manifest_too_big', `the manifest is ${declared} bytes; at most ${this.maxBytes} are read`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let bytes: Buffer;
     try {
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).byteLength;
-        // Counted as it streams: a server that sends no (or a false) Content-Length is cut off here.
-        if (size > this.maxBytes) {
-          discard(res.body);
-          throw new ManifestError('manifest_too_big', `the manifest is larger than ${this.maxBytes} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
+      // Counted as it streams: a server that sends no (or a false) Content-Length is cut off there.
+      bytes = await readLimited(res.body, this.maxBytes);
     } catch (err) {
-      if (err instanceof ManifestError) throw err;
+      if (isBodyTooLarge(err)) {
+        discard(res.body);
+        throw new ManifestError('manifest_too_big', `the manifest is larger than ${this.maxBytes} bytes`);
+      }
       throw new ManifestError(
         'manifest_unreachable',
         `manifest_url could not be read: ${describe(err, this.timeoutMs)}`,
         (err as Error).message,
       );
     }
-    return { text: Buffer.concat(chunks).toString('utf8'), contentType };
+    return { text: bytes.toString('utf8'), contentType };
   }
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkHints, jobOptionsShape } from '../domain/requests.js';
 import type { JobRequest } from '../intake/create-job.js';
-import type { UpstreamOptions } from '../domain/job.js';
+import { isoTimestamp, type UpstreamOptions } from '../domain/job.js';
 
 /**
  * The `job` part of a schedule: the same options and rules as `POST /v1/jobs`, minus the
@@ -11,11 +11,12 @@ export const scheduleJobOptions = z.strictObject(jobOptionsShape).superRefine(ch
 export type ScheduleJobOptions = z.infer<typeof scheduleJobOptions>;
 
 /** What one fire did: `job_id` when it made a job, else `error` says why not. */
-export interface ScheduleRun {
-  at: string;
-  job_id: string | null;
-  error: string | null;
-}
+export const scheduleRunSchema = z.strictObject({
+  at: isoTimestamp,
+  job_id: z.string().nullable(),
+  error: z.string().nullable().meta({ description: 'Why this fire made no job (manifest unreachable, too big, unparsable).' }),
+});
+export type ScheduleRun = z.infer<typeof scheduleRunSchema>;
 
 /** A schedule as stored (one HASH per schedule). */
 export interface ScheduleRecord {
@@ -31,22 +32,24 @@ export interface ScheduleRecord {
   lastRun: ScheduleRun | null;
 }
 
-/** The Schedule a client sees (README, "Nightly jobs: schedules"). */
-export interface Schedule {
-  id: string;
-  object: 'schedule';
-  name: string;
-  cron: string;
-  timezone: string;
-  manifest_url: string | null;
-  file_urls: string[] | null;
-  job: ScheduleJobOptions;
-  created_at: string;
-  next_run: string | null;
-  last_run: ScheduleRun | null;
-  /** Why the last fire made no job (the same as `last_run.error`), else null. */
-  last_error: string | null;
-}
+/** The Schedule a client sees; the type is inferred from the schema the OpenAPI document shows. */
+export const scheduleSchema = z
+  .strictObject({
+    id: z.string().regex(/^sch_[0-9a-z]{26}$/),
+    object: z.literal('schedule'),
+    name: z.string(),
+    cron: z.string().meta({ description: '5 fields, or 6 with seconds first.' }),
+    timezone: z.string().meta({ description: 'IANA time zone the cron is read in.' }),
+    manifest_url: z.string().nullable(),
+    file_urls: z.array(z.string()).nullable(),
+    job: scheduleJobOptions,
+    created_at: isoTimestamp,
+    next_run: isoTimestamp.nullable(),
+    last_run: scheduleRunSchema.nullable(),
+    last_error: z.string().nullable().meta({ description: 'The same as `last_run.error`.' }),
+  })
+  .meta({ id: 'Schedule', description: 'A schedule makes a job from its manifest at every fire (README, "Nightly jobs: schedules").' });
+export type Schedule = z.infer<typeof scheduleSchema>;
 
 export function scheduleRecordFields(rec: ScheduleRecord): Record<string, string> {
   const fields: Record<string, string> = {

@@ -1,5 +1,6 @@
 export {
   normalizeTranscription,
+  transcriptSchema,
   UnparsableTranscriptError,
   isUnparsableTranscriptError,
   type Word,

@@ -1,39 +1,43 @@
 import { z } from 'zod';
 
 /**
- * A word and the punctuation predicted after it, each without surrounding spaces (upstream pads
- * words with spaces for concatenation; the sentence's `text` is the readable form).
+ * batchscribe's transcript, the `transcript` of a FileResult: the schemas are the OpenAPI
+ * document's and the types are inferred from them, so the two cannot part ways.
  */
-export interface Word {
-  begin_ms: number;
-  end_ms: number;
-  text: string;
-  punctuation: string;
-}
 
-export interface Sentence {
-  begin_ms: number;
-  end_ms: number;
-  text: string;
-  /** 0-based; present only when diarization was on. */
-  speaker_id?: number;
-  words: Word[];
-}
+/** A word and the punctuation predicted after it, each without surrounding spaces (upstream pads words with spaces). */
+export const transcriptWordSchema = z.strictObject({
+  begin_ms: z.number().int().min(0),
+  end_ms: z.number().int().min(0),
+  text: z.string().meta({ description: 'The word, without surrounding spaces.' }),
+  punctuation: z.string().meta({ description: 'Punctuation predicted after the word (may be empty), without spaces.' }),
+});
+export type Word = z.infer<typeof transcriptWordSchema>;
 
-export interface Channel {
-  /** 0-based audio track. */
-  channel_id: number;
-  text: string;
-  sentences: Sentence[];
-}
+export const transcriptSentenceSchema = z.strictObject({
+  begin_ms: z.number().int().min(0),
+  end_ms: z.number().int().min(0),
+  text: z.string(),
+  speaker_id: z.number().int().min(0).optional().meta({ description: 'Present only when diarization was on.' }),
+  words: z.array(transcriptWordSchema),
+});
+export type Sentence = z.infer<typeof transcriptSentenceSchema>;
 
-/** batchscribe's transcript, the `transcript` of a FileResult (README, "HTTP API"). Times in milliseconds from file start. */
-export interface Transcript {
-  /** Channel texts joined by a newline; empty when no speech was found. */
-  text: string;
-  duration_ms: number | null;
-  channels: Channel[];
-}
+export const transcriptChannelSchema = z.strictObject({
+  channel_id: z.number().int().min(0),
+  text: z.string(),
+  sentences: z.array(transcriptSentenceSchema),
+});
+export type Channel = z.infer<typeof transcriptChannelSchema>;
+
+export const transcriptSchema = z
+  .strictObject({
+    text: z.string().meta({ description: 'Channel texts joined by a newline; empty when no speech was found.' }),
+    duration_ms: z.number().int().min(0).nullable(),
+    channels: z.array(transcriptChannelSchema),
+  })
+  .meta({ id: 'Transcript', description: 'Times in milliseconds from the start of the file.' });
+export type Transcript = z.infer<typeof transcriptSchema>;
 
 /** The upstream transcription could not be read; its code is the file's error code. */
 export class UnparsableTranscriptError extends Error {
