@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from '../store/keys.js';
 
 /**
  * The tenant's intake budget: job submissions, schedule creations and runs (counted by the

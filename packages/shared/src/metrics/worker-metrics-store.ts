@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AggregatorRegistry, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from '../store/keys.js';
 
 type MetricsJson = Array<MetricObjectWithValues<MetricValue<string>>>;
 
