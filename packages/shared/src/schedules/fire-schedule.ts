@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../store/keys.js';
 import type { Job } from '../domain/job.js';
 import { createJob, type CreateJobDeps } from '../intake/create-job.js';
-import type { IntakeRateLimit } from '../intake/intake-rate-limit.js';
+import type { IntakeRateLimit } from '../store/intake-rate-limit.js';
 import { ManifestError, type ManifestFetcher, type ManifestFile } from './manifest.js';
 import { jobRequestFor } from './schedule.js';
 import type { ScheduleStore } from '../store/schedules.js';
