@@ -140,6 +140,11 @@ export class JobStore {
       const [word, pending] = (await this.step('retry', jobId, () =>
         this.redis.bsRetryStart(2, this.keys.job(jobId), this.keys.pendingActions, tenant, Date.now(), jobId),
       )) as Reply;
+      if (word === 'pending' && pending === 'retry') {
+        // A retry whose caller died half-way: finishing it is what this call asked for.
+        const made = await this.runRetry(jobId);
+        return made === null ? { word: 'nothing' } : { word: 'ok', batches: made };
+      }
       if (word === 'pending') {
         await this.resume(jobId, String(pending) as PendingAction);
         continue;
