@@ -47,7 +47,7 @@ export interface ActionChunks {
   deleteBatches: number;
 }
 
-export const DEFAULT_ACTION_CHUNKS: ActionChunks = { cancelBatches: 10, retryFiles: 1_000, retryBatches: 10, deleteBatches: 100 };
+export const DEFAULT_ACTION_CHUNKS: ActionChunks = { cancelBatches: 4, retryFiles: 500, retryBatches: 5, deleteBatches: 100 };
 
 export interface JobStoreOptions {
   retentionS: number;
