@@ -13,6 +13,7 @@ import { scaleOutBench } from './scale-out.bench.js';
 import { readsBench } from './reads.bench.js';
 import { meetingsBench } from './meetings.bench.js';
 import { parkedBench } from './parked.bench.js';
+import { actionsBench } from './actions.bench.js';
 
 /**
  * `pnpm bench [name…]`: every benchmark of issue 6 (or the named ones) against one Redis,
@@ -27,6 +28,7 @@ const BENCHMARKS: Record<string, (redis: BenchRedis) => Promise<BenchResult[]>> 
   reads: readsBench,
   meetings: meetingsBench,
   parked: parkedBench,
+  actions: actionsBench,
 };
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');

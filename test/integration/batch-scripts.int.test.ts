@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchStore } from '@batchscribe/shared';
-import { FINISH_BATCH, RECORD_SUBMITTED } from '../../packages/shared/src/store/batch-scripts.js';
+import { BatchStore, batchScripts } from '@batchscribe/shared';
 import { snapshotKeys } from '../support/raw-http.js';
 import { Stack, urls } from '../support/stack.js';
 
@@ -27,20 +26,17 @@ async function claimedBatch(): Promise<{ jobId: string; token: string }> {
   return { jobId: job.id, token: 'tok' };
 }
 
-function finishArgs(jobId: string, fields: string, triples: string[]): (string | number)[] {
+/** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields and file triples. */
+function finishArgs(jobId: string, fields: string, triples: string[]): [number, ...(string | number)[]] {
   const k = stack.keys;
+  const keys = [k.job(jobId), k.batch(jobId, 0), k.files(jobId), k.inflight, k.webhookOutbox, ...k.batches(jobId, 0, 1)];
   return [
-    FINISH_BATCH,
-    4,
-    k.job(jobId),
-    k.batch(jobId, 0),
-    k.files(jobId),
-    k.inflight,
+    keys.length,
+    ...keys,
     'submitting,submitted,queued',
     'failed',
     new Date().toISOString(),
     60,
-    k.jobKeyPrefix(jobId),
     fields,
     k.jobEvents,
     jobId,
@@ -63,15 +59,15 @@ describe('finishBatch refuses bad arguments before writing', () => {
   ])('when given %s, then an error reply and nothing changed', async (_what, fields, triples) => {
     const { jobId } = await claimedBatch();
     const before = await state();
-    const [script, ...args] = finishArgs(jobId, fields, triples);
-    await expect(stack.redis.eval(String(script), ...(args as [number, ...string[]]))).rejects.toThrow(/^BADARGS .*nothing was changed/);
+    await expect(batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, fields, triples))).rejects.toThrow(
+      /^BADARGS .*nothing was changed/,
+    );
     expect(await state()).toBe(before);
   });
 
   it('when a batch ends with no file outcomes, then it still ends (no HINCRBY by -0)', async () => {
     const { jobId } = await claimedBatch();
-    const [script, ...args] = finishArgs(jobId, '{}', []);
-    expect(await stack.redis.eval(String(script), ...(args as [number, ...string[]]))).toBe(1);
+    expect(await batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, '{}', []))).toBe(1);
     expect(await stack.redis.hget(stack.keys.batch(jobId, 0), 'state')).toBe('failed');
   });
 });
@@ -82,12 +78,11 @@ describe('recordSubmitted refuses bad arguments before writing', () => {
     const k = stack.keys;
     const before = await state();
     await expect(
-      stack.redis.eval(
-        RECORD_SUBMITTED,
-        3,
+      batchScripts(stack.redis).bsRecordSubmitted(
         k.job(jobId),
         k.batch(jobId, 0),
         k.files(jobId),
+        k.inflight,
         token,
         new Date().toISOString(),
         '[not json',
@@ -109,8 +104,8 @@ describe('records made from upstream data', () => {
       record: { u: urls(2)[index]!, b: 0, s: 'failed' as const, e: { code: 'InvalidFile', message: `bad \ud800 file` } },
     });
     expect(await store.finish(jobId, 0, ['submitting'], 'failed', [failed(0), failed(1)])).toBe(true);
-    const decoded = await stack.redis.eval(`return cjson.decode(redis.call('HGET', KEYS[1], '1')).e.message`, 1, stack.keys.files(jobId));
-    expect(decoded).toBe('bad \ufffd file');
+    const stored = JSON.parse((await stack.redis.hget(stack.keys.files(jobId), '1')) ?? '{}') as { e?: { message?: string } };
+    expect(stored.e?.message).toBe('bad \ufffd file');
     const retried = await stack.request<{ status: string }>('POST', `/v1/jobs/${jobId}/retry`);
     expect(retried.status).toBe(202);
     expect(retried.body.status).toBe('running');

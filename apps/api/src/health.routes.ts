@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import { UnavailableError, UpstreamHealthStore, type KeyLayout } from '@batchscribe/shared';
+import { FoxapiBudget, UnavailableError, UpstreamHealthStore, type KeyLayout } from '@batchscribe/shared';
 
 /** A worker counts as alive if it sent a heartbeat within this window. */
 export const WORKER_HEARTBEAT_FRESH_MS = 30_000;
@@ -26,7 +26,7 @@ export async function checkReadiness(redis: Redis, keys: KeyLayout, now = Date.n
   const info = await redis.info('memory');
   const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1] ?? 'unknown';
   checks.maxmemory_policy = policy === 'noeviction' ? 'ok' : `is ${policy}; must be noeviction or queued work can be evicted`;
-  const fresh = await redis.zcount(keys.workers, now - WORKER_HEARTBEAT_FRESH_MS, '+inf');
+  const fresh = await new FoxapiBudget(redis, keys).freshWorkers(now - WORKER_HEARTBEAT_FRESH_MS);
   checks.workers = fresh > 0 ? `ok (${fresh})` : 'no worker heartbeat in the last 30 s';
   // What the workers' own requests found, refreshed by their heartbeats.
   const upstream = await new UpstreamHealthStore(redis, keys).current(now);

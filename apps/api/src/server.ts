@@ -8,6 +8,7 @@ import { pinoHttp } from 'pino-http';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import {
+  ClaimStore,
   IntakeRateLimit,
   JobReader,
   type ManifestFetcher,
@@ -136,6 +137,7 @@ export function createApp(deps: ApiDeps): Express {
       queue: deps.queue,
       batchSize: deps.env.BATCH_SIZE,
       reader,
+      claims: new ClaimStore(deps.redis, deps.keys),
       actions: new JobActions({
         redis: deps.redis,
         keys: deps.keys,

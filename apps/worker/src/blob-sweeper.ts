@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { KeyLayout, TranscriptStore } from '@batchscribe/shared';
+import { FoxapiBudget, jobExists, type KeyLayout, type TranscriptStore } from '@batchscribe/shared';
 
 /**
  * Deletes the transcripts of jobs Redis no longer knows: jobs that expired (JOB_RETENTION_S),
@@ -20,12 +20,12 @@ export async function sweepBlobs(deps: {
   lockMs: number;
 }): Promise<{ swept: boolean; jobsDeleted: number; objectsDeleted: number }> {
   const { redis, keys, transcripts, logger } = deps;
-  const got = await redis.set(keys.blobSweepLock, String(process.pid), 'PX', deps.lockMs, 'NX');
-  if (got !== 'OK') return { swept: false, jobsDeleted: 0, objectsDeleted: 0 };
+  if (!(await new FoxapiBudget(redis, keys).lockBlobSweep(String(process.pid), deps.lockMs)))
+    return { swept: false, jobsDeleted: 0, objectsDeleted: 0 };
   let jobsDeleted = 0;
   let objectsDeleted = 0;
   for await (const jobId of transcripts.jobIds()) {
-    if ((await redis.exists(keys.job(jobId))) === 1) continue;
+    if (await jobExists(redis, keys, jobId)) continue;
     objectsDeleted += await transcripts.deleteJob(jobId);
     jobsDeleted++;
     logger.info({ jobId }, 'blob sweeper deleted the transcripts of a job that is gone');

@@ -1,7 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { enqueueBatches, type BatchJobPayload, type KeyLayout, type Priority } from '@batchscribe/shared';
+import {
+  clearIntakePending,
+  enqueueBatches,
+  stalledIntakes,
+  type BatchJobPayload,
+  type JobStore,
+  type KeyLayout,
+} from '@batchscribe/shared';
 
 /** A job still pending this long after creation lost its api process between write and enqueue. */
 export const INTAKE_GRACE_MS = 30_000;
@@ -9,25 +16,31 @@ export const INTAKE_GRACE_MS = 30_000;
 /**
  * Finishes intakes an api process did not: enqueues the batches of jobs that were written but
  * never confirmed enqueued. Enqueueing is idempotent, so racing the api or another worker is safe.
+ * With `jobs`, it also finishes the chunked cancels, retries and deletes whose caller died half-way.
  */
 export async function sweepIntake(deps: {
   redis: Redis;
   keys: KeyLayout;
   queue: Queue<BatchJobPayload>;
   logger: Logger;
+  jobs?: JobStore;
   now?: number;
   graceMs?: number;
 }): Promise<number> {
   const now = deps.now ?? Date.now();
-  const ids = await deps.redis.zrangebyscore(deps.keys.intakePending, '-inf', now - (deps.graceMs ?? INTAKE_GRACE_MS), 'LIMIT', 0, 100);
-  for (const jobId of ids) {
-    const [total, priority] = await deps.redis.hmget(deps.keys.job(jobId), 'b_total', 'priority');
-    if (total !== null) {
-      const batches = Array.from({ length: Number(total) }, (_, b) => b);
-      await enqueueBatches(deps.queue, jobId, batches, (priority ?? 'bulk') as Priority);
-      deps.logger.warn({ jobId, batches: batches.length }, 'intake sweeper enqueued an interrupted job');
+  const grace = deps.graceMs ?? INTAKE_GRACE_MS;
+  const stalled = await stalledIntakes(deps.redis, deps.keys, now - grace);
+  for (const { jobId, batches, priority } of stalled) {
+    if (batches !== null) {
+      const all = Array.from({ length: batches }, (_, b) => b);
+      await enqueueBatches(deps.queue, jobId, all, priority);
+      deps.logger.warn({ jobId, batches: all.length }, 'intake sweeper enqueued an interrupted job');
     }
-    await deps.redis.zrem(deps.keys.intakePending, jobId);
+    await clearIntakePending(deps.redis, deps.keys, jobId);
   }
-  return ids.length;
+  if (deps.jobs) {
+    const resumed = await deps.jobs.resumeStale(grace, now);
+    if (resumed > 0) deps.logger.warn({ jobs: resumed }, 'intake sweeper finished interrupted job actions (cancel, retry, delete)');
+  }
+  return stalled.length;
 }

@@ -6,8 +6,10 @@ import type { Logger } from 'pino';
 import pLimit from 'p-limit';
 import type { Registry } from 'prom-client';
 import {
+  FoxapiBudget,
   FoxapiClient,
   IntakeRateLimit,
+  JobStore,
   OutboundPolicy,
   QUEUES,
   TranscriptStore,
@@ -15,12 +17,14 @@ import {
   WorkerMetricsStore,
   WriteDurability,
   checkDurabilitySupport,
+  foxapiRateKeys,
   createMetricsRegistry,
   createFireScheduleDeps,
   createFoxapiAgent,
   createOutboundAgent,
   createThreadPreparer,
   migrateLegacyTranscripts,
+  enqueueBatches,
   type BatchJobPayload,
   type BlobStore,
   type KeyLayout,
@@ -121,7 +125,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     clock: deps.clock ?? Date.now,
     crash: deps.crash ?? noCrash,
     testHook: deps.testHook,
-    limiter: new MeteredRateLimiter(metrics, redis, { tat: keys.rateTat, backoffUntil: keys.rateBackoff }, env.FOXAPI_MAX_RPS),
+    limiter: new MeteredRateLimiter(metrics, redis, foxapiRateKeys(keys), env.FOXAPI_MAX_RPS),
     metrics,
     config: {
       maxInflightTasks: env.FOXAPI_MAX_INFLIGHT_TASKS,
@@ -165,10 +169,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const outbound = { policy: outboundPolicy, dispatcher: outboundAgent };
 
   const sharedMetrics = new WorkerMetricsStore(redis, keys);
+  const budget = new FoxapiBudget(redis, keys);
   const beat = async () => {
     const now = Date.now();
-    await redis.zadd(keys.workers, now, id);
-    await redis.zremrangebyscore(keys.workers, '-inf', now - DEAD_WORKER_MS);
+    await budget.heartbeat(id, now, DEAD_WORKER_MS);
     await sharedMetrics.publish(id, metrics.registry, now);
     await sharedMetrics.prune(now, DEAD_WORKER_MS);
     await upstream.refresh(foxapi);
@@ -177,9 +181,15 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     () => void beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
     deps.heartbeatMs ?? 10_000,
   );
+  // Cancels, retries and deletes whose api process died half-way are finished by the sweep.
+  const jobActions = new JobStore(redis, keys, {
+    retentionS: env.JOB_RETENTION_S,
+    batchSize: env.BATCH_SIZE,
+    enqueue: (jobId, batches, priority) => enqueueBatches(queue, jobId, batches, priority),
+  });
   const sweeper = setInterval(
     () =>
-      void sweepIntake({ redis, keys, queue, logger, graceMs: env.INTAKE_GRACE_MS }).catch((err: Error) =>
+      void sweepIntake({ redis, keys, queue, logger, jobs: jobActions, graceMs: env.INTAKE_GRACE_MS }).catch((err: Error) =>
         logger.warn({ err: err.message }, 'intake sweep failed'),
       ),
     deps.sweepMs ?? env.INTAKE_SWEEP_MS,
@@ -256,7 +266,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       await foxapiAgent.close();
       await preparer.close();
       await outboundAgent.close();
-      await redis.zrem(keys.workers, id).catch(() => undefined);
+      await budget.removeWorker(id).catch(() => undefined);
       await sharedMetrics.withdraw(id).catch(() => undefined);
       if (durability) await durability.connection.quit().catch(() => durability.connection.disconnect());
       await upstream.withdraw().catch(() => undefined);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { GlobalRateLimiter, SPACING_MARGIN } from '../src/redis/rate-limiter.js';
+import { GlobalRateLimiter, SPACING_MARGIN } from '../src/store/rate-limiter.js';
 
 let redis: Redis;
 beforeAll(() => {

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { ConflictError, IdempotencyKeyReusedError, ValidationError, type KeyLayout } from '@batchscribe/shared';
-import { CLAIM_IDEMPOTENCY } from './job-actions.lua.js';
+import { ConflictError, IdempotencyKeyReusedError, ValidationError, type ClaimHandle, type ClaimStore } from '@batchscribe/shared';
 
 /** How long a key is remembered (README, "HTTP API": 24 h). */
 export const IDEMPOTENCY_TTL_S = 24 * 3600;
 /** A claim older than this belongs to a request that died; the next one may take it over. */
 export const IDEMPOTENCY_STALE_MS = 60_000;
 
-export type IdempotencyClaim = { kind: 'claimed'; key: string; value: (jobId: string) => string } | { kind: 'replay'; jobId: string };
+export type IdempotencyClaim = { kind: 'claimed'; handle: ClaimHandle } | { kind: 'replay'; jobId: string };
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -18,8 +16,7 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
  * a duplicate waits for it (briefly) rather than creating a second one.
  */
 export async function claimIdempotencyKey(
-  redis: Redis,
-  keys: KeyLayout,
+  claims: ClaimStore,
   tenant: string,
   key: string,
   canonicalBody: string,
@@ -30,24 +27,16 @@ export async function claimIdempotencyKey(
       { path: 'Idempotency-Key', message: 'must be 1 to 255 characters' },
     ]);
   }
-  const redisKey = keys.idempotency(tenant, sha(key));
+  const keyHash = sha(key);
   const bodyHash = sha(canonicalBody);
   const deadline = Date.now() + (opts.waitMs ?? 10_000);
   for (;;) {
-    const [word, jobId] = (await redis.eval(
-      CLAIM_IDEMPOTENCY,
-      1,
-      redisKey,
-      bodyHash,
-      Date.now(),
-      IDEMPOTENCY_TTL_S,
-      IDEMPOTENCY_STALE_MS,
-    )) as [string, string?];
-    if (word === 'claimed') return { kind: 'claimed', key: redisKey, value: (id) => `${bodyHash}|${id}` };
-    if (word === 'conflict') {
+    const claim = await claims.claimIdempotency(tenant, keyHash, bodyHash, IDEMPOTENCY_TTL_S, IDEMPOTENCY_STALE_MS);
+    if (claim.word === 'claimed') return { kind: 'claimed', handle: claim.handle };
+    if (claim.word === 'conflict') {
       throw new IdempotencyKeyReusedError('This Idempotency-Key was already used with a different request body.');
     }
-    if (word === 'done' && jobId) return { kind: 'replay', jobId };
+    if (claim.word === 'done') return { kind: 'replay', jobId: claim.jobId };
     if (Date.now() > deadline) {
       throw new ConflictError('A request with this Idempotency-Key is still being processed; retry shortly.', { retryAfterS: 1 });
     }
@@ -56,7 +45,6 @@ export async function claimIdempotencyKey(
 }
 
 /** Releases a claim whose request failed before creating its job, so a retry can proceed. */
-export async function releaseIdempotencyKey(redis: Redis, redisKey: string): Promise<void> {
-  const v = await redis.get(redisKey);
-  if (v?.includes('|pending|')) await redis.del(redisKey);
+export async function releaseIdempotencyKey(claims: ClaimStore, handle: ClaimHandle): Promise<void> {
+  await claims.releaseIdempotency(handle);
 }

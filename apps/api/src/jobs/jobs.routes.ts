@@ -1,6 +1,14 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { JOB_STATUS_FILTER, jobNotFound, requireJob, type Job, type JobReader, type OutboundPolicy } from '@batchscribe/shared';
+import {
+  JOB_STATUS_FILTER,
+  jobNotFound,
+  requireJob,
+  type ClaimStore,
+  type Job,
+  type JobReader,
+  type OutboundPolicy,
+} from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
 import { jsonBody, textBody } from '../http/body-parsers.js';
@@ -15,6 +23,8 @@ import { type JobActions } from './job-actions.js';
 export interface JobsRoutesDeps extends CreateJobDeps {
   reader: JobReader;
   actions: JobActions;
+  /** Idempotency-Key claims. */
+  claims: ClaimStore;
   limits: IntakeLimits;
   maxBodyBytes: number;
   pollMinMs: number;
@@ -49,7 +59,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
     const tenant = tenantOf(req);
     const key = req.get('idempotency-key');
     if (key === undefined) return sendCreated(res, await createJob(deps, tenant, intake), req);
-    const claim = await claimIdempotencyKey(deps.redis, deps.keys, tenant, key, JSON.stringify(intake satisfies JobRequest));
+    const claim = await claimIdempotencyKey(deps.claims, tenant, key, JSON.stringify(intake satisfies JobRequest));
     if (claim.kind === 'replay') {
       const job = await deps.reader.getJob(claim.jobId, tenant);
       if (!job)
@@ -58,9 +68,9 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
       return;
     }
     try {
-      sendCreated(res, await createJob(deps, tenant, intake, { idempotency: claim }), req);
+      sendCreated(res, await createJob(deps, tenant, intake, { idempotency: claim.handle }), req);
     } catch (err) {
-      await releaseIdempotencyKey(deps.redis, claim.key).catch(() => undefined);
+      await releaseIdempotencyKey(deps.claims, claim.handle).catch(() => undefined);
       throw err;
     }
   });

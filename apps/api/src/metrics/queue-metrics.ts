@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
-import type { KeyLayout } from '@batchscribe/shared';
+import { FoxapiBudget, type KeyLayout } from '@batchscribe/shared';
 import { WORKER_HEARTBEAT_FRESH_MS } from '../health.routes.js';
 
 /** How many of the next jobs of a queue are looked at for the oldest one still waiting. */
@@ -22,6 +22,7 @@ export interface QueueMetricsDeps {
  * instead of repeating the last value.
  */
 export function registerQueueMetrics(registry: Registry, deps: QueueMetricsDeps): void {
+  const budget = new FoxapiBudget(deps.redis, deps.keys);
   const gauge = (name: string, help: string, read: (g: Gauge<string>) => Promise<void>, labelNames: string[] = []) =>
     new Gauge({
       name,
@@ -64,24 +65,24 @@ export function registerQueueMetrics(registry: Registry, deps: QueueMetricsDeps)
     'batchscribe_foxapi_tasks_inflight',
     'foxapi tasks open (or being opened) across all workers; capped by FOXAPI_MAX_INFLIGHT_TASKS.',
     async (g) => {
-      g.set(await deps.redis.scard(deps.keys.inflight));
+      g.set(await budget.inflightCount());
     },
   );
 
   gauge('batchscribe_batches_parked', 'Batches waiting for a free foxapi task slot.', async (g) => {
-    g.set(await deps.redis.zcard(deps.keys.parked));
+    g.set(await budget.parkedCount());
   });
 
   gauge(
     'batchscribe_foxapi_backoff_remaining_seconds',
     'Time left before workers send foxapi requests again after a 429 (0 when not backing off).',
     async (g) => {
-      g.set(Math.max(0, await deps.redis.pttl(deps.keys.rateBackoff)) / 1000);
+      g.set((await budget.rateBackoffRemainingMs()) / 1000);
     },
   );
 
   gauge('batchscribe_foxapi_submits_paused', '1 while submits are paused (foxapi balance or key problem), else 0.', async (g) => {
-    g.set((await deps.redis.pttl(deps.keys.submitPause)) > 0 ? 1 : 0);
+    g.set((await budget.submitPause()) ? 1 : 0);
   });
 
   // Alive by the same heartbeat age /readyz asks for.
@@ -89,7 +90,7 @@ export function registerQueueMetrics(registry: Registry, deps: QueueMetricsDeps)
     'batchscribe_workers_alive',
     `Worker processes that sent a heartbeat in the last ${WORKER_HEARTBEAT_FRESH_MS / 1000} s.`,
     async (g) => {
-      g.set(await deps.redis.zcount(deps.keys.workers, Date.now() - WORKER_HEARTBEAT_FRESH_MS, '+inf'));
+      g.set(await budget.freshWorkers(Date.now() - WORKER_HEARTBEAT_FRESH_MS));
     },
   );
 }

@@ -30,5 +30,5 @@ export async function backOffBatch(ctx: StepContext, rec: BatchRecord, retryAfte
 
 /** A request went through: the next failure starts the back-off from the beginning again. */
 export async function resetBackoff(ctx: StepContext, rec: BatchRecord): Promise<void> {
-  await ctx.deps.redis.hdel(ctx.deps.keys.batch(rec.jobId, rec.batch), 'backoffs');
+  await ctx.deps.store.clearBackoff(rec.jobId, rec.batch);
 }

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import {
+  FoxapiBudget,
   isAmbiguousSubmitFailure,
   isRetryable,
+  readJobHash,
+  setJobError,
   isFoxapiError,
   upstreamOptionsFromHash,
   type BatchRecord,
@@ -26,13 +29,12 @@ async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, stri
     await finishAllFiles(ctx, rec, ['queued'], 'failed', JSON.parse(job.error) as { code: string; message: string });
     return done;
   }
-  const { redis, keys } = ctx.deps;
-  const pausedMs = await redis.pttl(keys.submitPause);
-  if (pausedMs > 0) {
+  const pause = await new FoxapiBudget(ctx.deps.redis, ctx.deps.keys).submitPause();
+  if (pause) {
     // Look again soon rather than at the pause's end, so an operator's resume takes effect
     // within seconds; jitter keeps the held batches from all waking in the same instant.
-    const recheck = Math.min(pausedMs, ctx.deps.config.pauseRecheckMs) + (ctx.deps.random ?? Math.random)() * 500;
-    return later(recheck, `submits paused: ${await redis.get(keys.submitPause)}`);
+    const recheck = Math.min(pause.remainingMs, ctx.deps.config.pauseRecheckMs) + (ctx.deps.random ?? Math.random)() * 500;
+    return later(recheck, `submits paused: ${pause.reason}`);
   }
   return null;
 }
@@ -44,7 +46,7 @@ async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, stri
  */
 export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
   const { deps, log } = ctx;
-  const job = await deps.redis.hgetall(deps.keys.job(rec.jobId));
+  const job = await readJobHash(deps.redis, deps.keys, rec.jobId);
   if (!job.id) return done; // deleted
   const blocked = await gate(ctx, rec, job);
   if (blocked) return blocked;
@@ -132,14 +134,14 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
   switch (e.kind) {
     case 'quota': {
       await release();
-      await deps.redis.set(deps.keys.submitPause, 'upstream_insufficient_quota', 'PX', deps.config.pauseMs);
+      await new FoxapiBudget(deps.redis, deps.keys).pauseSubmits('upstream_insufficient_quota', deps.config.pauseMs);
       log.error(logged, 'foxapi balance is insufficient: submits paused; nothing is failed');
       return later(deps.config.pauseRecheckMs, 'upstream_insufficient_quota');
     }
     case 'auth': {
       const error = { code: 'upstream_auth', message: 'foxapi rejected the API key (401); check FOXAPI_API_KEY.' };
-      await deps.redis.hset(deps.keys.job(rec.jobId), 'error', JSON.stringify(error));
-      await deps.redis.set(deps.keys.submitPause, 'upstream_auth', 'PX', deps.config.pauseMs);
+      await setJobError(deps.redis, deps.keys, rec.jobId, error);
+      await new FoxapiBudget(deps.redis, deps.keys).pauseSubmits('upstream_auth', deps.config.pauseMs);
       await finishAllFiles(ctx, rec, ['submitting'], 'failed', error);
       log.error(logged, 'foxapi rejected the API key: job failed, submits paused');
       return done;

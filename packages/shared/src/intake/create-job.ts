@@ -1,11 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from '../store/keys.js';
 import type { BatchJobPayload } from '../queues.js';
 import type { FileRecord, Job, Model, Priority, UpstreamOptions } from '../domain/job.js';
 import { jobFromHash, jobRecordFields } from '../domain/job-record.js';
 import { newJobId } from '../domain/ids.js';
 import { enqueueBatches } from './enqueue-batches.js';
+import { confirmJobEnqueued, writeNewJob } from '../store/jobs.js';
+import type { ClaimHandle } from '../store/claims.js';
 
 /**
  * Job creation, shared by the api's intake and the worker's schedule fires, so a job made by
@@ -34,29 +36,8 @@ export interface CreateJobDeps {
 export interface CreateJobExtra {
   scheduleId?: string;
   /** Written in the same MULTI as the job, so a replay can never see a key without its job. */
-  idempotency?: { key: string; value: (jobId: string) => string };
+  idempotency?: ClaimHandle;
 }
-
-/** Oldest entries of a tenant's job index looked at per new job (see PRUNE_TENANT_INDEX). */
-const PRUNE_PER_JOB = 10;
-
-/**
- * A tenant's job index holds every job id it made; a job's keys expire after JOB_RETENTION_S but
- * a ZSET member cannot. Ids sort by creation time, so the oldest entries are the ones expired:
- * each new job drops the expired among the oldest few, and the index stays about as large as
- * the tenant's jobs still retained, whether or not the tenant ever lists them.
- * KEYS: tenant index. ARGV: job key prefix, how many to look at. Returns the number dropped.
- */
-const PRUNE_TENANT_INDEX = `
-local removed = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))) do
-  if redis.call('EXISTS', ARGV[1] .. id) == 0 then
-    redis.call('ZREM', KEYS[1], id)
-    removed = removed + 1
-  end
-end
-return removed
-`;
 
 export function chunkIndexes(total: number, size: number): number[][] {
   const batches: number[][] = [];
@@ -92,24 +73,20 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     batches: batches.length,
   });
 
-  const multi = deps.redis.multi();
-  multi.hset(deps.keys.job(id), record);
-  for (const [b, indexes] of batches.entries()) {
-    const fields: string[] = [];
-    for (const index of indexes) {
-      const file = req.files[index]!;
-      const rec: FileRecord = file.ref === undefined ? { u: file.url, b, s: 'queued' } : { u: file.url, r: file.ref, b, s: 'queued' };
-      fields.push(String(index), JSON.stringify(rec));
-    }
-    multi.hset(deps.keys.files(id), ...(fields as [string, string]));
-    multi.hset(deps.keys.batch(id, b), { state: 'queued', files: JSON.stringify(indexes) });
-  }
-  multi.zadd(deps.keys.tenantJobs(tenant), 0, id);
-  multi.zadd(deps.keys.intakePending, now.getTime(), id);
-  if (extra.idempotency) multi.set(extra.idempotency.key, extra.idempotency.value(id), 'KEEPTTL');
-  const result = await multi.exec();
-  const failed = result?.find(([err]) => err);
-  if (!result || failed) throw failed?.[0] ?? new Error('job write was aborted');
+  await writeNewJob(deps.redis, deps.keys, {
+    id,
+    tenant,
+    record,
+    batches: batches.map((indexes, b) =>
+      indexes.map((index): FileRecord => {
+        const file = req.files[index]!;
+        return file.ref === undefined ? { u: file.url, b, s: 'queued' } : { u: file.url, r: file.ref, b, s: 'queued' };
+      }),
+    ),
+    firstIndex: batches.map((indexes) => indexes[0] ?? 0),
+    createdMs: now.getTime(),
+    ...(extra.idempotency ? { claim: extra.idempotency } : {}),
+  });
 
   await enqueueBatches(
     deps.queue,
@@ -117,8 +94,6 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     batches.map((_, b) => b),
     priority,
   );
-  await deps.redis.zrem(deps.keys.intakePending, id);
-  await deps.redis.publish(deps.keys.jobEvents, id);
-  await deps.redis.eval(PRUNE_TENANT_INDEX, 1, deps.keys.tenantJobs(tenant), deps.keys.job(''), PRUNE_PER_JOB);
+  await confirmJobEnqueued(deps.redis, deps.keys, id, tenant);
   return jobFromHash(record);
 }

@@ -3,11 +3,11 @@ import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import type { BatchJobPayload } from '../queues.js';
 import type { OutboundPolicy } from '../outbound/address-policy.js';
-import type { KeyLayout } from '../redis/keys.js';
-import type { IntakeRateLimit } from '../intake/intake-rate-limit.js';
+import type { KeyLayout } from '../store/keys.js';
+import type { IntakeRateLimit } from '../store/intake-rate-limit.js';
 import type { FireScheduleDeps } from './fire-schedule.js';
 import { ManifestFetcher } from './manifest.js';
-import { ScheduleStore } from './schedule-store.js';
+import { ScheduleStore } from '../store/schedules.js';
 
 export interface FireScheduleSettings {
   redis: Redis;

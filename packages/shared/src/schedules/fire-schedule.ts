@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from '../store/keys.js';
 import type { Job } from '../domain/job.js';
 import { createJob, type CreateJobDeps } from '../intake/create-job.js';
-import type { IntakeRateLimit } from '../intake/intake-rate-limit.js';
+import type { IntakeRateLimit } from '../store/intake-rate-limit.js';
 import { ManifestError, type ManifestFetcher, type ManifestFile } from './manifest.js';
 import { jobRequestFor } from './schedule.js';
-import type { ScheduleStore } from './schedule-store.js';
+import type { ScheduleStore } from '../store/schedules.js';
+import { ClaimStore, type FireClaimWord } from '../store/claims.js';
 
 /**
  * One fire of a schedule becomes at most one job, however often it is processed: the fire
@@ -15,35 +16,6 @@ import type { ScheduleStore } from './schedule-store.js';
 
 /** A fire is remembered this long: far beyond any BullMQ retry of it. */
 export const FIRE_MEMORY_S = 7 * 24 * 3600;
-
-/**
- * KEYS: fire key. ARGV: nowMs, ttlS, staleMs. Value "pending|<ms>" while a processor makes the
- * job, then "done|<jobId>". A pending claim older than staleMs belongs to a processor that
- * died; the next one takes it over. Returns {'claimed', token} | {'pending'} | {'done', jobId}.
- */
-const CLAIM_FIRE = `
-local v = redis.call('GET', KEYS[1])
-local mine = 'pending|' .. ARGV[1]
-if not v then
-  redis.call('SET', KEYS[1], mine, 'EX', ARGV[2])
-  return {'claimed', mine}
-end
-local state, rest = string.match(v, '^([^|]*)|(.*)$')
-if state == 'pending' then
-  if tonumber(ARGV[1]) - tonumber(rest) > tonumber(ARGV[3]) then
-    redis.call('SET', KEYS[1], mine, 'KEEPTTL')
-    return {'claimed', mine}
-  end
-  return {'pending'}
-end
-return {'done', rest}
-`;
-
-/** KEYS: fire key. ARGV: the claim's token. Frees a claim whose fire made no job. */
-const RELEASE_FIRE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
 
 export interface FireScheduleDeps {
   redis: Redis;
@@ -85,14 +57,14 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
   const schedule = await deps.schedules.get(scheduleId);
   if (!schedule) return { kind: 'gone' };
 
-  const fireKey = deps.keys.scheduleFire(scheduleId, fire.id);
-  const claim = await claimFire(deps, fireKey);
-  if (claim.kind === 'done') return { kind: 'replayed', jobId: claim.jobId };
+  const claims = new ClaimStore(deps.redis, deps.keys);
+  const claim = await claimFire(deps, claims, scheduleId, fire.id);
+  if (claim.word === 'done') return { kind: 'replayed', jobId: claim.jobId };
 
   if (deps.intakeLimit) {
     const hit = await deps.intakeLimit.hit(schedule.tenant);
     if (!hit.allowed) {
-      await deps.redis.eval(RELEASE_FIRE, 1, fireKey, claim.token);
+      await claims.releaseFire(claim);
       const error = `the tenant's intake rate limit (${deps.intakeLimit.perMinute} a minute, INTAKE_RATE_LIMIT_PER_MIN) was reached, so this fire made no job`;
       await deps.schedules.recordRun(scheduleId, { at: fire.at.toISOString(), job_id: null, error });
       return { kind: 'failed', code: 'rate_limited', error };
@@ -103,7 +75,7 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
   try {
     files = schedule.fileUrls ? schedule.fileUrls.map((url) => ({ url })) : await deps.manifests.fetch(schedule.manifestUrl ?? '');
   } catch (err) {
-    await deps.redis.eval(RELEASE_FIRE, 1, fireKey, claim.token);
+    await claims.releaseFire(claim);
     if (!(err instanceof ManifestError)) throw err;
     await deps.schedules.recordRun(scheduleId, { at: fire.at.toISOString(), job_id: null, error: err.message });
     return { kind: 'failed', code: err.code, error: err.message, ...(err.detail ? { detail: err.detail } : {}) };
@@ -113,10 +85,10 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
   try {
     job = await createJob(deps.jobs, schedule.tenant, jobRequestFor(schedule, files), {
       scheduleId,
-      idempotency: { key: fireKey, value: (jobId) => `done|${jobId}` },
+      idempotency: claim.handle,
     });
   } catch (err) {
-    await deps.redis.eval(RELEASE_FIRE, 1, fireKey, claim.token).catch(() => undefined);
+    await claims.releaseFire(claim).catch(() => undefined);
     throw err;
   }
   await deps.schedules.recordRun(scheduleId, { at: fire.at.toISOString(), job_id: job.id, error: null });
@@ -125,17 +97,15 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
 
 async function claimFire(
   deps: FireScheduleDeps,
-  fireKey: string,
-): Promise<{ kind: 'claimed'; token: string } | { kind: 'done'; jobId: string }> {
+  claims: ClaimStore,
+  scheduleId: string,
+  fireId: string,
+): Promise<Exclude<FireClaimWord, { word: 'pending' }>> {
   const deadline = Date.now() + (deps.waitMs ?? 10_000);
   for (;;) {
-    const [word, value] = (await deps.redis.eval(CLAIM_FIRE, 1, fireKey, Date.now(), FIRE_MEMORY_S, deps.claimStaleMs)) as [
-      string,
-      string?,
-    ];
-    if (word === 'claimed' && value) return { kind: 'claimed', token: value };
-    if (word === 'done' && value) return { kind: 'done', jobId: value };
-    if (Date.now() > deadline) throw new FireInProgressError(`fire ${fireKey} is still being processed elsewhere`);
+    const claim = await claims.claimFire(scheduleId, fireId, FIRE_MEMORY_S, deps.claimStaleMs);
+    if (claim.word !== 'pending') return claim;
+    if (Date.now() > deadline) throw new FireInProgressError(`fire ${fireId} of schedule ${scheduleId} is still being processed elsewhere`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

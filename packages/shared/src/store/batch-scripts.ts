@@ -1,3 +1,5 @@
+import { TERMINAL_JOB_STATUSES } from '../domain/job.js';
+
 /**
  * Lua scripts that move a batch's intent record and the job's aggregate counts in one atomic
  * step, so the counts invariant (counts other than total sum to total; docs/architecture.md) holds at every
@@ -31,16 +33,37 @@ local function incrBy(key, field, by)
 end
 `;
 
+/** A Lua list literal of strings, for status sets written once in TypeScript. */
+export function luaList(values: readonly string[]): string {
+  return `{ ${values.map((v) => `'${v.replace(/[^a-z_]/g, '')}'`).join(', ')} }`;
+}
+
+/** `isTerminal(status)`, from TERMINAL_JOB_STATUSES. */
+export const TERMINAL_LUA = `
+local TERMINAL = {}
+for _, s in ipairs(${luaList(TERMINAL_JOB_STATUSES)}) do TERMINAL[s] = true end
+local function isTerminal(s) return s ~= nil and TERMINAL[s] == true end
+`;
+
 /**
- * Shared tail: once no batch is queued or open, decide the job's terminal status and expire it.
- * It reads everything it needs before it writes; a counter that is not a number reads as 0.
+ * Shared tail: once no batch is queued or open, and no chunked action is under way, decide the
+ * job's terminal status and expire it. Every key it touches is declared: the job, its files, the
+ * webhook outbox, and the job's batch keys from KEYS[firstBatch] on (all b_total of them, checked
+ * by checkBatchKeys before the caller's first write). A counter that is not a number reads as 0.
  */
-export const SETTLE_JOB_LUA = `
-local function settleJob(jobKey, now, retention, keyPrefix)
+export const SETTLE_JOB_LUA = `${TERMINAL_LUA}
+local function checkBatchKeys(jobKey, firstBatch)
+  local batches = tonumber(redis.call('HGET', jobKey, 'b_total'))
+  if not batches then return nil, 'the job record (b_total)' end
+  if #KEYS - firstBatch + 1 ~= batches then return nil, 'STALE' end
+  return batches
+end
+local function settleJob(jobKey, filesKey, outboxKey, firstBatch, now, retention)
   local num = function(field) return tonumber(redis.call('HGET', jobKey, field) or '0') or 0 end
   if num('b_queued') > 0 or num('b_submitted') > 0 then return end
+  if redis.call('HEXISTS', jobKey, 'pending_action') == 1 then return end
   local status = redis.call('HGET', jobKey, 'status')
-  if status == 'completed' or status == 'completed_with_errors' or status == 'failed' or status == 'cancelled' then return end
+  if isTerminal(status) then return end
   local total = num('f_total')
   local done = num('f_completed')
   local final
@@ -51,32 +74,33 @@ local function settleJob(jobKey, now, retention, keyPrefix)
   else final = 'completed_with_errors' end
   local hasCallback = redis.call('HEXISTS', jobKey, 'callback_url') == 1
   local jobId = redis.call('HGET', jobKey, 'id')
-  local tag = string.match(keyPrefix, '^(.-):job:')
-  local batches = num('b_total')
   redis.call('HSET', jobKey, 'status', final, 'finished_at', now, 'updated_at', now)
   -- Transactional outbox: the webhook is due in the same step that ends the job, so it can
   -- be neither lost nor sent for a job that did not end. A worker loop moves it to the queue.
-  if hasCallback and jobId and tag then
+  if hasCallback and jobId then
     redis.call('HSET', jobKey, 'webhook', '{"status":"pending","attempts":0,"last_error":null}')
-    redis.call('ZADD', tag .. ':outbox:webhooks', 0, jobId)
+    redis.call('ZADD', outboxKey, 0, jobId)
   end
   redis.call('EXPIRE', jobKey, retention)
-  redis.call('EXPIRE', keyPrefix .. ':files', retention)
-  for b = 0, batches - 1 do redis.call('EXPIRE', keyPrefix .. ':b:' .. b, retention) end
+  redis.call('EXPIRE', filesKey, retention)
+  for k = firstBatch, #KEYS do redis.call('EXPIRE', KEYS[k], retention) end
 end
 `;
 
 /**
- * claimSubmit: queued → submitting, if a foxapi task slot is free.
- * KEYS: batch, inflight. ARGV: token, leaseMs, maxInflight.
+ * claimSubmit: queued → submitting, if a foxapi task slot is free and the job is not being
+ * cancelled (a chunked cancel may not have reached this batch yet: it must not be sent).
+ * KEYS: batch, inflight, job. ARGV: token, leaseMs, maxInflight.
  * The lease ends `leaseMs` after Redis's own clock, so every worker compares it with the same
- * clock (their own may disagree by seconds). Returns 'claimed', 'full', or the state the batch
- * is already in.
+ * clock (their own may disagree by seconds). Returns 'claimed', 'full', 'cancelling', or the
+ * state the batch is already in.
  */
 export const CLAIM_SUBMIT = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'missing' end
 if state ~= 'queued' then return state end
+local jobStatus = redis.call('HGET', KEYS[3], 'status')
+if jobStatus == 'cancelling' or jobStatus == 'cancelled' then return 'cancelling' end
 if redis.call('SISMEMBER', KEYS[2], KEYS[1]) == 0 and redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'full' end
 local t = redis.call('TIME')
 local leaseUntil = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
@@ -167,10 +191,11 @@ return redis.call('HINCRBY', KEYS[1], 'backoffs', 1)
 
 /**
  * finishBatch: any of the expected states → a terminal batch state, with every file's outcome.
- * KEYS: job, batch, files, inflight.
- * ARGV: expectedStatesCsv, newState, nowIso, retentionS, keyPrefix, batchFieldsJson, channel,
- *       jobId, then index/json/status triples (status: completed|failed|cancelled).
- * Returns 1, or 0 if the batch was not in an expected state (a replay: nothing changes).
+ * KEYS: job, batch, files, inflight, webhook outbox, then every batch key of the job (0 … b_total-1).
+ * ARGV: expectedStatesCsv, newState, nowIso, retentionS, batchFieldsJson, channel, jobId, then
+ *       index/json/status triples (status: completed|failed|cancelled).
+ * Returns 1, 0 if the batch was not in an expected state (a replay: nothing changes), -1 when
+ * the batch is gone; a STALE error reply when the batch keys given are not the job's (re-read b_total).
  */
 export const FINISH_BATCH = `${SAFE_LUA}${SETTLE_JOB_LUA}
 local state = redis.call('HGET', KEYS[2], 'state')
@@ -178,15 +203,18 @@ if not state then return -1 end
 local expected = false
 for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then expected = true end end
 if not expected then return 0 end
+local _, keysErr = checkBatchKeys(KEYS[1], 6)
+if keysErr == 'STALE' then return redis.error_reply('STALE batch keys; nothing was changed') end
+if keysErr then return damaged(keysErr) end
 local fileFrom = 'queued'
 local batchFrom = 'queued'
 if state == 'submitted' then fileFrom = 'submitted'; batchFrom = 'submitted' end
 local moved = { completed = 0, failed = 0, cancelled = 0 }
 if moved[ARGV[2]] == nil then return badArgs('unknown batch state ' .. ARGV[2]) end
-local extra = decodeJson(ARGV[6], 'batch fields')
+local extra = decodeJson(ARGV[5], 'batch fields')
 if not extra then return badArgs('batch fields are not a JSON object') end
-if (#ARGV - 8) % 3 ~= 0 then return badArgs('file arguments are not index/json/status triples') end
-for i = 9, #ARGV, 3 do
+if (#ARGV - 7) % 3 ~= 0 then return badArgs('file arguments are not index/json/status triples') end
+for i = 8, #ARGV, 3 do
   if moved[ARGV[i + 2]] == nil then return badArgs('file ' .. ARGV[i] .. ' has unknown status ' .. ARGV[i + 2]) end
   if not decodeJson(ARGV[i + 1], 'file') then return badArgs('file ' .. ARGV[i] .. ' is not readable JSON') end
 end
@@ -194,7 +222,7 @@ redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
 redis.call('HDEL', KEYS[2], 'claim', 'lease_until')
 for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
 local n = 0
-for i = 9, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   moved[ARGV[i + 2]] = moved[ARGV[i + 2]] + 1
   n = n + 1
@@ -205,8 +233,8 @@ redis.call('HINCRBY', KEYS[1], 'b_' .. batchFrom, -1)
 redis.call('HINCRBY', KEYS[1], 'b_' .. ARGV[2], 1)
 redis.call('SREM', KEYS[4], KEYS[2])
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-settleJob(KEYS[1], ARGV[3], ARGV[4], ARGV[5])
-redis.call('PUBLISH', ARGV[7], ARGV[8])
+settleJob(KEYS[1], KEYS[3], KEYS[5], 6, ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 `;
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from './keys.js';
 import type { BatchState, FileRecord } from '../domain/job.js';
 import type { WriteDurability } from '../redis/durability.js';
 import {
@@ -12,6 +12,7 @@ import {
   UPDATE_BATCH_IF_STATE,
 } from './batch-scripts.js';
 import { wellFormedJson } from '../domain/json-input.js';
+import { scriptRefusal, withScripts } from './commands.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -41,7 +42,7 @@ export interface CollectedOutcome {
 }
 
 /** `unconfirmed`: claimed, but not made durable in time (see WriteDurability), so released again. */
-export type ClaimResult = 'claimed' | 'full' | 'missing' | 'unconfirmed' | BatchState;
+export type ClaimResult = 'claimed' | 'full' | 'missing' | 'unconfirmed' | 'cancelling' | BatchState;
 
 /**
  * `recorded`: the claim was ours. `recovered`: the claim had vanished (Redis lost its write) and
@@ -55,29 +56,36 @@ export interface FileOutcomeRecord {
   record: FileRecord;
 }
 
-type ScriptClient = Redis & {
-  bsClaimSubmit(batch: string, inflight: string, token: string, leaseMs: number, max: number): Promise<string>;
+interface BatchScripts {
+  bsClaimSubmit(batch: string, inflight: string, job: string, token: string, leaseMs: number, max: number): Promise<string>;
   bsReleaseClaim(batch: string, inflight: string, token: string): Promise<number>;
   bsRecordSubmitted(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
   bsCountBackoff(batch: string): Promise<number>;
   bsHasFreeSlot(batch: string, inflight: string, max: number): Promise<number>;
-  bsFinishBatch(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
+  bsFinishBatch(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   bsUpdateBatchIfState(batch: string, expected: string, ...fieldsAndValues: string[]): Promise<number>;
-};
+}
+type ScriptClient = Redis & BatchScripts;
+
+/** The batch scripts on a connection, for tests that call one with arguments the store would never send. */
+export function batchScripts(redis: Redis): ScriptClient {
+  return defineScripts(redis);
+}
 
 function defineScripts(redis: Redis): ScriptClient {
-  const client = redis as ScriptClient;
-  if (typeof client.bsClaimSubmit !== 'function') {
-    redis.defineCommand('bsClaimSubmit', { numberOfKeys: 2, lua: CLAIM_SUBMIT });
-    redis.defineCommand('bsReleaseClaim', { numberOfKeys: 2, lua: RELEASE_CLAIM });
-    redis.defineCommand('bsRecordSubmitted', { numberOfKeys: 4, lua: RECORD_SUBMITTED });
-    redis.defineCommand('bsCountBackoff', { numberOfKeys: 1, lua: COUNT_BACKOFF });
-    redis.defineCommand('bsHasFreeSlot', { numberOfKeys: 2, lua: HAS_FREE_SLOT });
-    redis.defineCommand('bsFinishBatch', { numberOfKeys: 4, lua: FINISH_BATCH });
-    redis.defineCommand('bsUpdateBatchIfState', { numberOfKeys: 1, lua: UPDATE_BATCH_IF_STATE });
-  }
-  return client;
+  return withScripts<BatchScripts>(redis, {
+    bsClaimSubmit: { keys: 3, lua: CLAIM_SUBMIT },
+    bsReleaseClaim: { keys: 2, lua: RELEASE_CLAIM },
+    bsRecordSubmitted: { keys: 4, lua: RECORD_SUBMITTED },
+    bsCountBackoff: { keys: 1, lua: COUNT_BACKOFF },
+    bsHasFreeSlot: { keys: 2, lua: HAS_FREE_SLOT },
+    bsFinishBatch: { lua: FINISH_BATCH },
+    bsUpdateBatchIfState: { keys: 1, lua: UPDATE_BATCH_IF_STATE },
+  });
 }
+
+/** How often finish re-reads the job's batch count when a retry added batches meanwhile. */
+const STALE_RETRIES = 3;
 
 const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
 
@@ -156,7 +164,14 @@ export class BatchStore {
    */
   async claimSubmit(jobId: string, batch: number, token: string, leaseMs: number, maxInflight: number): Promise<ClaimResult> {
     const key = this.keys.batch(jobId, batch);
-    const claim = (await this.submitRedis.bsClaimSubmit(key, this.keys.inflight, token, leaseMs, maxInflight)) as ClaimResult;
+    const claim = (await this.submitRedis.bsClaimSubmit(
+      key,
+      this.keys.inflight,
+      this.keys.job(jobId),
+      token,
+      leaseMs,
+      maxInflight,
+    )) as ClaimResult;
     if (claim !== 'claimed' || !this.durability?.enabled) return claim;
     let confirmed: boolean;
     try {
@@ -233,22 +248,40 @@ export class BatchStore {
     fields: Record<string, string | number> = {},
   ): Promise<boolean> {
     const args = files.flatMap((f) => [String(f.index), wellFormedJson(f.record), f.record.s]);
-    const res = await this.redis.bsFinishBatch(
-      this.keys.job(jobId),
-      this.keys.batch(jobId, batch),
-      this.keys.files(jobId),
-      this.keys.inflight,
-      expected.join(','),
-      next,
-      new Date().toISOString(),
-      this.retentionS,
-      this.keys.jobKeyPrefix(jobId),
-      JSON.stringify(fields),
-      this.keys.jobEvents,
-      jobId,
-      ...args,
-    );
-    return res === 1;
+    for (let attempt = 0; ; attempt++) {
+      const batches = Number((await this.redis.hget(this.keys.job(jobId), 'b_total')) ?? 0);
+      const keys = [
+        this.keys.job(jobId),
+        this.keys.batch(jobId, batch),
+        this.keys.files(jobId),
+        this.keys.inflight,
+        this.keys.webhookOutbox,
+        ...this.keys.batches(jobId, 0, batches),
+      ];
+      try {
+        const res = await this.redis.bsFinishBatch(
+          keys.length,
+          ...keys,
+          expected.join(','),
+          next,
+          new Date().toISOString(),
+          this.retentionS,
+          JSON.stringify(fields),
+          this.keys.jobEvents,
+          jobId,
+          ...args,
+        );
+        return res === 1;
+      } catch (err) {
+        // A retry added batches between the read of b_total and the script: read it again.
+        if (scriptRefusal(err)?.word !== 'STALE' || attempt >= STALE_RETRIES) throw err;
+      }
+    }
+  }
+
+  /** Forgets a batch's consecutive upstream failures (it got an answer). */
+  async clearBackoff(jobId: string, batch: number): Promise<void> {
+    await this.redis.hdel(this.keys.batch(jobId, batch), 'backoffs');
   }
 
   async incrementPolls(jobId: string, batch: number): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from './keys.js';
 import type { FileRecord, Job } from '../domain/job.js';
 import { jobFromHash, waitingReason } from '../domain/job-record.js';
 import { currentUpstreamProblem } from './upstream-health.js';
@@ -26,7 +26,8 @@ export class JobReader {
       this.redis.get(this.keys.submitPause),
       this.redis.hgetall(this.keys.upstreamHealth),
     ]);
-    if (!hash.id || hash.tenant !== tenant) return null;
+    // A job being deleted (in chunks) is gone for callers from the delete's first step.
+    if (!hash.id || hash.tenant !== tenant || hash.pending_action === 'delete') return null;
     const job = jobFromHash(hash);
     job.waiting_reason = waitingReason(job, pause, currentUpstreamProblem(upstream, Date.now()));
     return job;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from './keys.js';
 
 /** What a worker found wrong with foxapi, as it tells the api. */
 export interface UpstreamProblem {

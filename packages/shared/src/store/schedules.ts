@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
-import { scheduleFromHash, scheduleRecordFields, type ScheduleRecord, type ScheduleRun } from './schedule.js';
+import type { KeyLayout } from './keys.js';
+import { scheduleFromHash, scheduleRecordFields, type ScheduleRecord, type ScheduleRun } from '../schedules/schedule.js';
+import { withScripts } from './commands.js';
 
 /** Sets last_run only on a schedule that still exists: a fire racing a delete must not resurrect it. KEYS: schedule. ARGV: json. */
 const RECORD_RUN = `
@@ -20,25 +21,35 @@ redis.call('ZADD', KEYS[2], 0, ARGV[2])
 return 1
 `;
 
-/** Schedules in Redis: one HASH each, and a per-tenant index read newest first. */
+interface ScheduleScripts {
+  bsScheduleCreate(schedule: string, index: string, max: number, id: string, ...fields: string[]): Promise<number>;
+  bsScheduleRecordRun(schedule: string, json: string): Promise<number>;
+}
+
+/** Schedules in Redis: one HASH each, and a per-tenant index read newest first (fires' claims: ClaimStore). */
 export class ScheduleStore {
+  private readonly redis: Redis & ScheduleScripts;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: KeyLayout,
-  ) {}
+  ) {
+    this.redis = withScripts<ScheduleScripts>(redis, {
+      bsScheduleCreate: { keys: 2, lua: CREATE },
+      bsScheduleRecordRun: { keys: 1, lua: RECORD_RUN },
+    });
+  }
 
   /** Stores the schedule unless its tenant already has `maxPerTenant`; false then, and nothing is written. */
   async create(rec: ScheduleRecord, maxPerTenant: number): Promise<boolean> {
     const fields = Object.entries(scheduleRecordFields(rec)).flat();
-    const created = (await this.redis.eval(
-      CREATE,
-      2,
+    const created = await this.redis.bsScheduleCreate(
       this.keys.schedule(rec.id),
       this.keys.tenantSchedules(rec.tenant),
       maxPerTenant,
       rec.id,
-      ...fields,
-    )) as number;
+      ...fields.map(String),
+    );
     return created === 1;
   }
 
@@ -77,6 +88,6 @@ export class ScheduleStore {
   }
 
   async recordRun(scheduleId: string, run: ScheduleRun): Promise<void> {
-    await this.redis.eval(RECORD_RUN, 1, this.keys.schedule(scheduleId), JSON.stringify(run));
+    await this.redis.bsScheduleRecordRun(this.keys.schedule(scheduleId), JSON.stringify(run));
   }
 }

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { KeyLayout } from './keys.js';
+import { withScripts } from './commands.js';
 
 /**
  * GCRA (the generic cell rate algorithm) over one Redis key, timed by Redis's own clock so
@@ -40,11 +42,22 @@ export interface RateLimiterKeys {
   backoffUntil: string;
 }
 
+/** The foxapi request budget's keys in the service's layout. */
+export function foxapiRateKeys(keys: KeyLayout): RateLimiterKeys {
+  return { tat: keys.rateTat, backoffUntil: keys.rateBackoff };
+}
+
+interface RateScripts {
+  bsRateAcquire(tat: string, backoffUntil: string, intervalMicros: number): Promise<number>;
+  bsRateBackOff(backoffUntil: string, delayMs: number): Promise<number>;
+}
+
 export class GlobalRateLimiter {
   private readonly intervalMicros: number;
+  private readonly redis: Redis & RateScripts;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: RateLimiterKeys,
     ratePerSecond: number,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -53,6 +66,10 @@ export class GlobalRateLimiter {
     // event loops and networks, and a window counter upstream (foxapi's, the simulator's) sees
     // rate + 1 in some second — a 429 that holds every worker for seconds (docs/upstream.md, decision 4).
     this.intervalMicros = Math.max(1, Math.round((1_000_000 / ratePerSecond) * SPACING_MARGIN));
+    this.redis = withScripts<RateScripts>(redis, {
+      bsRateAcquire: { keys: 2, lua: ACQUIRE },
+      bsRateBackOff: { keys: 1, lua: BACK_OFF },
+    });
   }
 
   /**
@@ -62,7 +79,7 @@ export class GlobalRateLimiter {
   async acquire(maxWaitMs = 1_000): Promise<number> {
     let waited = 0;
     for (;;) {
-      const wait = Number(await this.redis.eval(ACQUIRE, 2, this.keys.tat, this.keys.backoffUntil, this.intervalMicros));
+      const wait = Number(await this.redis.bsRateAcquire(this.keys.tat, this.keys.backoffUntil, this.intervalMicros));
       if (wait === 0) return 0;
       if (waited + wait > maxWaitMs) return wait;
       await this.sleep(wait);
@@ -72,6 +89,6 @@ export class GlobalRateLimiter {
 
   /** After a 429: every worker holds its requests for `delayMs`. */
   async backOff(delayMs: number): Promise<void> {
-    await this.redis.eval(BACK_OFF, 1, this.keys.backoffUntil, Math.max(1, Math.round(delayMs)));
+    await this.redis.bsRateBackOff(this.keys.backoffUntil, Math.max(1, Math.round(delayMs)));
   }
 }

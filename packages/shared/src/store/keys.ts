@@ -12,12 +12,20 @@ export interface KeyLayout {
   files(jobId: string): string;
   /** HASH: one batch's intent record (state machine of the submit/poll cycle). */
   batch(jobId: string, batch: number): string;
-  /** Common start of every key of one job, for deletion and expiry. */
+  /** Common start of every key of one job (for tests and tools that scan a job's keys; scripts are given the keys themselves). */
   jobKeyPrefix(jobId: string): string;
+  /** The batch keys `from` (inclusive) to `to` (exclusive) of one job, for scripts that must declare them in KEYS. */
+  batches(jobId: string, from: number, to: number): string[];
+  /** LIST: file indexes a chunked retry found failed and has not yet put into new batches. */
+  retryFound(jobId: string): string;
   /** ZSET (all scores 0, ordered by member = time-sortable job id): a tenant's jobs. */
   tenantJobs(tenant: string): string;
   /** ZSET job id → created ms: jobs written but whose batches may not all be enqueued yet. */
   readonly intakePending: string;
+  /** ZSET job id → started ms: jobs with a chunked cancel, retry or delete under way (finished by whoever comes next). */
+  readonly pendingActions: string;
+  /** STRING with TTL: a tenant's job creations in the current intake window. */
+  intakeRate(tenant: string): string;
   /** SET of batch keys with a foxapi task open (or being opened): FOXAPI_MAX_INFLIGHT_TASKS. */
   readonly inflight: string;
   /** STRING with TTL: why submits are paused (e.g. upstream_insufficient_quota). */
@@ -58,9 +66,13 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     job: jobKeyPrefix,
     files: (jobId) => `${jobKeyPrefix(jobId)}:files`,
     batch: (jobId, batch) => `${jobKeyPrefix(jobId)}:b:${batch}`,
+    batches: (jobId, from, to) => Array.from({ length: Math.max(0, to - from) }, (_, k) => `${jobKeyPrefix(jobId)}:b:${from + k}`),
     jobKeyPrefix,
+    retryFound: (jobId) => `${jobKeyPrefix(jobId)}:retry`,
     tenantJobs: (tenant) => `${tag}:tenant:${tenant}:jobs`,
     intakePending: `${tag}:intake:pending`,
+    pendingActions: `${tag}:actions:pending`,
+    intakeRate: (tenant) => `${tag}:ratelimit:intake:${tenant}`,
     inflight: `${tag}:foxapi:inflight`,
     submitPause: `${tag}:foxapi:pause`,
     rateTat: `${tag}:foxapi:rate:tat`,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { AggregatorRegistry, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from './keys.js';
+import { withScripts } from './commands.js';
 
 type MetricsJson = Array<MetricObjectWithValues<MetricValue<string>>>;
 
@@ -31,11 +32,19 @@ interface Snapshot {
  * (prom-client's AggregatorRegistry, as in its cluster mode). Per-worker series stay on each
  * worker's own WORKER_METRICS_PORT.
  */
+interface MetricsScripts {
+  bsWorkerMetricsPrune(snapshots: string, workers: string, oldest: number): Promise<number>;
+}
+
 export class WorkerMetricsStore {
+  private readonly redis: Redis & MetricsScripts;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: KeyLayout,
-  ) {}
+  ) {
+    this.redis = withScripts<MetricsScripts>(redis, { bsWorkerMetricsPrune: { keys: 2, lua: PRUNE } });
+  }
 
   async publish(workerId: string, registry: Registry, now: number): Promise<void> {
     const metrics = (await registry.getMetricsAsJSON()).filter((m) => m.name.startsWith(SHARED_PREFIX));
@@ -67,7 +76,7 @@ export class WorkerMetricsStore {
    * heartbeat times only, not the snapshots themselves.
    */
   async prune(now: number, maxAgeMs: number): Promise<number> {
-    return Number(await this.redis.eval(PRUNE, 2, this.keys.workerMetrics, this.keys.workers, now - maxAgeMs));
+    return Number(await this.redis.bsWorkerMetricsPrune(this.keys.workerMetrics, this.keys.workers, now - maxAgeMs));
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../redis/keys.js';
+import type { KeyLayout } from './keys.js';
+import { withScripts } from './commands.js';
 
 /**
  * The tenant's intake budget: job submissions, schedule creations and runs (counted by the
@@ -25,21 +26,29 @@ export interface IntakeHit {
   resetMs: number;
 }
 
+interface IntakeScripts {
+  bsIntakeHit(counter: string, windowMs: number): Promise<[number, number]>;
+}
+
 export class IntakeRateLimit {
+  private readonly redis: Redis & IntakeScripts;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: KeyLayout,
     /** 0 = no limit. */
     readonly perMinute: number,
-  ) {}
+  ) {
+    this.redis = withScripts<IntakeScripts>(redis, { bsIntakeHit: { keys: 1, lua: HIT } });
+  }
 
-  key(tenant: string): string {
-    return `${this.keys.bullPrefix}:ratelimit:intake:${tenant}`;
+  private key(tenant: string): string {
+    return this.keys.intakeRate(tenant);
   }
 
   async hit(tenant: string): Promise<IntakeHit> {
     if (this.perMinute <= 0) return { allowed: true, hits: 0, resetMs: 0 };
-    const [hits, resetMs] = (await this.redis.eval(HIT, 1, this.key(tenant), INTAKE_WINDOW_MS)) as [number, number];
+    const [hits, resetMs] = await this.redis.bsIntakeHit(this.key(tenant), INTAKE_WINDOW_MS);
     return { allowed: hits <= this.perMinute, hits, resetMs };
   }
 
