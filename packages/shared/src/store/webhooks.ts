@@ -11,24 +11,32 @@ import type { WebhookState } from '../domain/job.js';
  */
 
 /**
+ * The attempts a job's webhook state records (0 when it has none), or nil when the state is not
+ * readable JSON: decoded before any write, so a script can stop with nothing changed.
+ */
+const WEBHOOK_ATTEMPTS_LUA = `
+local function webhookAttempts(jobKey)
+  local raw = redis.call('HGET', jobKey, 'webhook')
+  if not raw then return 0 end
+  local ok, state = pcall(cjson.decode, raw)
+  if not ok or type(state) ~= 'table' then return nil end
+  return tonumber(state.attempts) or 0
+end
+`;
+
+/**
  * Records one attempt on the job's `webhook` field, if the delivery is still current: the job
  * still has the same ending (`finished_at`) and no redelivery has superseded it (`round`). An
  * expired or deleted job is left alone (HSET would recreate its hash without a TTL).
  * KEYS: job. ARGV: finishedAt, round, status, lastError ('' = null), channel, jobId.
  * Returns the attempts recorded so far, or -1 when the delivery is stale.
  */
-const RECORD_ATTEMPT = `
+const RECORD_ATTEMPT = `${WEBHOOK_ATTEMPTS_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'finished_at') ~= ARGV[1] then return -1 end
 if (redis.call('HGET', KEYS[1], 'webhook_round') or '0') ~= ARGV[2] then return -1 end
-local raw = redis.call('HGET', KEYS[1], 'webhook')
-local attempts = 0
-if raw then
-  -- Decoded before the first write: an unreadable state stops the script with nothing changed.
-  local ok, state = pcall(cjson.decode, raw)
-  if not ok or type(state) ~= 'table' then return redis.error_reply('DAMAGED the webhook state is not readable JSON; nothing was changed') end
-  attempts = tonumber(state.attempts) or 0
-end
+local attempts = webhookAttempts(KEYS[1])
+if not attempts then return redis.error_reply('DAMAGED the webhook state is not readable JSON; nothing was changed') end
 attempts = attempts + 1
 local lastError = cjson.null
 if ARGV[4] ~= '' then lastError = ARGV[4] end
@@ -55,18 +63,12 @@ return 0
  * the job's retention TTL. KEYS: job, outbox. ARGV: tenant, jobId, channel.
  * Returns 'missing' | 'running' | 'no-callback' | 'ok'.
  */
-const REDELIVER = `${TERMINAL_LUA}
+const REDELIVER = `${TERMINAL_LUA}${WEBHOOK_ATTEMPTS_LUA}
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return 'missing' end
 if not isTerminal(redis.call('HGET', KEYS[1], 'status')) then return 'running' end
 if redis.call('HEXISTS', KEYS[1], 'callback_url') == 0 then return 'no-callback' end
-local raw = redis.call('HGET', KEYS[1], 'webhook')
-local attempts = 0
-if raw then
-  -- Decoded before the first write: an unreadable state stops the script with nothing changed.
-  local ok, state = pcall(cjson.decode, raw)
-  if not ok or type(state) ~= 'table' then return redis.error_reply('DAMAGED the webhook state is not readable JSON; nothing was changed') end
-  attempts = tonumber(state.attempts) or 0
-end
+local attempts = webhookAttempts(KEYS[1])
+if not attempts then return redis.error_reply('DAMAGED the webhook state is not readable JSON; nothing was changed') end
 redis.call('HSET', KEYS[1], 'webhook', cjson.encode({ status = 'pending', attempts = attempts, last_error = cjson.null }))
 redis.call('HINCRBY', KEYS[1], 'webhook_round', 1)
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
