@@ -3,7 +3,7 @@ import { FaultStack, newObservations, urlList, withDeadline, type JobObservation
 import { stopAfterEach } from '../support/stop-after-each.js';
 
 /**
- * The one window docs/upstream.md, decision 3, leaves open: the worker dies after foxapi created the
+ * The one window docs/upstream.md, "Submitting without idempotency", leaves open: the worker dies after foxapi created the
  * task but before its id is stored (BATCHSCRIBE_CRASH_AT=after-submit-response). Whether a
  * task exists is then unknowable (foxapi has no idempotency key and no task list), so:
  * SUBMIT_RETRY_AMBIGUOUS=false fails that batch with upstream_submit_ambiguous and never sends
@@ -78,7 +78,7 @@ describe('worker SIGKILLed in the ambiguous submit window', () => {
       expect(cutRecord).toMatchObject({ state: 'failed', error_code: 'upstream_submit_ambiguous' });
       expect(cutRecord.claim).toBeUndefined();
       expect(await s.admin.scard(s.keys.inflight)).toBe(0);
-      // POST /retry is the documented way to send it again (docs/upstream.md, decision 3).
+      // POST /retry is the documented way to send it again (docs/upstream.md, "Submitting without idempotency").
       const logs = s.children.flatMap((c) => c.logs());
       expect(logs.some((l) => String(l.msg).startsWith('ambiguous submit: batch failed'))).toBe(true);
     });

@@ -8,7 +8,7 @@ import { stopAfterEach } from '../support/stop-after-each.js';
  * restart, and no URL is ever sent to foxapi twice.
  *
  * Where the kills land: a SIGKILL during a submit foxapi is answering is ambiguous by design
- * (docs/upstream.md, decision 3) — resending it may pay twice, not resending fails the batch — and is
+ * (docs/upstream.md, "Submitting without idempotency") — resending it may pay twice, not resending fails the batch — and is
  * covered by ambiguous-submit.int.test.ts. Here the worker is killed at a chosen count of
  * submissions, but through FaultStack.killWorkerOutsideSubmitWindow: new submits are held at
  * the simulator's door and the kill waits until every submit foxapi has seen is recorded.

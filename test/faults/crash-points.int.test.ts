@@ -9,7 +9,7 @@ import { stopAfterEach } from '../support/stop-after-each.js';
  *
  * Worker A runs with WORKER_CONCURRENCY=1 so that, when it dies at the failpoint, no other
  * step of it is in the middle of a submit request: a second batch cut mid-request would be
- * ambiguous by design (docs/upstream.md, decision 3) and is the subject of ambiguous-submit.int.test.ts.
+ * ambiguous by design (docs/upstream.md, "Submitting without idempotency") and is the subject of ambiguous-submit.int.test.ts.
  */
 
 const track = stopAfterEach();

@@ -301,7 +301,7 @@ export class FaultStack {
 
   /**
    * SIGKILLs a worker at a moment when no submit that foxapi has seen is unrecorded, so that
-   * the kill itself cannot create an ambiguous-but-real task (docs/upstream.md, decision 3):
+   * the kill itself cannot create an ambiguous-but-real task (docs/upstream.md, "Submitting without idempotency"):
    *  1. new submits are held at the simulator's front door (they never reach foxapi);
    *  2. wait until foxapi is answering no submit, and every batch in `submitting` is either one
    *     whose request is held or one cut by an earlier kill of this kind (same claim token);

@@ -43,7 +43,7 @@ describe('poll schedule', () => {
   });
 });
 
-describe('upstream back-off (docs/upstream.md, decision 4)', () => {
+describe('upstream back-off (docs/upstream.md, "Reacting to errors")', () => {
   it('when foxapi sends Retry-After, then it is honoured', () => {
     expect(upstreamBackoffMs(3, 7_000, DEFAULT_BACKOFF, () => 0.5)).toBe(7_000);
   });

@@ -19,7 +19,7 @@ import {
 
 afterEach(stopFaultStack);
 
-describe('ambiguous submits: 5xx and timeouts (docs/upstream.md, decision 3)', () => {
+describe('ambiguous submits: 5xx and timeouts (docs/upstream.md, "Submitting without idempotency")', () => {
   const cases = [
     { retry: 'false', createTaskAnyway: false, outcome: 'failed', tasks: 0, dups: 0 },
     { retry: 'false', createTaskAnyway: true, outcome: 'failed', tasks: 1, dups: 0 },

@@ -21,7 +21,7 @@ import { waitFor } from '../../support/wait-for.js';
 
 afterEach(stopFaultStack);
 
-describe('401 and 402 on submit (docs/upstream.md, decision 4: pause submits)', () => {
+describe('401 and 402 on submit (docs/upstream.md, "Reacting to errors": pause submits)', () => {
   it('when foxapi answers 401, then the job fails with upstream_auth, submits pause, and a second job is not sent while paused', async () => {
     const s = await start({ sim: faults({ route: 'submit', status: 401, times: 1 }) });
     const first = await s.submit({ file_urls: urls(2, 'auth') });

@@ -9,7 +9,7 @@ import { start, faults, answered, allResults, expectNothingLeftOpen, stopFaultSt
 
 afterEach(stopFaultStack);
 
-describe('permanent upstream answers (docs/upstream.md, decision 4: 404 on poll, 422 on submit)', () => {
+describe('permanent upstream answers (docs/upstream.md, "Reacting to errors": 404 on poll, 422 on submit)', () => {
   it('when a poll gets 404, then the batch fails upstream_task_lost and the job is failed', async () => {
     const s = await start({ sim: faults({ route: 'poll', status: 404, times: 1 }) });
     const created = await s.submit({ file_urls: urls(2, 'lost') });

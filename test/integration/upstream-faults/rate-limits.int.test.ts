@@ -23,7 +23,7 @@ import { waitFor } from '../../support/wait-for.js';
 
 afterEach(stopFaultStack);
 
-describe('429 on submit (docs/upstream.md, decision 4: back off, honour Retry-After, global)', () => {
+describe('429 on submit (docs/upstream.md, "Reacting to errors": back off, honour Retry-After, global)', () => {
   it('when foxapi answers 429 with Retry-After to a submit, then the batch waits that long without spending an attempt and is submitted exactly once', async () => {
     const s = await start({ sim: faults({ route: 'submit', status: 429, times: 1, retryAfterS: 1 }) });
     const watch = new SimWatch(s);
@@ -69,7 +69,7 @@ describe('429 on submit (docs/upstream.md, decision 4: back off, honour Retry-Af
     expect(st.duplicateSubmissions).toBe(0);
     expect(answered(st, 429)).toBe(1);
     const gap = watch.firstAt((x) => x.submissions >= 1, 'a task') - watch.firstAt((x) => answered(x, 429) >= 1, 'a 429');
-    // The smallest back-off docs/upstream.md, decision 4, allows is half of the 5 s base (equal jitter); the largest first one 10 s.
+    // The smallest back-off docs/upstream.md, "Reacting to errors", allows is half of the 5 s base (equal jitter); the largest first one 10 s.
     expect(gap).toBeGreaterThanOrEqual(2_400);
     expect(gap).toBeLessThanOrEqual(10_500);
     await expectNothingLeftOpen(s);

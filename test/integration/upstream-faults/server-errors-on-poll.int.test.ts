@@ -18,7 +18,7 @@ import {
 
 afterEach(stopFaultStack);
 
-describe('500 / 503 / hang on poll (docs/upstream.md, decision 4: back off and poll again)', () => {
+describe('500 / 503 / hang on poll (docs/upstream.md, "Reacting to errors": back off and poll again)', () => {
   it('when polls get 500, 500, 503 with Retry-After, then the batch backs off each time, is never resubmitted, and the job completes', async () => {
     const s = await start({
       sim: faults({ route: 'poll', status: 500, times: 2, retryAfterS: 1 }, { route: 'poll', status: 503, times: 1, retryAfterS: 1 }),

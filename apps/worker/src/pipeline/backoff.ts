@@ -4,7 +4,7 @@ import type { StepContext } from './step.js';
 export type { BackoffBounds };
 
 /**
- * docs/upstream.md, decision 4: honour Retry-After when sent, else exponential with jitter from
+ * docs/upstream.md, "Reacting to errors": honour Retry-After when sent, else exponential with jitter from
  * `baseMs` (default 5 s) up to `capMs` (default 60 s).
  */
 

@@ -13,7 +13,7 @@ export interface PollBounds {
  */
 export const FIRST_LOOK_SHARE = 0.5;
 
-/** First look at a task: half-way to when foxapi expects it done (docs/upstream.md, decision 5, tightened above). */
+/** First look at a task: half-way to when foxapi expects it done (docs/upstream.md, "Polling", tightened above). */
 export function firstPollDelay(estimatedTimeS: number | null, b: PollBounds): number {
   return clamp(estimatedTimeS === null ? b.pollMinMs : estimatedTimeS * 1000 * FIRST_LOOK_SHARE, b.pollMinMs, b.pollMaxMs);
 }

@@ -159,7 +159,7 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
   }
 }
 
-/** docs/upstream.md, decision 3: a submit that may have created a task is resent only when allowed. */
+/** docs/upstream.md, "Submitting without idempotency": a submit that may have created a task is resent only when allowed. */
 export async function onAmbiguousSubmit(
   ctx: StepContext,
   rec: BatchRecord,
@@ -185,7 +185,7 @@ export async function onAmbiguousSubmit(
 /**
  * A batch found `submitting`: another attempt holds the claim. While its lease runs it may
  * still be talking to foxapi; after that it died mid-request, and whether foxapi created a
- * task is unknowable — the one window docs/upstream.md, decision 3, leaves open.
+ * task is unknowable — the one window docs/upstream.md, "Submitting without idempotency", leaves open.
  */
 export async function recoverSubmitting(ctx: StepContext, rec: BatchRecord): Promise<StepResult> {
   // The lease was set by Redis's clock; this worker's own may be seconds off.

@@ -119,7 +119,7 @@ export class FoxapiClient {
 
   /**
    * GETs a result URL (`transcription_url` or `url`) and parses its JSON. Sends no Authorization:
-   * the URL is pre-signed and may name any host (docs/upstream.md, decision 6). Follows redirects.
+   * the URL is pre-signed and may name any host (docs/upstream.md, "Downloading transcripts"). Follows redirects.
    */
   async fetchJson(url: string, opts: CallOptions = {}): Promise<unknown> {
     const { json } = await this.exchange({ route: 'download', method: 'GET', url, authorized: false }, opts);

@@ -75,7 +75,7 @@ export function isTransientStatus(status: number): boolean {
 }
 
 /**
- * A submit failure after which a billed task may exist upstream (docs/upstream.md, decision 3): foxapi has
+ * A submit failure after which a billed task may exist upstream (docs/upstream.md, "Submitting without idempotency"): foxapi has
  * no idempotency key, so such a submit must not be repeated blindly. A 200 we could not read
  * counts too: the task was created, we just lost its id.
  */

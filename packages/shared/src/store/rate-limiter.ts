@@ -64,7 +64,7 @@ export class GlobalRateLimiter {
   ) {
     // Spaced 10% wider than 1/rate: requests leave on schedule but arrive with the jitter of
     // event loops and networks, and a window counter upstream (foxapi's, the simulator's) sees
-    // rate + 1 in some second — a 429 that holds every worker for seconds (docs/upstream.md, decision 4).
+    // rate + 1 in some second — a 429 that holds every worker for seconds (docs/upstream.md, "Reacting to errors").
     this.intervalMicros = Math.max(1, Math.round((1_000_000 / ratePerSecond) * SPACING_MARGIN));
     this.redis = withScripts<RateScripts>(redis, {
       bsRateAcquire: { keys: 2, lua: ACQUIRE },

@@ -78,7 +78,7 @@ const channelSchema = z.looseObject({
   sentences: z.array(sentenceSchema).nullish(),
 });
 
-/** Also matches the inline result entry `{file_url, transcripts, properties}` (docs/upstream.md, decision 1). */
+/** Also matches the inline result entry `{file_url, transcripts, properties}` (docs/upstream.md, "Result shapes"). */
 const transcriptionSchema = z.looseObject({
   properties: z.looseObject({ original_duration_in_milliseconds: optionalMs }).nullish().catch(null),
   transcripts: z.array(channelSchema).nullish(),
