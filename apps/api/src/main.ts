@@ -10,7 +10,7 @@ import {
   wantsPrettyLogs,
   createMetricsRegistry,
   createWorkerRedis,
-  exitOnConfigError,
+  loadEnvOrExit,
   exitOnShutdownSignals,
   findUnknownVariables,
   siblingEnvVariables,
@@ -18,21 +18,13 @@ import {
   type BatchJobPayload,
   type ScheduleFirePayload,
 } from '@batchscribe/shared';
-import { ENV_VARIABLES, loadApiEnv, type ApiEnv } from './env.js';
+import { ENV_VARIABLES, loadApiEnv } from './env.js';
 import { JobEventsHub } from './events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from './server.js';
 
-function loadEnvOrExit(): Readonly<ApiEnv> {
-  try {
-    return loadApiEnv();
-  } catch (err) {
-    return exitOnConfigError(err, 'batchscribe-api');
-  }
-}
-
 /** Composition root: config → connections → app; SIGTERM stops HTTP, then queues, then Redis. */
 async function main(): Promise<void> {
-  const env = loadEnvOrExit();
+  const env = loadEnvOrExit(() => loadApiEnv(), 'batchscribe-api');
   const logger = createLogger({ level: env.LOG_LEVEL, name: 'api', pretty: wantsPrettyLogs(env.LOG_FORMAT) });
   const known = [...ENV_VARIABLES, ...(await siblingEnvVariables(import.meta.url, 'worker'))];
   warnUnknownVariables(logger, findUnknownVariables(process.env, known));

@@ -6,7 +6,7 @@ import {
   wantsPrettyLogs,
   createMetricsRegistry,
   createWorkerRedis,
-  exitOnConfigError,
+  loadEnvOrExit,
   exitOnShutdownSignals,
   findUnknownVariables,
   siblingEnvVariables,
@@ -15,19 +15,11 @@ import {
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { ENV_VARIABLES, loadWorkerEnv, type WorkerEnv } from './env.js';
+import { ENV_VARIABLES, loadWorkerEnv } from './env.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { warnIfRedisForgets } from './persistence-check.js';
 import type { Crash } from './pipeline/crash-points.js';
 import { startWorkerRuntime } from './runtime.js';
-
-function loadEnvOrExit(): Readonly<WorkerEnv> {
-  try {
-    return loadWorkerEnv();
-  } catch (err) {
-    return exitOnConfigError(err, 'batchscribe-worker');
-  }
-}
 
 /** What a worker process can be started with besides its environment: the test-only entry point sets the failpoint. */
 export interface WorkerProcessHooks {
@@ -36,7 +28,7 @@ export interface WorkerProcessHooks {
 
 /** Composition root. SIGTERM: finish the current steps, take no new ones, exit 0. */
 export async function runWorkerProcess(hooks: WorkerProcessHooks = {}): Promise<void> {
-  const env = loadEnvOrExit();
+  const env = loadEnvOrExit(() => loadWorkerEnv(), 'batchscribe-worker');
   // Over the process's life, for the stop line: how long the event loop was ever held (brotli,
   // JSON parsing of hour-long transcripts) is what delays lock renewals and polls.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });

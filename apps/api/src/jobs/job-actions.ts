@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   batchQueueJobId,
   enqueueBatches,
-  JobRecordDamagedError,
   JobStore,
   webhookQueueJobId,
   type BatchJobPayload,
@@ -12,7 +11,6 @@ import {
   type KeyLayout,
   type TranscriptStore,
   ConflictError,
-  DamagedRecordError,
   jobNotFound,
 } from '@batchscribe/shared';
 
@@ -33,20 +31,11 @@ export interface JobActionsDeps {
 /** How long delete waits for a batch's last BullMQ step, finishing as the job ended, to let go of its record. */
 const RELEASE_WAIT_MS = 5_000;
 
-/** A 500 whose detail says what could not be read and that the job was left unchanged. */
-export class DamagedJobError extends DamagedRecordError {}
-
-/** A store step that refused a record it cannot read answers a 500 naming it; anything else passes through. */
-async function mapDamaged<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof JobRecordDamagedError) throw new DamagedJobError(err.message);
-    throw err;
-  }
-}
-
-/** Cancel, retry and delete (chunked steps of the job store), mapped to the API's status codes. */
+/**
+ * Cancel, retry and delete (chunked steps of the job store), mapped to the API's status codes. A
+ * step that found an unreadable record throws the store's JobRecordDamagedError, a domain error
+ * the api's handler answers with a 500 naming the record.
+ */
 export class JobActions {
   private readonly jobs: JobStore;
 
@@ -60,14 +49,14 @@ export class JobActions {
   }
 
   async cancel(jobId: string, tenant: string): Promise<void> {
-    const word = await mapDamaged(() => this.jobs.cancel(jobId, tenant));
+    const word = await this.jobs.cancel(jobId, tenant);
     if (word === 'missing') throw jobNotFound();
     if (word === 'finished') throw new ConflictError('The job has already finished; there is nothing to cancel.');
   }
 
   /** Sends only the failed files again, in new batches. */
   async retry(jobId: string, tenant: string): Promise<number> {
-    const outcome = await mapDamaged(() => this.jobs.retry(jobId, tenant));
+    const outcome = await this.jobs.retry(jobId, tenant);
     if (outcome.word === 'missing') throw jobNotFound();
     if (outcome.word === 'running') throw new ConflictError('The job has not finished; retry it once it has.');
     if (outcome.word === 'nothing') throw new ConflictError('No file of this job failed; there is nothing to retry.');
@@ -79,7 +68,7 @@ export class JobActions {
    * each batch and the webhook deliveries of its last ending, so no key naming the job is left.
    */
   async delete(jobId: string, tenant: string): Promise<void> {
-    const outcome = await mapDamaged(() => this.jobs.delete(jobId, tenant));
+    const outcome = await this.jobs.delete(jobId, tenant);
     if (outcome.word === 'missing') throw jobNotFound();
     if (outcome.word === 'running') throw new ConflictError('The job is still running; cancel it first, or wait for it to finish.');
     await removeRecords(

@@ -35,6 +35,15 @@ export function exitOnConfigError(err: unknown, app: string): never {
   throw err;
 }
 
+/** A composition root's first step: the parsed environment, or one line per problem and exit 1. */
+export function loadEnvOrExit<T>(load: () => T, app: string): T {
+  try {
+    return load();
+  } catch (err) {
+    return exitOnConfigError(err, app);
+  }
+}
+
 /**
  * Options for a cross-field `superRefine` of an env schema: zod skips such a rule once any
  * field has failed, so a bad PORT would hide a missing API_KEYS until the next start. This

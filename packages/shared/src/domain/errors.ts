@@ -3,8 +3,17 @@
  * a stable `code` (as BullMQ's UnrecoverableError), never an HTTP status. The api's one error
  * handler turns each code into its problem+json; the worker reads the same codes.
  */
-export type DomainErrorCode =
-  'not_found' | 'conflict' | 'validation' | 'too_large' | 'rate_limited' | 'idempotency_key_reused' | 'unavailable' | 'damaged';
+export const DOMAIN_ERROR_CODES = [
+  'not_found',
+  'conflict',
+  'validation',
+  'too_large',
+  'rate_limited',
+  'idempotency_key_reused',
+  'unavailable',
+  'damaged',
+] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
 export interface FieldError {
   path: string;
@@ -86,16 +95,7 @@ export class DamagedRecordError extends DomainError {
   readonly code = 'damaged';
 }
 
-const CODES: ReadonlySet<string> = new Set<DomainErrorCode>([
-  'not_found',
-  'conflict',
-  'validation',
-  'too_large',
-  'rate_limited',
-  'idempotency_key_reused',
-  'unavailable',
-  'damaged',
-]);
+const CODES: ReadonlySet<string> = new Set(DOMAIN_ERROR_CODES);
 
 /** By `code`, not `instanceof`: two copies of this module (source and dist) must still agree. */
 export function isDomainError(err: unknown): err is DomainError {

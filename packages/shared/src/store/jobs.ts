@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { DamagedRecordError } from '../domain/errors.js';
 import type { FileRecord, Priority } from '../domain/job.js';
 import type { ClaimHandle } from './claims.js';
 import type { KeyLayout } from './keys.js';
@@ -66,8 +67,7 @@ export type DeleteOutcome =
   { word: 'missing' } | { word: 'running' } | { word: 'ok'; batches: number; finishedAt: string | null; webhookRound: number };
 
 /** A step that found a record it cannot read (or was given bad arguments) and changed nothing. */
-export class JobRecordDamagedError extends Error {
-  readonly code = 'job_record_damaged';
+export class JobRecordDamagedError extends DamagedRecordError {
   constructor(
     readonly action: string,
     readonly jobId: string,
