@@ -6,6 +6,9 @@ import type { PreparedTranscript } from '../transcript/prepare.js';
 import type { BlobStore } from './blob-store.js';
 
 const compress = promisify(brotliCompress);
+
+/** A view of the bytes a worker thread handed back, without copying them. */
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const BROTLI = { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT };
 
 /**
@@ -43,12 +46,16 @@ export class TranscriptStore {
     return `${this.jobPrefix(jobId)}tasks/${batch}.json.br`;
   }
 
-  /** Stores one file's documents: the normalized one last, so its presence means both are there. */
+  /**
+   * Stores one file's documents, both at once (each put waits for its own fsync or upload).
+   * Nothing reads them before the file's outcome is recorded, which happens after this returns.
+   */
   async put(jobId: string, index: number, prepared: PreparedTranscript): Promise<void> {
-    await this.blobs.put(this.rawKey(jobId, index), Buffer.from(prepared.raw), { contentType: 'application/json' });
-    if (prepared.normalized !== null) {
-      await this.blobs.put(this.normalizedKey(jobId, index), Buffer.from(prepared.normalized), { contentType: 'application/json' });
-    }
+    const json = { contentType: 'application/json' };
+    await Promise.all([
+      this.blobs.put(this.rawKey(jobId, index), asBuffer(prepared.raw), json),
+      prepared.normalized === null ? undefined : this.blobs.put(this.normalizedKey(jobId, index), asBuffer(prepared.normalized), json),
+    ]);
   }
 
   /** The upstream JSON of one file as received, decompressed as it is read; null if none is stored. */
