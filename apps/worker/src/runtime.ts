@@ -142,7 +142,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   };
 
-  const processor = createBatchProcessor(pipeline, logger, new TaskSlotWaitlist(redis, keys, queue));
+  const processor = createBatchProcessor(pipeline, logger, new TaskSlotWaitlist(redis, keys, queue), queue);
   const worker = new Worker<BatchJobPayload>(QUEUES.batches, processor, {
     connection: redis,
     prefix: keys.bullPrefix,

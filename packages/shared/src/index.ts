@@ -12,6 +12,7 @@ export * from './domain/requests.js';
 export * from './domain/json-input.js';
 export * from './store/batch-store.js';
 export * from './store/job-reader.js';
+export { STATUS_LETTERS, statusOfLetter, type FileInput } from './store/file-entries.js';
 export * from './blob/index.js';
 export * from './blob/transcript-store.js';
 export { SAFE_LUA, SETTLE_JOB_LUA } from './store/batch-scripts.js';
