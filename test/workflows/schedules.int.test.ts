@@ -177,7 +177,7 @@ describe('schedules', () => {
     }
     const jobs = await jobsOf(stack, schedule.id);
     expect(jobs).toHaveLength(1);
-    expect((await firesOf(stack, schedule.id)).get('1767225600000')).toBe(`done|${jobs[0]!.id}`);
+    expect((await firesOf(stack, schedule.id)).get('1767225600000')).toBe(`fire|${jobs[0]!.id}`);
     const results = await stack.request<{ data: FileResult[] }>('GET', `/v1/jobs/${jobs[0]!.id}/results`);
     expect(results.body.data.map((r) => r.ref)).toEqual(['meeting-a', null]);
     const after = await stack.request<Schedule>('GET', `/v1/schedules/${schedule.id}`);

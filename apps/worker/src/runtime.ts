@@ -114,6 +114,8 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
 
+  // One clock for the steps, the heartbeat and the sweeps: a test that moves it moves them all.
+  const clock = deps.clock ?? Date.now;
   const pipeline = {
     redis,
     keys,
@@ -122,7 +124,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     preparer,
     documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
-    clock: deps.clock ?? Date.now,
+    clock,
     crash: deps.crash ?? noCrash,
     testHook: deps.testHook,
     limiter: new MeteredRateLimiter(metrics, redis, foxapiRateKeys(keys), env.FOXAPI_MAX_RPS),
@@ -171,7 +173,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const sharedMetrics = new WorkerMetricsStore(redis, keys);
   const budget = new FoxapiBudget(redis, keys);
   const beat = async () => {
-    const now = Date.now();
+    const now = clock();
     await budget.heartbeat(id, now, DEAD_WORKER_MS);
     await sharedMetrics.publish(id, metrics.registry, now);
     await sharedMetrics.prune(now, DEAD_WORKER_MS);
@@ -189,7 +191,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   });
   const sweeper = setInterval(
     () =>
-      void sweepIntake({ redis, keys, queue, logger, jobs: jobActions, graceMs: env.INTAKE_GRACE_MS }).catch((err: Error) =>
+      void sweepIntake({ redis, keys, queue, logger, jobs: jobActions, graceMs: env.INTAKE_GRACE_MS, now: clock() }).catch((err: Error) =>
         logger.warn({ err: err.message }, 'intake sweep failed'),
       ),
     deps.sweepMs ?? env.INTAKE_SWEEP_MS,

@@ -56,8 +56,8 @@ export function chunkIndexes(total: number, size: number): number[][] {
 export async function createJob(deps: CreateJobDeps, tenant: string, req: JobRequest, extra: CreateJobExtra = {}): Promise<Job> {
   const now = (deps.clock ?? (() => new Date()))();
   const id = newJobId(now.getTime());
-  const batches = chunkIndexes(req.files.length, deps.batchSize);
-  const priority = req.priority ?? (batches.length <= 1 ? 'interactive' : 'bulk');
+  const batches = Math.ceil(req.files.length / deps.batchSize);
+  const priority = req.priority ?? (batches <= 1 ? 'interactive' : 'bulk');
   const record = jobRecordFields({
     id,
     tenant,
@@ -70,7 +70,7 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     options: req.options,
     createdAt: now.toISOString(),
     files: req.files.length,
-    batches: batches.length,
+    batches,
   });
 
   await writeNewJob(deps.redis, deps.keys, {
@@ -83,11 +83,11 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     ...(extra.idempotency ? { claim: extra.idempotency } : {}),
   });
 
-  if (batches.length <= DIRECT_ENQUEUE_MAX_BATCHES) {
+  if (batches <= DIRECT_ENQUEUE_MAX_BATCHES) {
     await enqueueBatches(
       deps.queue,
       id,
-      batches.map((_, b) => b),
+      Array.from({ length: batches }, (_, b) => b),
       priority,
     );
     await confirmJobEnqueued(deps.redis, deps.keys, id, tenant);

@@ -43,6 +43,8 @@ export interface FileInput {
 type PackedEntry = string | { u: string; r?: string };
 
 export function packInputs(files: readonly FileInput[]): string {
+  // URL-only batches (the common case) are packed without an array of entries to collect.
+  if (files.every((f) => f.ref === undefined)) return JSON.stringify(files.map((f) => f.url));
   return JSON.stringify(files.map((f): PackedEntry => (f.ref === undefined ? f.url : { u: f.url, r: f.ref })));
 }
 
