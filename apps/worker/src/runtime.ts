@@ -23,6 +23,7 @@ import {
   createFoxapiAgent,
   createOutboundAgent,
   createThreadPreparer,
+  migrateLegacyFiles,
   migrateLegacyTranscripts,
   enqueueBatches,
   type BatchJobPayload,
@@ -229,8 +230,13 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   });
   const scheduleFires = startScheduleFires({ fire, logger });
   await beat();
-  // Deployments upgraded from releases that kept transcripts in Redis: moved in the background.
-  const migration = migrateLegacyTranscripts({ redis, queuePrefix: env.QUEUE_PREFIX, transcripts, preparer, logger })
+  // Deployments upgraded from releases that kept a record per file, or transcripts in Redis: moved in the background.
+  const migration = migrateLegacyFiles({ redis, keys, logger })
+    .then((packed) => {
+      if (packed.jobs > 0) logger.info(packed, 'file records packed into batch records');
+    })
+    .catch((err: Error) => logger.warn({ err: err.message }, 'packing file records into batch records failed; the next start retries'))
+    .then(() => migrateLegacyTranscripts({ redis, queuePrefix: env.QUEUE_PREFIX, transcripts, preparer, logger }))
     .then((moved) => {
       if (moved.files > 0) logger.info(moved, 'transcripts moved from Redis to the blob store');
     })

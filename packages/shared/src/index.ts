@@ -18,6 +18,7 @@ export * from './blob/transcript-store.js';
 export { SAFE_LUA, SETTLE_JOB_LUA } from './store/batch-scripts.js';
 export * from './store/upstream-health.js';
 export * from './store/legacy-transcripts.js';
+export * from './store/legacy-files.js';
 export * from './intake/enqueue-batches.js';
 export * from './intake/create-job.js';
 export * from './intake/url-list.js';
