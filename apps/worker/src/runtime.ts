@@ -228,7 +228,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     outbound,
     intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN),
   });
-  const scheduleFires = startScheduleFires({ fire, logger });
+  const scheduleFires = startScheduleFires({ fire, redis, keys, logger });
   await beat();
   // Deployments upgraded from releases that kept a record per file, or transcripts in Redis: moved in the background.
   const migration = migrateLegacyFiles({ redis, keys, logger })
