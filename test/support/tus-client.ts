@@ -1,4 +1,38 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as tus from 'tus-js-client';
+
+/**
+ * tus-js-client's own Node stack, with request bodies paced at `bytesPerSecond`: on loopback a
+ * whole body is written before the client's first progress event (throttled to 100 ms), so
+ * without a pace an abort could never land mid-stream.
+ */
+function pacedHttpStack(bytesPerSecond: number): tus.HttpStack {
+  const inner = new tus.DefaultHttpStack({});
+  const slice = 64 * 1024;
+  return {
+    getName: () => 'paced',
+    createRequest(method, url) {
+      const req = inner.createRequest(method, url);
+      const send = req.send.bind(req);
+      req.send = (body?: unknown) => {
+        if (!(body instanceof Uint8Array)) return send(body);
+        const bytes = body;
+        const paced = Readable.from(
+          (async function* () {
+            for (let at = 0; at < bytes.length; at += slice) {
+              yield Buffer.from(bytes.subarray(at, at + slice));
+              await sleep((slice / bytesPerSecond) * 1000);
+            }
+          })(),
+        );
+        // The stack sets Content-Length from `size`, as it would for the buffer.
+        return send(Object.assign(paced, { size: bytes.length }));
+      };
+      return req;
+    },
+  };
+}
 
 export interface TusRun {
   /** The upload's URL (absolute), once the server created it. */
@@ -23,6 +57,8 @@ export function runTus(opts: {
   abortAfter?: number;
   /** Bytes per PATCH; default: the whole rest in one. */
   chunkSize?: number;
+  /** Pace of the request bodies; default 40 MB/s (so an abort lands within ~4 MB of its mark). */
+  bytesPerSecond?: number;
 }): Promise<TusRun> {
   return new Promise((resolve, reject) => {
     let url: string | undefined;
@@ -34,6 +70,7 @@ export function runTus(opts: {
       metadata: { filename: opts.filename },
       ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
       retryDelays: [],
+      httpStack: pacedHttpStack(opts.bytesPerSecond ?? 40_000_000),
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: false,
       onUploadUrlAvailable: () => {
