@@ -30,7 +30,8 @@ export class HashingDataStore extends DataStore {
     private readonly logger: Logger,
   ) {
     super();
-    this.extensions = inner.extensions;
+    // A deferred length is not offered: the size is checked (UPLOAD_MAX_BYTES) and recorded at creation.
+    this.extensions = inner.extensions.filter((e) => e !== 'creation-defer-length');
   }
 
   override create(file: Upload): Promise<Upload> {

@@ -73,7 +73,6 @@ export function uploadsRoutes(deps: UploadsRoutesDeps): Router {
   };
 
   router.options(TUS_PATH, tus);
-  router.options(`${TUS_PATH}/:id`, tus);
   router.post(TUS_PATH, tusResumable, createChecks(deps.maxBytes), streamsIn, async (req, res) => {
     const rec = uploadOf(res);
     await deps.uploads.create(rec);
