@@ -21,9 +21,11 @@ describe('uploadFile against the simulator', () => {
 
   /** A file as a stream of 64 KiB chunks, as a blob store hands it out. */
   const streamOf = (bytes: Buffer) =>
-    Readable.from((function* () {
-      for (let at = 0; at < bytes.length; at += 65_536) yield bytes.subarray(at, at + 65_536);
-    })());
+    Readable.from(
+      (function* () {
+        for (let at = 0; at < bytes.length; at += 65_536) yield bytes.subarray(at, at + 65_536);
+      })(),
+    );
 
   it('when a file streams up, then foxapi answers where it keeps it, and that URL serves the same bytes', async () => {
     const bytes = randomBytes(5 * 1024 * 1024 + 3);

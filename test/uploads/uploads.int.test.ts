@@ -40,7 +40,14 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     let url: string | undefined;
     let lastOffset = 0;
     for (const cut of cuts) {
-      const run = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'Board Meeting.M4A', abortAfter: cut, ...(url ? { uploadUrl: url } : {}) });
+      const run = await runTus({
+        apiUrl: stack.apiUrl,
+        token: TOKENS.acme,
+        bytes: file,
+        filename: 'Board Meeting.M4A',
+        abortAfter: cut,
+        ...(url ? { uploadUrl: url } : {}),
+      });
       expect(run.outcome).toBe('aborted');
       url = run.url;
       // The interrupted PATCH drains into the store; HEAD waits for its lock, then says how far it got.
@@ -110,7 +117,14 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     await waitFor(async () => ((await head(half.url)).status === 200 ? true : undefined));
     const env = loadApiEnv({ ...stack.blobEnv, QUEUE_PREFIX: stack.prefix, AUTH_DISABLED: 'true', REDIS_URL: process.env.REDIS_URL });
     const sweepAt = (at: number) =>
-      createUploadSweeper({ env, redis: stack.redis, keys: stack.keys, blobs: stack.blobs, logger: pino({ level: 'silent' }), now: () => at });
+      createUploadSweeper({
+        env,
+        redis: stack.redis,
+        keys: stack.keys,
+        blobs: stack.blobs,
+        logger: pino({ level: 'silent' }),
+        now: () => at,
+      });
     // Not yet due: nothing goes.
     expect(await sweepAt(Date.now())(1)).toEqual({ swept: true, deleted: 0 });
     await new Promise((r) => setTimeout(r, 5)); // the 1 ms sweep lock lapses

@@ -60,10 +60,18 @@ describe('the multipart body of an upload', () => {
 
   it('when the file is shorter or longer than its declared size, then the body fails instead of sending a wrong length', async () => {
     for (const actual of [9, 11]) {
-      const form = multipartFile({ fields: {}, fileField: 'file', filename: 'a.wav', file: Readable.from([Buffer.alloc(actual)]), size: 10 });
-      await expect((async () => {
-        for await (const _ of form.body) void _;
-      })()).rejects.toThrow(/declared/);
+      const form = multipartFile({
+        fields: {},
+        fileField: 'file',
+        filename: 'a.wav',
+        file: Readable.from([Buffer.alloc(actual)]),
+        size: 10,
+      });
+      await expect(
+        (async () => {
+          for await (const _ of form.body) void _;
+        })(),
+      ).rejects.toThrow(/declared/);
     }
   });
 });

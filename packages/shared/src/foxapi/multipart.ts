@@ -55,7 +55,6 @@ function quoted(s: string): string {
 
 /** An ASCII `filename` for every parser, and `filename*` (RFC 5987) with the exact UTF-8 name for those that read it. */
 function filenameParams(name: string): string {
-  // eslint-disable-next-line no-control-regex
   const ascii = quoted(name.replace(/[^\x20-\x7e]/g, '_'));
   return `filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
