@@ -109,6 +109,16 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     expect(view.body).toMatchObject({ status: 'ready', sha256: sha256(file), received: file.length });
   });
 
+  it('when the saved hash state is lost between two PATCHes (an api died after the store’s write), then the file is hashed from the store at the end', async () => {
+    const file = randomBytes(3 * MiB + 5);
+    const first = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'lost.flac', abortAfter: MiB });
+    expect((await head(first.url)).status).toBe(200);
+    await stack.redis.hdel(stack.keys.upload(idOf(first.url)), 'hash_state');
+    const done = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'lost.flac', uploadUrl: first.url });
+    const view = await stack.request<UploadView>('GET', `/v1/uploads/${idOf(done.url)}`);
+    expect(view.body).toMatchObject({ status: 'ready', sha256: sha256(file) });
+  });
+
   it('when an upload no job uses is past UPLOAD_TTL_S, then the sweeper deletes its bytes and its record', async () => {
     const file = randomBytes(2 * MiB);
     const ready = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'old.wav' });
