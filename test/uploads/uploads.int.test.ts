@@ -46,6 +46,8 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
         bytes: file,
         filename: 'Board Meeting.M4A',
         abortAfter: cut,
+        // Slow enough that the abort lands well before the end even on a loaded machine.
+        bytesPerSecond: 12_000_000,
         ...(url ? { uploadUrl: url } : {}),
       });
       expect(run.outcome).toBe('aborted');
