@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchStore, batchScripts } from '@batchscribe/shared';
+import { BatchStore, batchScripts, finishUsage } from '@batchscribe/shared';
 import { snapshotKeys } from '../support/raw-http.js';
 import { Stack, urls } from '../support/stack.js';
 
@@ -26,10 +26,11 @@ async function claimedBatch(): Promise<{ jobId: string; token: string }> {
   return { jobId: job.id, token: 'tok' };
 }
 
-/** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields and file triples. */
-function finishArgs(jobId: string, fields: string, triples: string[]): [number, ...(string | number)[]] {
+/** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields, file triples and usage. */
+function finishArgs(jobId: string, fields: string, triples: string[], usage?: string): [number, ...(string | number)[]] {
   const k = stack.keys;
-  const keys = [k.job(jobId), k.batch(jobId, 0), k.files(jobId), k.inflight, k.webhookOutbox, ...k.batches(jobId, 0, 1)];
+  const counted = finishUsage(k, 'acme', { at: Date.now(), audioMs: 1_000, billedMs: 1_000, reused: 0 });
+  const keys = [k.job(jobId), k.batch(jobId, 0), k.files(jobId), k.inflight, k.webhookOutbox, ...counted.keys, ...k.batches(jobId, 0, 1)];
   return [
     keys.length,
     ...keys,
@@ -40,6 +41,7 @@ function finishArgs(jobId: string, fields: string, triples: string[]): [number, 
     fields,
     k.jobEvents,
     jobId,
+    usage ?? counted.arg,
     ...triples,
   ];
 }
@@ -48,18 +50,33 @@ const rec = (s: string) => JSON.stringify({ u: 'https://media.example.com/a.wav'
 
 describe('finishBatch refuses bad arguments before writing', () => {
   it.each([
-    ['batch fields that are not JSON', '{oops', [`0`, rec('failed'), 'failed']],
-    ['a file status it does not know', '{}', ['0', rec('failed'), 'failed', '1', rec('lost'), 'lost']],
+    ['batch fields that are not JSON', '{oops', [`0`, rec('failed'), 'failed'], null],
+    ['a file status it does not know', '{}', ['0', rec('failed'), 'failed', '1', rec('lost'), 'lost'], null],
     [
       'a file record cjson cannot decode (a lone surrogate)',
       '{}',
       ['0', rec('failed'), 'failed', '1', '{"u":"\\ud800","b":0,"s":"failed"}', 'failed'],
+      null,
     ],
-    ['file arguments that are not triples', '{}', ['0', rec('failed')]],
-  ])('when given %s, then an error reply and nothing changed', async (_what, fields, triples) => {
+    ['file arguments that are not triples', '{}', ['0', rec('failed')], null],
+    ['usage that is not JSON', '{}', ['0', rec('completed'), 'completed'], '{oops'],
+    ['usage without a day', '{}', ['0', rec('completed'), 'completed'], '{"tenant":"acme","audio_ms":1,"reused":0,"keep_s":60}'],
+    [
+      'usage with a fractional count',
+      '{}',
+      ['0', rec('completed'), 'completed'],
+      '{"tenant":"acme","day":"2026-11-02","audio_ms":1.5,"reused":0,"keep_s":60}',
+    ],
+    [
+      'usage with a negative billed figure',
+      '{}',
+      ['0', rec('completed'), 'completed'],
+      '{"tenant":"acme","day":"2026-11-02","audio_ms":1,"billed_ms":-1,"reused":0,"keep_s":60}',
+    ],
+  ])('when given %s, then an error reply and nothing changed', async (_what, fields, triples, usage) => {
     const { jobId } = await claimedBatch();
     const before = await state();
-    await expect(batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, fields, triples))).rejects.toThrow(
+    await expect(batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, fields, triples, usage ?? undefined))).rejects.toThrow(
       /^BADARGS .*nothing was changed/,
     );
     expect(await state()).toBe(before);

@@ -43,3 +43,4 @@ export * from './store/jobs.js';
 export * from './store/claims.js';
 export * from './store/webhooks.js';
 export * from './store/foxapi-budget.js';
+export * from './store/usage.js';

@@ -3,7 +3,15 @@ import type { Logger } from 'pino';
 import { FoxapiError, fromTransportError, isFoxapiError, isUnreachable } from './errors.js';
 import { errorForStatus, parseJson, readBody } from './http.js';
 import { submitResponseSchema, taskResponseSchema } from './schemas.js';
-import type { FoxapiClientOptions, FoxapiRequestEvent, FoxapiRoute, SubmitRequest, SubmittedTask, TaskSnapshot } from './types.js';
+import type {
+  FoxapiClientOptions,
+  FoxapiRequestEvent,
+  FoxapiRoute,
+  SubmitRequest,
+  SubmittedTask,
+  TaskSnapshot,
+  TaskUsage,
+} from './types.js';
 
 /** Idle sockets are kept this long; polls every few seconds then reuse one connection. */
 const KEEP_ALIVE_MS = 30_000;
@@ -90,6 +98,7 @@ export class FoxapiClient {
       taskId: parsed.data.id,
       estimatedTimeS: parsed.data.task_info?.estimated_time ?? null,
       canCancel: parsed.data.task_info?.can_cancel ?? null,
+      usage: usageOf(parsed.data.usage),
       raw,
     };
   }
@@ -113,6 +122,7 @@ export class FoxapiClient {
       progress: task.progress ?? null,
       results: task.results ?? task.output?.results ?? null,
       error,
+      usage: usageOf(task.usage),
       raw,
     };
   }
@@ -265,6 +275,14 @@ export class FoxapiClient {
       host: hostOf(call.url),
     });
   }
+}
+
+/** The parsed `usage`, with the two figures batchscribe reads pulled out and the rest as reported. */
+function usageOf(
+  usage: (Record<string, unknown> & { duration?: number | null; credits_reserved?: number | null }) | null | undefined,
+): TaskUsage | null {
+  if (!usage) return null;
+  return { billedSeconds: usage.duration ?? null, creditsReserved: usage.credits_reserved ?? null, reported: usage };
 }
 
 function textOf(value: string | number | null | undefined): string | null {

@@ -1,4 +1,5 @@
 import { TERMINAL_JOB_STATUSES } from '../domain/job.js';
+import { RECORD_USAGE_LUA } from './usage-scripts.js';
 
 /**
  * Lua scripts that move a batch's intent record and the job's aggregate counts in one atomic
@@ -191,19 +192,21 @@ return redis.call('HINCRBY', KEYS[1], 'backoffs', 1)
 
 /**
  * finishBatch: any of the expected states → a terminal batch state, with every file's outcome.
- * KEYS: job, batch, files, inflight, webhook outbox, then every batch key of the job (0 … b_total-1).
- * ARGV: expectedStatesCsv, newState, nowIso, retentionS, batchFieldsJson, channel, jobId, then
- *       index/json/status triples (status: completed|failed|cancelled).
+ * KEYS: job, batch, files, inflight, webhook outbox, usage day, usage month, usage totals, then
+ *       every batch key of the job (0 … b_total-1).
+ * ARGV: expectedStatesCsv, newState, nowIso, retentionS, batchFieldsJson, channel, jobId, usageJson,
+ *       then index/json/status triples (status: completed|failed|cancelled).
+ * The usage keys and usageJson are usage-scripts.ts's (usage.ts's finishUsage builds them).
  * Returns 1, 0 if the batch was not in an expected state (a replay: nothing changes), -1 when
  * the batch is gone; a STALE error reply when the batch keys given are not the job's (re-read b_total).
  */
-export const FINISH_BATCH = `${SAFE_LUA}${SETTLE_JOB_LUA}
+export const FINISH_BATCH = `${SAFE_LUA}${SETTLE_JOB_LUA}${RECORD_USAGE_LUA}
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return -1 end
 local expected = false
 for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then expected = true end end
 if not expected then return 0 end
-local _, keysErr = checkBatchKeys(KEYS[1], 6)
+local _, keysErr = checkBatchKeys(KEYS[1], 9) -- usage: batch keys from 9 (were from 6)
 if keysErr == 'STALE' then return redis.error_reply('STALE batch keys; nothing was changed') end
 if keysErr then return damaged(keysErr) end
 local fileFrom = 'queued'
@@ -213,16 +216,20 @@ local moved = { completed = 0, failed = 0, cancelled = 0 }
 if moved[ARGV[2]] == nil then return badArgs('unknown batch state ' .. ARGV[2]) end
 local extra = decodeJson(ARGV[5], 'batch fields')
 if not extra then return badArgs('batch fields are not a JSON object') end
-if (#ARGV - 7) % 3 ~= 0 then return badArgs('file arguments are not index/json/status triples') end
-for i = 8, #ARGV, 3 do
+if (#ARGV - 8) % 3 ~= 0 then return badArgs('file arguments are not index/json/status triples') end -- usage: ARGV[8]
+for i = 9, #ARGV, 3 do -- usage: triples from 9
   if moved[ARGV[i + 2]] == nil then return badArgs('file ' .. ARGV[i] .. ' has unknown status ' .. ARGV[i + 2]) end
   if not decodeJson(ARGV[i + 1], 'file') then return badArgs('file ' .. ARGV[i] .. ' is not readable JSON') end
 end
+-- usage: checked before the first write (usage-scripts.ts)
+local usage, usageErr = decode_usage(ARGV[8], KEYS[1])
+if usageErr == 'STALE' then return redis.error_reply('STALE usage keys name another tenant; nothing was changed') end
+if not usage then return badArgs(usageErr) end
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
 redis.call('HDEL', KEYS[2], 'claim', 'lease_until')
 for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
 local n = 0
-for i = 8, #ARGV, 3 do
+for i = 9, #ARGV, 3 do -- usage: triples from 9
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   moved[ARGV[i + 2]] = moved[ARGV[i + 2]] + 1
   n = n + 1
@@ -233,7 +240,8 @@ redis.call('HINCRBY', KEYS[1], 'b_' .. batchFrom, -1)
 redis.call('HINCRBY', KEYS[1], 'b_' .. ARGV[2], 1)
 redis.call('SREM', KEYS[4], KEYS[2])
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-settleJob(KEYS[1], KEYS[3], KEYS[5], 6, ARGV[3], ARGV[4])
+record_usage(KEYS[1], KEYS[6], KEYS[7], KEYS[8], usage, moved.completed) -- usage: with the counts it belongs to
+settleJob(KEYS[1], KEYS[3], KEYS[5], 9, ARGV[3], ARGV[4]) -- usage: batch keys from 9
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 `;

@@ -13,6 +13,7 @@ import {
 } from './batch-scripts.js';
 import { wellFormedJson } from '../domain/json-input.js';
 import { scriptRefusal, withScripts } from './commands.js';
+import { finishUsage, type BatchUsage } from './usage.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -39,6 +40,8 @@ export interface BatchRecord {
 export interface CollectedOutcome {
   s: 'completed' | 'failed';
   e?: { code: string; message: string };
+  /** A completed file's duration, ms, when its transcript gives one (counted in usage at the batch's end). */
+  d?: number;
 }
 
 /** `unconfirmed`: claimed, but not made durable in time (see WriteDurability), so released again. */
@@ -237,7 +240,8 @@ export class BatchStore {
 
   /**
    * Moves the batch to a terminal state with every file's outcome, and settles the job when it
-   * was the last open batch. Returns false when the batch was not in one of `expected` states.
+   * was the last open batch. `usage` is what the batch cost (usage.ts), counted in the same step.
+   * Returns false when the batch was not in one of `expected` states.
    */
   async finish(
     jobId: string,
@@ -246,16 +250,21 @@ export class BatchStore {
     next: 'completed' | 'failed' | 'cancelled',
     files: FileOutcomeRecord[],
     fields: Record<string, string | number> = {},
+    usage: BatchUsage | null = null,
   ): Promise<boolean> {
     const args = files.flatMap((f) => [String(f.index), wellFormedJson(f.record), f.record.s]);
     for (let attempt = 0; ; attempt++) {
-      const batches = Number((await this.redis.hget(this.keys.job(jobId), 'b_total')) ?? 0);
+      // usage: the job's tenant names its usage keys (usage.ts)
+      const [total, tenant] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'tenant');
+      const batches = Number(total ?? 0);
+      const counted = finishUsage(this.keys, tenant ?? '', usage); // usage
       const keys = [
         this.keys.job(jobId),
         this.keys.batch(jobId, batch),
         this.keys.files(jobId),
         this.keys.inflight,
         this.keys.webhookOutbox,
+        ...counted.keys, // usage
         ...this.keys.batches(jobId, 0, batches),
       ];
       try {
@@ -269,11 +278,12 @@ export class BatchStore {
           JSON.stringify(fields),
           this.keys.jobEvents,
           jobId,
+          counted.arg, // usage
           ...args,
         );
         return res === 1;
       } catch (err) {
-        // A retry added batches between the read of b_total and the script: read it again.
+        // A retry added batches between the read of b_total and the script: read it again (and the tenant, for usage).
         if (scriptRefusal(err)?.word !== 'STALE' || attempt >= STALE_RETRIES) throw err;
       }
     }

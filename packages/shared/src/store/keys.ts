@@ -56,6 +56,14 @@ export interface KeyLayout {
   tenantSchedules(tenant: string): string;
   /** STRING with TTL: one fire of a schedule → the job it made, so a fire processed twice makes one job. */
   scheduleFire(scheduleId: string, fireId: string): string;
+  /** HASH with a 400-day TTL: a tenant's usage on one UTC day `YYYY-MM-DD` (jobs, files, audio_ms, billed_ms, reused). */
+  usageDay(tenant: string, day: string): string;
+  /** HASH with a 400-day TTL: a tenant's usage in one UTC month `YYYY-MM` (what TENANT_BUDGETS is held against). */
+  usageMonth(tenant: string, month: string): string;
+  /** HASH `<counter>:<tenant>` → all-time total (files, audio_ms, billed_ms, reused): the usage counters of /metrics. */
+  readonly usageTotals: string;
+  /** STRING with TTL: a worker holds this tenant's batches because its month's budget is used up (JSON), refreshed while it does. */
+  budgetHold(tenant: string): string;
 }
 
 export function createKeyLayout(queuePrefix: string): KeyLayout {
@@ -88,5 +96,9 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     schedule: (scheduleId) => `${tag}:schedule:${scheduleId}`,
     tenantSchedules: (tenant) => `${tag}:tenant:${tenant}:schedules`,
     scheduleFire: (scheduleId, fireId) => `${tag}:schedule:${scheduleId}:fire:${fireId}`,
+    usageDay: (tenant, day) => `${tag}:usage:${tenant}:day:${day}`,
+    usageMonth: (tenant, month) => `${tag}:usage:${tenant}:month:${month}`,
+    usageTotals: `${tag}:usage:totals`,
+    budgetHold: (tenant) => `${tag}:budget:hold:${tenant}`,
   };
 }
