@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000;
 /** `YYYY-MM-DD` that is a real calendar day. */
 const day = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a day as YYYY-MM-DD' })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a day as YYYY-MM-DD', abort: true })
   .refine((d) => {
     const t = Date.parse(`${d}T00:00:00Z`);
     return Number.isFinite(t) && utcDay(t) === d;
