@@ -109,7 +109,9 @@ async function writeJob(r: Redis, keys: KeyLayout, id: string, shape: 'queued' |
     const pipe = r.pipeline();
     const failed = FILES / 2;
     for (let b = 0; b < batches; b++) {
-      const statuses = Array.from({ length: BATCH_SIZE }, (_, k) => (b * BATCH_SIZE + k === failed ? STATUS_LETTERS.failed : STATUS_LETTERS.completed)).join('');
+      const statuses = Array.from({ length: BATCH_SIZE }, (_, k) =>
+        b * BATCH_SIZE + k === failed ? STATUS_LETTERS.failed : STATUS_LETTERS.completed,
+      ).join('');
       pipe.hset(keys.batch(id, b), { state: 'completed', task_id: `task-${b}`, st: statuses });
     }
     const home = Math.floor(failed / BATCH_SIZE);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchStore, batchScripts } from '@batchscribe/shared';
+import { BatchStore, batchScripts, finishUsage } from '@batchscribe/shared';
 import { snapshotKeys } from '../support/raw-http.js';
 import { Stack, urls } from '../support/stack.js';
 
@@ -22,14 +22,16 @@ const state = () => snapshotKeys(stack.redis, `{${stack.prefix}}*`, (k) => k.inc
 async function claimedBatch(): Promise<{ jobId: string; token: string }> {
   const job = await stack.submit({ file_urls: urls(2) });
   const store = new BatchStore(stack.redis, stack.keys, 60);
-  expect(await store.claimSubmit(job.id, 0, 'tok', Date.now() + 60_000, 10)).toBe('claimed');
+  // A slot per case: the refused finishes keep theirs, so the cap is set above the cases' count.
+  expect(await store.claimSubmit(job.id, 0, 'tok', Date.now() + 60_000, 100)).toBe('claimed');
   return { jobId: job.id, token: 'tok' };
 }
 
-/** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields and file triples. */
-function finishArgs(jobId: string, fields: string, triples: string[]): [number, ...(string | number)[]] {
+/** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields, file triples and usage. */
+function finishArgs(jobId: string, fields: string, triples: string[], usage?: string): [number, ...(string | number)[]] {
   const k = stack.keys;
-  const keys = [k.job(jobId), k.batch(jobId, 0), k.inflight, k.webhookOutbox, ...k.batches(jobId, 0, 1)];
+  const counted = finishUsage(k, 'acme', { at: Date.now(), audioMs: 1_000, billedMs: 1_000, reused: 0 });
+  const keys = [k.job(jobId), k.batch(jobId, 0), k.inflight, k.webhookOutbox, ...counted.keys, ...k.batches(jobId, 0, 1)];
   return [
     keys.length,
     ...keys,
@@ -40,6 +42,7 @@ function finishArgs(jobId: string, fields: string, triples: string[]): [number, 
     fields,
     k.jobEvents,
     jobId,
+    usage ?? counted.arg,
     ...triples,
   ];
 }
@@ -48,16 +51,35 @@ const error = JSON.stringify({ code: 'InvalidFile', message: 'no speech' });
 
 describe('finishBatch refuses bad arguments before writing', () => {
   it.each([
-    ['batch fields that are not JSON', '{oops', ['0', 'failed', error]],
-    ['a file status it does not know', '{}', ['0', 'failed', error, '1', 'lost', '']],
-    ['an error cjson cannot decode (a lone surrogate)', '{}', ['0', 'failed', error, '1', 'failed', '{"code":"\\ud800","message":"x"}']],
-    ['a file index that is not a number', '{}', ['zero', 'failed', error]],
-    ['a file that is not the job\'s', '{}', ['0', 'failed', error, '250', 'failed', error]],
-    ['file arguments that are not triples', '{}', ['0', 'failed']],
-  ])('when given %s, then an error reply and nothing changed', async (_what, fields, triples) => {
+    ['batch fields that are not JSON', '{oops', ['0', 'failed', error], null],
+    ['a file status it does not know', '{}', ['0', 'failed', error, '1', 'lost', ''], null],
+    [
+      'an error cjson cannot decode (a lone surrogate)',
+      '{}',
+      ['0', 'failed', error, '1', 'failed', '{"code":"\\ud800","message":"x"}'],
+      null,
+    ],
+    ['a file index that is not a number', '{}', ['zero', 'failed', error], null],
+    ["a file that is not the job's", '{}', ['0', 'failed', error, '250', 'failed', error], null],
+    ['file arguments that are not triples', '{}', ['0', 'failed'], null],
+    ['usage that is not JSON', '{}', ['0', 'completed', ''], '{oops'],
+    ['usage without a day', '{}', ['0', 'completed', ''], '{"tenant":"acme","audio_ms":1,"reused":0,"keep_s":60}'],
+    [
+      'usage with a fractional count',
+      '{}',
+      ['0', 'completed', ''],
+      '{"tenant":"acme","day":"2026-11-02","audio_ms":1.5,"reused":0,"keep_s":60}',
+    ],
+    [
+      'usage with a negative billed figure',
+      '{}',
+      ['0', 'completed', ''],
+      '{"tenant":"acme","day":"2026-11-02","audio_ms":1,"billed_ms":-1,"reused":0,"keep_s":60}',
+    ],
+  ])('when given %s, then an error reply and nothing changed', async (_what, fields, triples, usage) => {
     const { jobId } = await claimedBatch();
     const before = await state();
-    await expect(batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, fields, triples))).rejects.toThrow(
+    await expect(batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, fields, triples, usage ?? undefined))).rejects.toThrow(
       /^BADARGS .*nothing was changed/,
     );
     expect(await state()).toBe(before);

@@ -211,7 +211,11 @@ describe('cancel and retry with records they cannot read', () => {
       b_queued: 0,
       b_failed: 1,
     });
-    await stack.redis.hset(batchKey, { state: 'failed', st: STATUS_LETTERS.failed.repeat(3), err: '{"0":{"code":"x","message":"\\ud800"}' });
+    await stack.redis.hset(batchKey, {
+      state: 'failed',
+      st: STATUS_LETTERS.failed.repeat(3),
+      err: '{"0":{"code":"x","message":"\\ud800"}',
+    });
     const before = await state(stack);
     for (let attempt = 0; attempt < 2; attempt++) {
       const res = await stack.request<{ type: string; detail: string }>('POST', `/v1/jobs/${created.id}/retry`);
@@ -223,5 +227,4 @@ describe('cancel and retry with records they cannot read', () => {
     expect((await stack.request('DELETE', `/v1/jobs/${created.id}`)).status).toBe(204);
     expect(await stack.redis.exists(jobKey, batchKey)).toBe(0);
   });
-
 });

@@ -52,13 +52,22 @@ describe('file records kept one per file by earlier releases', () => {
     });
 
     await s.startWorker();
-    await waitFor(async () => ((await s.redis.exists(`${job}:files`)) === 0 ? true : undefined), { what: 'the per-file hash to be packed' });
+    await waitFor(async () => ((await s.redis.exists(`${job}:files`)) === 0 ? true : undefined), {
+      what: 'the per-file hash to be packed',
+    });
 
     const page = await s.request<{ data: FileResult[] }>('GET', `/v1/jobs/${created.id}/results?limit=1000&include_transcript=false`);
     expect(page.status).toBe(200);
     const byIndex = new Map(page.body.data.map((r) => [r.index, r]));
     expect(page.body.data).toHaveLength(150);
-    expect(byIndex.get(0)).toMatchObject({ file_url: files[0], ref: 'ref-0', status: 'completed', batch: 0, task_id: 'task-a', error: null });
+    expect(byIndex.get(0)).toMatchObject({
+      file_url: files[0],
+      ref: 'ref-0',
+      status: 'completed',
+      batch: 0,
+      task_id: 'task-a',
+      error: null,
+    });
     expect(byIndex.get(5)).toMatchObject({ status: 'failed', task_id: 'task-a', error: { code: 'InvalidFile.DownloadFailed' } });
     expect(byIndex.get(7)).toMatchObject({ ref: null, status: 'completed', batch: 2, task_id: 'task-c' });
     expect(byIndex.get(120)).toMatchObject({ ref: 'ref-120', status: 'cancelled', batch: 1, task_id: null });

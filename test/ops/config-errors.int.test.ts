@@ -83,4 +83,13 @@ describe('configuration errors stop the process with one clear line per problem'
       POLL_MIN_MS: /must not exceed POLL_MAX_MS/,
     });
   });
+
+  it('when the worker and the api get TENANT_BUDGETS with hours that are not a number, then each names it and exits 1', async () => {
+    const [worker, api] = await Promise.all([
+      runToExit(WORKER, { FOXAPI_API_KEY: 'sk-x', TENANT_BUDGETS: 'acme:lots' }),
+      runToExit(API, { AUTH_DISABLED: 'true', TENANT_BUDGETS: 'acme:lots' }),
+    ]);
+    expectCleanFailure(worker, 'batchscribe-worker', { TENANT_BUDGETS: /tenant:hours pairs/ });
+    expectCleanFailure(api, 'batchscribe-api', { TENANT_BUDGETS: /tenant:hours pairs/ });
+  });
 });

@@ -89,6 +89,12 @@ describe('Prometheus metrics', () => {
     expect(sample(api, 'batchscribe_foxapi_submits_paused')).toBe(0);
     expect(sample(api, 'batchscribe_foxapi_backoff_remaining_seconds')).toBe(0);
     expect(sample(api, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    // Usage counters come from Redis (the step that completed the files), so they match the Job.
+    const cleanJob = (await stack.request<{ usage: { audio_seconds: number; billed_seconds: number } }>('GET', `/v1/jobs/${clean.id}`))
+      .body;
+    expect(sample(api, 'batchscribe_audio_seconds_total', { tenant: 'acme' })).toBeCloseTo(cleanJob.usage.audio_seconds, 3);
+    expect(sample(api, 'batchscribe_billed_seconds_total', { tenant: 'acme' })).toBe(cleanJob.usage.billed_seconds);
+    expect(sample(api, 'batchscribe_reused_files_total', { tenant: 'acme' })).toBe(0);
     expectPromtoolPasses(api);
   });
 

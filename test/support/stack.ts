@@ -53,6 +53,8 @@ export interface StackOptions {
   apiResolve?: Resolver;
   /** The resolver the worker's outbound sockets use. */
   workerLookup?: OutboundAgentOptions['lookup'];
+  /** The clock of the api and of the first worker (a test moves it across a month's end). */
+  clock?: () => number;
 }
 
 /**
@@ -145,7 +147,18 @@ export class Stack {
     const outbound = { policy, dispatcher: apiOutboundAgent };
     const blobs = createBlobStore(apiEnv);
     const server = await startWebServer(
-      createApp({ env: apiEnv, redis: apiRedis, keys, blobs, queue, logger, schedulesQueue, jobEvents, outbound }),
+      createApp({
+        env: apiEnv,
+        redis: apiRedis,
+        keys,
+        blobs,
+        queue,
+        logger,
+        schedulesQueue,
+        jobEvents,
+        outbound,
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      }),
       0,
       '127.0.0.1',
     );
@@ -179,7 +192,7 @@ export class Stack {
       blobs,
     );
     stack.blobEnv = blobEnv;
-    if (opts.worker !== false) await stack.startWorker();
+    if (opts.worker !== false) await stack.startWorker(opts.clock ? { clock: opts.clock } : {});
     // Built here rather than on the first request, so that no request's timing includes it.
     openApiContract();
     return stack;

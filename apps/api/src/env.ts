@@ -7,6 +7,7 @@ import {
   fields,
   parseEnv,
   redisClusterNodesField,
+  tenantBudgetsField,
   whenValid,
 } from '@batchscribe/shared';
 
@@ -71,6 +72,8 @@ const schema = z
     UPLOAD_SWEEP_MS: fields.int(60_000, 100),
     /** Open `/events` streams one api process serves; beyond it 503. */
     SSE_MAX_STREAMS: fields.int(1_000, 1),
+    /** Monthly audio hours per tenant: `GET /v1/usage` shows the caller's (the workers hold the batches). */
+    TENANT_BUDGETS: tenantBudgetsField,
   })
   .superRefine(checkBlobStoreEnv, whenValid(...BLOB_STORE_CROSS_FIELDS))
   .superRefine(

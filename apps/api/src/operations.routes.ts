@@ -3,11 +3,12 @@ import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { WorkerMetricsStore, type KeyLayout } from '@batchscribe/shared';
+import { WorkerMetricsStore, type KeyLayout, type UsageStore } from '@batchscribe/shared';
 import { WORKER_HEARTBEAT_FRESH_MS } from './health.routes.js';
 import { dashboardRoutes } from './admin/dashboard.routes.js';
 import type { ApiEnv } from './env.js';
 import { registerQueueMetrics } from './metrics/queue-metrics.js';
+import { registerUsageMetrics } from './metrics/usage-metrics.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 import { openapiRoutes } from './openapi/openapi.routes.js';
@@ -19,6 +20,8 @@ export interface OperationsDeps {
   metrics: Registry;
   /** Queues for the dashboard and the queue gauges. */
   queues: readonly Queue[];
+  /** The tenants' usage totals, for the usage counters. */
+  usage: UsageStore;
   logger: Logger;
 }
 
@@ -26,6 +29,7 @@ export interface OperationsDeps {
 export function operationsRoutes(deps: OperationsDeps): Router {
   const router = Router();
   registerQueueMetrics(deps.metrics, { queues: deps.queues, redis: deps.redis, keys: deps.keys });
+  registerUsageMetrics(deps.metrics, deps.usage);
   router.use(
     metricsRoutes({
       registry: deps.metrics,

@@ -13,6 +13,7 @@ import {
   JobReader,
   type ManifestFetcher,
   TranscriptStore,
+  UsageStore,
   createFireScheduleDeps,
   createMetricsRegistry,
   type BatchJobPayload,
@@ -39,6 +40,7 @@ import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 import { httpMetrics } from './metrics/http-metrics.js';
 import { operationsRoutes } from './operations.routes.js';
 import { createUploadsModule, type UploadsModule } from './uploads/uploads-module.js';
+import { usageRoutes } from './usage/usage.routes.js';
 
 export interface ApiDeps {
   env: Readonly<ApiEnv>;
@@ -66,6 +68,8 @@ export interface ApiDeps {
   webhooksQueue?: Queue;
   /** `/v1/uploads` (main.ts builds it to run its sweeper too); default: one built from env, redis and blobs. */
   uploads?: UploadsModule;
+  /** What "today" and "this month" are for `GET /v1/usage`; tests move it. Default: Date.now. */
+  clock?: () => number;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -185,10 +189,12 @@ export function createApp(deps: ApiDeps): Express {
     );
   }
   if (deps.schedulesQueue) app.use(schedulesRoutes(scheduleRoutesDeps(deps, deps.schedulesQueue, intake)));
+  const usage = new UsageStore(deps.redis, deps.keys);
+  app.use(usageRoutes({ usage, budgets: deps.env.TENANT_BUDGETS, ...(deps.clock ? { clock: deps.clock } : {}) }));
   // After the API routes, which serve the traffic: every request walks the routers in order.
   app.use(healthRoutes({ redis: deps.redis, keys: deps.keys }));
   const queues = [deps.queue, ...(deps.schedulesQueue ? [deps.schedulesQueue] : []), ...(deps.webhooksQueue ? [deps.webhooksQueue] : [])];
-  app.use(operationsRoutes({ env: deps.env, redis: deps.redis, keys: deps.keys, metrics, queues, logger: deps.logger }));
+  app.use(operationsRoutes({ env: deps.env, redis: deps.redis, keys: deps.keys, metrics, queues, usage, logger: deps.logger }));
   app.use((req, _res, next) => next(new ProblemError('not-found', `No route for ${req.method} ${req.path}.`)));
   app.use(problemHandler({ logger: deps.logger, redisReady: () => deps.redis.status === 'ready' }));
   return app;

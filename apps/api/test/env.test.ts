@@ -29,6 +29,11 @@ describe('api configuration', () => {
     expect(env.HOST).toBe('0.0.0.0');
   });
 
+  it('when TENANT_BUDGETS is set, then the api reads it too (GET /v1/usage shows it), and a bad value names it', () => {
+    expect(loadApiEnv({ AUTH_DISABLED: 'true', TENANT_BUDGETS: 'acme:12.5' }).TENANT_BUDGETS.get('acme')).toBe(12.5);
+    expect(problems({ AUTH_DISABLED: 'true', TENANT_BUDGETS: 'acme=12' })).toEqual([expect.stringMatching(/^TENANT_BUDGETS: must be/)]);
+  });
+
   it('when API_KEYS is unset and auth is not disabled, then the api refuses to start', () => {
     expect(problems({})).toEqual([expect.stringMatching(/^API_KEYS: is required/)]);
     expect(loadApiEnv({ AUTH_DISABLED: 'true' }).API_KEYS).toBeUndefined();

@@ -7,6 +7,7 @@ import {
   fields,
   parseEnv,
   redisClusterNodesField,
+  tenantBudgetsField,
   whenValid,
   type DurabilitySettings,
 } from '@batchscribe/shared';
@@ -81,6 +82,10 @@ const schema = z
     WEBHOOK_BACKOFF_BASE_MS: fields.int(30_000, 10),
     WEBHOOK_TIMEOUT_MS: fields.int(10_000, 100),
     WEBHOOK_CONCURRENCY: fields.int(10, 1, 1_000),
+    /** Audio hours a tenant may have transcribed per calendar month (UTC); past them its batches wait. */
+    TENANT_BUDGETS: tenantBudgetsField,
+    /** How often a batch held by its tenant's budget looks again (so a raised budget is seen this fast after a restart). */
+    BUDGET_RECHECK_MS: fields.int(60_000, 100),
     /** Where transcripts live (never in Redis). */
     ...blobStoreFields,
     /** How foxapi gets an uploaded file (presign: a pre-signed GET URL of the s3 store; foxapi: its file API). */

@@ -14,6 +14,7 @@ import {
   QUEUES,
   TranscriptStore,
   UpstreamHealthStore,
+  UsageStore,
   WorkerMetricsStore,
   WriteDurability,
   checkDurabilitySupport,
@@ -122,6 +123,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     keys,
     store,
     transcripts,
+    usage: new UsageStore(redis, keys),
     preparer,
     documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
@@ -142,6 +144,8 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       pauseMs: env.SUBMIT_PAUSE_MS,
       pauseRecheckMs: env.SUBMIT_PAUSE_RECHECK_MS,
       resultMaxBytes: env.RESULT_MAX_BYTES,
+      budgets: env.TENANT_BUDGETS,
+      budgetRecheckMs: env.BUDGET_RECHECK_MS,
     },
   };
 
@@ -251,6 +255,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       maxRps: env.FOXAPI_MAX_RPS,
       durability: durabilityWanted.mode,
       blobStore: deps.blobs.kind,
+      tenantBudgets: Object.fromEntries(env.TENANT_BUDGETS),
     },
     'worker started',
   );

@@ -87,6 +87,27 @@ describe('worker configuration', () => {
     });
   });
 
+  it('when TENANT_BUDGETS is set, then it maps tenants to monthly hours; unset, no tenant has a budget', () => {
+    expect([...loadWorkerEnv({ FOXAPI_API_KEY: 'k', TENANT_BUDGETS: 'acme:100, globex:2.5,initech:0' }).TENANT_BUDGETS]).toEqual([
+      ['acme', 100],
+      ['globex', 2.5],
+      ['initech', 0],
+    ]);
+    expect(loadWorkerEnv({ FOXAPI_API_KEY: 'k' }).TENANT_BUDGETS.size).toBe(0);
+    expect(loadWorkerEnv({ FOXAPI_API_KEY: 'k' }).BUDGET_RECHECK_MS).toBe(60_000);
+  });
+
+  it.each([
+    ['hours that are not a number', 'acme:lots', /tenant:hours pairs.*"acme:lots"/],
+    ['negative hours', 'acme:-5', /tenant:hours pairs.*"acme:-5"/],
+    ['a pair without a tenant', ':10', /tenant:hours pairs/],
+    ['a tenant name API_KEYS could not hold', 'ac me:10', /tenant:hours pairs/],
+    ['a tenant twice', 'acme:1,acme:2', /tenant acme appears twice/],
+  ])('when TENANT_BUDGETS has %s, then the worker stops naming the variable', (_what, value, message) => {
+    expect(problems({ FOXAPI_API_KEY: 'k', TENANT_BUDGETS: value })).toEqual([expect.stringMatching(/^TENANT_BUDGETS: /)]);
+    expect(problems({ FOXAPI_API_KEY: 'k', TENANT_BUDGETS: value })[0]).toMatch(message);
+  });
+
   it('when the durability settings are malformed, then each problem names its variable', () => {
     const found = problems({ FOXAPI_API_KEY: 'k', REDIS_DURABILITY: 'fsync', REDIS_WAIT_REPLICAS: '-1', REDIS_WAIT_TIMEOUT_MS: '0' });
     expect(found.sort()).toEqual([

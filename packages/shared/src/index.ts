@@ -47,3 +47,4 @@ export * from './store/webhooks.js';
 export * from './store/foxapi-budget.js';
 export * from './uploads/upload.js';
 export * from './store/uploads.js';
+export * from './store/usage.js';

@@ -117,7 +117,16 @@ describe('submit', () => {
 
     const task = await client.submit(aSubmit());
 
-    expect(task).toEqual({ taskId: submitAnswer.id, estimatedTimeS: 45, canCancel: true, raw: submitAnswer });
+    expect(task).toEqual({ taskId: submitAnswer.id, estimatedTimeS: 45, canCancel: true, usage: null, raw: submitAnswer });
+  });
+
+  it('when the submit answer carries usage.credits_reserved, then it is read and the usage kept as reported', async () => {
+    const body = { ...submitAnswer, usage: { credits_reserved: 5, user_group: 'default' } };
+    agent.get(BASE).intercept({ path: '/v1/audios/generations', method: 'POST' }).reply(200, body, { headers: JSON_HEADERS });
+
+    const task = await client.submit(aSubmit());
+
+    expect(task.usage).toEqual({ billedSeconds: null, creditsReserved: 5, reported: { credits_reserved: 5, user_group: 'default' } });
   });
 
   it('when the answer lacks task_info, then estimate and can_cancel are null', async () => {
@@ -175,7 +184,44 @@ describe('getTask', () => {
 
     const snapshot = await client.getTask('t1');
 
-    expect(snapshot).toEqual({ taskId: 't1', status: 'completed', progress: 100, results, error: null, raw: body });
+    expect(snapshot).toEqual({
+      taskId: 't1',
+      status: 'completed',
+      progress: 100,
+      results,
+      error: null,
+      usage: { billedSeconds: null, creditsReserved: 5, reported: { credits_reserved: 5 } },
+      raw: body,
+    });
+  });
+
+  it('when a terminal answer carries usage.duration (and more), then it is the billed seconds and the rest is kept as reported', async () => {
+    const usage = { credits_reserved: 2, user_group: 'default', duration: 9, billing_rule: 'per_second' };
+    agent
+      .get(BASE)
+      .intercept({ path: '/v1/tasks/t1?sync_upstream=true' })
+      .reply(200, { id: 't1', status: 'completed', results: [], usage }, { headers: JSON_HEADERS });
+
+    const snapshot = await client.getTask('t1');
+
+    expect(snapshot.usage).toEqual({ billedSeconds: 9, creditsReserved: 2, reported: usage });
+  });
+
+  it('when usage is absent, not an object, or has figures of odd types, then they read as absent instead of failing', async () => {
+    const answers = [
+      { id: 't1', status: 'completed', results: [] },
+      { id: 't1', status: 'completed', results: [], usage: 'lots' },
+      { id: 't1', status: 'completed', results: [], usage: { duration: 'nine', credits_reserved: -1 } },
+    ];
+    const seen = [];
+    for (const body of answers) {
+      agent.get(BASE).intercept({ path: '/v1/tasks/t1?sync_upstream=true' }).reply(200, body, { headers: JSON_HEADERS });
+      seen.push((await client.getTask('t1')).usage);
+    }
+
+    expect(seen[0]).toBeNull();
+    expect(seen[1]).toBeNull();
+    expect(seen[2]).toMatchObject({ billedSeconds: null, creditsReserved: null });
   });
 
   it('when results sit under DashScope-style output.results, then they are returned as results', async () => {

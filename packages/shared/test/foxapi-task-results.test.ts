@@ -12,6 +12,7 @@ function aSnapshot(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
     progress: 100,
     results: [],
     error: null,
+    usage: null,
     raw: {},
     ...overrides,
   };

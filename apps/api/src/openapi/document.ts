@@ -5,6 +5,7 @@ import { registerEventPaths } from './events.openapi.js';
 import { registerOperationPaths } from './operations.openapi.js';
 import { registerSchedulePaths } from './schedules.openapi.js';
 import { registerUploadPaths } from '../uploads/uploads.openapi.js';
+import { registerUsagePaths } from '../usage/usage.openapi.js';
 
 /** A route module's contribution to the document: it registers the paths it serves. */
 export type PathRegistrar = (registry: OpenAPIRegistry) => void;
@@ -22,6 +23,7 @@ export const API_PATHS: readonly PathRegistrar[] = [
   registerEventPaths,
   registerSchedulePaths,
   registerUploadPaths,
+  registerUsagePaths,
 ];
 
 export function buildOpenApiDocument(registrars: readonly PathRegistrar[] = API_PATHS): OpenApiDocument {
@@ -43,6 +45,7 @@ export function buildOpenApiDocument(registrars: readonly PathRegistrar[] = API_
       { name: 'Jobs', description: 'Submit, follow, act on jobs; read their results.' },
       { name: 'Schedules', description: 'Nightly (or any cron) jobs from a manifest URL.' },
       { name: 'Uploads', description: 'Resumable uploads of media files from disk (tus 1.0.0).' },
+      { name: 'Usage', description: 'Audio transcribed and billed per day, and the monthly budget.' },
       { name: 'Operations', description: 'Probes, metrics and this document. No auth.' },
     ],
   });

@@ -6,8 +6,10 @@ import {
   type FileOutcome,
   type FileOutcomeRecord,
   type FileRecord,
+  type TaskUsage,
 } from '@batchscribe/shared';
 import { backOffBatch, upstreamBackoffMs } from './backoff.js';
+import { batchUsage, reportedUsage } from './batch-usage.js';
 import { done, later, type StepContext, type StepResult } from './step.js';
 
 /**
@@ -70,7 +72,8 @@ async function collectOne(ctx: StepContext, rec: BatchRecord, file: Pending): Pr
     // Well-formed JSON of the wrong shape will not change on a second download.
     return { kind: 'decided', outcome: { s: 'failed', e: { code: 'upstream_unparsable_result', message: prepared.problem.message } } };
   }
-  return { kind: 'decided', outcome: { s: 'completed' } };
+  // usage: the file's duration, counted when the batch is recorded
+  return { kind: 'decided', outcome: prepared.durationMs === null ? { s: 'completed' } : { s: 'completed', d: prepared.durationMs } };
 }
 
 /**
@@ -86,6 +89,7 @@ export async function collectResults(
   files: FileRecord[],
   outcomes: FileOutcome[],
   rawTask: unknown,
+  taskUsage: TaskUsage | null = null,
 ): Promise<StepResult> {
   const { deps, log } = ctx;
   const decided = new Map<number, CollectedOutcome>(Object.entries(rec.collected).map(([i, o]) => [Number(i), o]));
@@ -139,10 +143,12 @@ export async function collectResults(
     return { index, record };
   });
   deps.crash('after-transcripts-stored');
-  await deps.store.finish(rec.jobId, rec.batch, ['submitted'], 'completed', records);
+  // usage: the durations collected and what the task reported as billed, kept as reported in the batch record
+  const usage = batchUsage(deps.clock(), decided.values(), taskUsage);
+  await deps.store.finish(rec.jobId, rec.batch, ['submitted'], 'completed', records, reportedUsage(taskUsage), usage);
   deps.crash('after-batch-finished');
   const failed = records.filter((r) => r.record.s === 'failed').length;
-  log.info({ completed: records.length - failed, failed }, 'batch completed');
+  log.info({ completed: records.length - failed, failed, audioMs: usage.audioMs, usage: taskUsage?.reported }, 'batch completed');
   return done;
 }
 
@@ -161,6 +167,8 @@ export async function giveUpCollecting(ctx: StepContext, rec: BatchRecord, error
     return { index, record };
   });
   const next = records.some((r) => r.record.s === 'completed') ? 'completed' : 'failed';
-  const moved = await ctx.deps.store.finish(rec.jobId, rec.batch, ['submitted'], next, records, { error_code: error.code });
+  // usage: the files collected before the timeout count; the task never reported what it billed
+  const usage = batchUsage(ctx.deps.clock(), Object.values(rec.collected), null);
+  const moved = await ctx.deps.store.finish(rec.jobId, rec.batch, ['submitted'], next, records, { error_code: error.code }, usage);
   if (moved) ctx.log.info({ code: error.code, kept: Object.keys(rec.collected).length }, 'batch timed out');
 }

@@ -1,5 +1,6 @@
 import { interpretTask, isFoxapiError, type BatchRecord } from '@batchscribe/shared';
 import { backOffBatch, resetBackoff } from './backoff.js';
+import { batchUsage, reportedUsage } from './batch-usage.js';
 import { collectResults, giveUpCollecting } from './collect-results.js';
 import { finishAllFiles } from './finish.js';
 import { nextPollDelay } from './poll-timing.js';
@@ -61,12 +62,23 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
       return later(delayMs, 'task running');
     }
     case 'failed':
-      await finishAllFiles(ctx, rec, ['submitted'], 'failed', { code: outcome.code, message: outcome.message });
+      // A failed task may still report what it billed: kept, as foxapi reported it.
+      await finishAllFiles(
+        ctx,
+        rec,
+        ['submitted'],
+        'failed',
+        { code: outcome.code, message: outcome.message },
+        {
+          fields: reportedUsage(snapshot.usage),
+          usage: batchUsage(deps.clock(), [], snapshot.usage),
+        },
+      );
       return done;
     case 'cancelled':
       await finishAllFiles(ctx, rec, ['submitted'], 'cancelled', null);
       return done;
     case 'completed':
-      return collectResults(ctx, rec, files, outcome.files, snapshot.raw);
+      return collectResults(ctx, rec, files, outcome.files, snapshot.raw, snapshot.usage);
   }
 }

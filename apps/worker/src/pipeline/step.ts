@@ -10,6 +10,7 @@ import type {
   KeyLayout,
   TranscriptPreparer,
   TranscriptStore,
+  UsageStore,
 } from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Crash, TestHook } from './crash-points.js';
@@ -50,6 +51,10 @@ export interface PipelineConfig {
   pauseRecheckMs: number;
   /** Largest result document read; a larger one is unusable (RESULT_MAX_BYTES). */
   resultMaxBytes: number;
+  /** TENANT_BUDGETS: tenant → audio hours per calendar month (UTC); a tenant absent has none. */
+  budgets: ReadonlyMap<string, number>;
+  /** How soon a batch held by its tenant's budget looks again (BUDGET_RECHECK_MS). */
+  budgetRecheckMs: number;
 }
 
 export interface PipelineDeps {
@@ -58,6 +63,8 @@ export interface PipelineDeps {
   store: BatchStore;
   /** Transcripts in the blob store. */
   transcripts: TranscriptStore;
+  /** The tenants' usage counters (budgets are held against their month) and budget holds. */
+  usage: UsageStore;
   /** Parses, normalizes and compresses result documents off the event loop. */
   preparer: TranscriptPreparer;
   /** The worker's bound on result documents held at once, across all its batches (WORKER_DOCUMENTS_IN_FLIGHT). */

@@ -12,6 +12,8 @@ import {
   type Model,
 } from '@batchscribe/shared';
 import { backOffBatch } from './backoff.js';
+import { budgetGate } from './budget-gate.js';
+import { reportedUsage } from './batch-usage.js';
 import { finishAllFiles } from './finish.js';
 import { firstPollDelay } from './poll-timing.js';
 import { done, later, parked, type StepContext, type StepResult } from './step.js';
@@ -19,7 +21,7 @@ import { done, later, parked, type StepContext, type StepResult } from './step.j
 /** The reason a step gives when the batch has just been submitted. */
 export const FIRST_POLL = 'first poll';
 
-/** Why the submit step may not run now, if anything: a paused upstream or a job that stopped. */
+/** Why the submit step may not run now, if anything: a paused upstream, a tenant's budget used up, or a job that stopped. */
 async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, string>): Promise<StepResult | null> {
   if (job.status === 'cancelling' || job.status === 'cancelled') {
     await finishAllFiles(ctx, rec, ['queued'], 'cancelled', null);
@@ -36,7 +38,7 @@ async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, stri
     const recheck = Math.min(pause.remainingMs, ctx.deps.config.pauseRecheckMs) + (ctx.deps.random ?? Math.random)() * 500;
     return later(recheck, `submits paused: ${pause.reason}`);
   }
-  return null;
+  return budgetGate(ctx, job.tenant ?? '');
 }
 
 /**
@@ -75,6 +77,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
 
   let taskId: string;
   let estimatedTimeS: number | null;
+  let submitUsage: Record<string, string>;
   try {
     const task = await deps.foxapi.submit(
       { model: (job.model ?? 'paraformer-v2') as Model, file_urls: files.map((f) => f.u), ...upstreamOptionsFromHash(job) },
@@ -82,6 +85,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
     );
     taskId = task.taskId;
     estimatedTimeS = task.estimatedTimeS;
+    submitUsage = reportedUsage(task.usage);
   } catch (err) {
     return onSubmitError(ctx, rec, token, err);
   }
@@ -92,7 +96,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
     rec.jobId,
     rec.batch,
     token,
-    { task_id: taskId, submitted_at: deps.clock(), estimated_time_s: estimatedTimeS ?? '', polls: 0, backoffs: 0 },
+    { task_id: taskId, submitted_at: deps.clock(), estimated_time_s: estimatedTimeS ?? '', polls: 0, backoffs: 0, ...submitUsage },
     files.map((record, i) => ({ index: rec.files[i]!, record: { ...record, s: 'submitted', t: taskId } })),
   );
   if (outcome === 'lost') {

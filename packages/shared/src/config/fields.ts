@@ -107,3 +107,36 @@ export const apiKeysField = z.string().transform((raw, ctx) => {
   }
   return byToken;
 });
+
+/**
+ * `tenant:hours,tenant:hours` → tenant → hours of audio per calendar month (UTC). Hours may be
+ * fractional (`0.5`); `0` lets the tenant have nothing transcribed. Unset: no tenant has a budget.
+ */
+export const tenantBudgetsField = z
+  .string()
+  .transform((raw, ctx) => {
+    const hours = new Map<string, number>();
+    for (const pair of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const sep = pair.lastIndexOf(':');
+      const tenant = pair.slice(0, sep).trim();
+      const value = pair.slice(sep + 1).trim();
+      const n = Number(value);
+      if (sep <= 0 || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant) || !/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be comma-separated tenant:hours pairs (tenant: letters, digits, . _ -; hours: a number ≥ 0), got "${pair}"`,
+        });
+        return z.NEVER;
+      }
+      if (hours.has(tenant)) {
+        ctx.addIssue({ code: 'custom', message: `tenant ${tenant} appears twice` });
+        return z.NEVER;
+      }
+      hours.set(tenant, n);
+    }
+    return hours as ReadonlyMap<string, number>;
+  })
+  .default(new Map<string, number>());

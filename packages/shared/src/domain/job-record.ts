@@ -86,6 +86,11 @@ export function jobFromHash(hash: Record<string, string>): Job {
     error: json<ErrorInfo>(hash.error),
     webhook: json<WebhookState>(hash.webhook),
     waiting_reason: null,
+    usage: {
+      audio_seconds: Number(hash.u_audio_ms ?? 0) / 1000,
+      billed_seconds: hash.u_billed_ms === undefined ? null : Number(hash.u_billed_ms) / 1000,
+      reused_files: Number(hash.u_reused ?? 0),
+    },
   };
 }
 
@@ -94,15 +99,36 @@ const PAUSE_MESSAGES: Record<string, string> = {
   upstream_auth: 'foxapi rejected the API key (401): submits are paused until the key is fixed.',
 };
 
+/** A worker holds the tenant's batches for its monthly budget (store/usage.ts, BudgetHold). */
+export interface BudgetHoldInfo {
+  month: string;
+  hours: number;
+  usedHours: number;
+}
+
+const hoursText = (h: number): string => String(Math.round(h * 100) / 100);
+
 /**
  * Why a job's files wait, if they are held: submits paused (402/401) and the job still has
- * queued files; or foxapi unreachable from the workers while the job has files queued or at
- * foxapi (their submits and polls are retried until it answers again).
+ * queued files; the tenant's monthly budget used up and the job still has queued files; or
+ * foxapi unreachable from the workers while the job has files queued or at foxapi (their
+ * submits and polls are retried until it answers again).
  */
-export function waitingReason(job: Job, pause: string | null, upstream: { code: string; message: string } | null = null): ErrorInfo | null {
+export function waitingReason(
+  job: Job,
+  pause: string | null,
+  upstream: { code: string; message: string } | null = null,
+  budget: BudgetHoldInfo | null = null,
+): ErrorInfo | null {
   if (job.finished_at !== null) return null;
   if (pause !== null && job.counts.queued > 0) {
     return { code: pause, message: PAUSE_MESSAGES[pause] ?? `Submits to foxapi are paused (${pause}).` };
+  }
+  if (budget !== null && job.counts.queued > 0) {
+    return {
+      code: 'budget_exhausted',
+      message: `Tenant ${job.tenant} has used ${hoursText(budget.usedHours)} of its ${hoursText(budget.hours)} audio hours for ${budget.month} (TENANT_BUDGETS): queued files wait until the month turns or the budget is raised; nothing is failed.`,
+    };
   }
   if (upstream?.code === 'upstream_unreachable' && job.counts.queued + job.counts.submitted > 0) {
     return { code: upstream.code, message: `${upstream.message} Files wait and are sent when it answers again.` };

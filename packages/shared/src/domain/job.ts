@@ -63,6 +63,24 @@ export const webhookStateSchema = z
   .meta({ id: 'WebhookState' });
 export type WebhookState = z.infer<typeof webhookStateSchema>;
 
+export const jobUsageSchema = z
+  .strictObject({
+    audio_seconds: z.number().min(0).meta({
+      description: "Sum of the durations of the job's transcribed files, as upstream reports them (`original_duration_in_milliseconds`).",
+    }),
+    billed_seconds: z
+      .number()
+      .min(0)
+      .nullable()
+      .meta({ description: "What foxapi reported as billed for the job's tasks (`usage.duration`); null while it reported nothing." }),
+    reused_files: z.number().int().min(0).meta({ description: 'Files completed from an earlier transcript, with no foxapi call.' }),
+  })
+  .meta({
+    id: 'JobUsage',
+    description: 'What the job cost so far, updated in the same step as `counts`: it never includes files not yet completed.',
+  });
+export type JobUsage = z.infer<typeof jobUsageSchema>;
+
 /** The Job every endpoint answers with; the type is inferred from the schema the OpenAPI document shows. */
 export const jobSchema = z
   .strictObject({
@@ -91,9 +109,11 @@ export const jobSchema = z
     }),
     error: errorInfoSchema.nullable().meta({ description: 'Job-level failure (e.g. upstream_auth).' }),
     webhook: webhookStateSchema.nullable(),
-    waiting_reason: errorInfoSchema
-      .nullable()
-      .meta({ description: 'Why queued files are not going out right now (submits paused upstream).' }),
+    waiting_reason: errorInfoSchema.nullable().meta({
+      description:
+        'Why queued files are not going out right now: `upstream_insufficient_quota`, `upstream_auth` (submits paused upstream), `upstream_unreachable`, `budget_exhausted` (the tenant used its monthly TENANT_BUDGETS hours).',
+    }),
+    usage: jobUsageSchema,
   })
   .meta({ id: 'Job', description: 'A transcription job.' });
 export type Job = z.infer<typeof jobSchema>;

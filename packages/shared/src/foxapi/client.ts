@@ -13,6 +13,7 @@ import type {
   SubmittedTask,
   TaskSnapshot,
   UploadedFile,
+  TaskUsage,
 } from './types.js';
 
 /** Idle sockets are kept this long; polls every few seconds then reuse one connection. */
@@ -107,6 +108,7 @@ export class FoxapiClient {
       taskId: parsed.data.id,
       estimatedTimeS: parsed.data.task_info?.estimated_time ?? null,
       canCancel: parsed.data.task_info?.can_cancel ?? null,
+      usage: usageOf(parsed.data.usage),
       raw,
     };
   }
@@ -130,6 +132,7 @@ export class FoxapiClient {
       progress: task.progress ?? null,
       results: task.results ?? task.output?.results ?? null,
       error,
+      usage: usageOf(task.usage),
       raw,
     };
   }
@@ -322,6 +325,14 @@ export class FoxapiClient {
       host: hostOf(call.url),
     });
   }
+}
+
+/** The parsed `usage`, with the two figures batchscribe reads pulled out and the rest as reported. */
+function usageOf(
+  usage: (Record<string, unknown> & { duration?: number | null; credits_reserved?: number | null }) | null | undefined,
+): TaskUsage | null {
+  if (!usage) return null;
+  return { billedSeconds: usage.duration ?? null, creditsReserved: usage.credits_reserved ?? null, reported: usage };
 }
 
 function textOf(value: string | number | null | undefined): string | null {

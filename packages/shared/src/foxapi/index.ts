@@ -29,4 +29,5 @@ export type {
   TaskSnapshot,
   TaskStatus,
   UploadedFile,
+  TaskUsage,
 } from './types.js';

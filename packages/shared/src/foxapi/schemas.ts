@@ -10,10 +10,24 @@ const optionalNumber = z.number().finite().nullish().catch(null);
 const optionalBoolean = z.boolean().nullish().catch(null);
 const optionalText = z.union([z.string(), z.number()]).nullish().catch(null);
 
+/**
+ * A task's `usage` (docs/upstream.md, "Task query"): `credits_reserved` (foxapi, also on submit)
+ * and `duration`, the billed seconds (DashScope's, on a terminal answer). Either may be absent;
+ * other members (`user_group`, `billing_rule`) pass through and are kept as reported.
+ */
+export const taskUsageSchema = z
+  .looseObject({
+    duration: z.number().finite().nonnegative().nullish().catch(null),
+    credits_reserved: z.number().finite().nonnegative().nullish().catch(null),
+  })
+  .nullish()
+  .catch(null);
+
 /** Answer of `POST /v1/audios/generations` (docs/upstream.md, "Submit"). */
 export const submitResponseSchema = z.looseObject({
   id: z.string().min(1),
   task_info: z.looseObject({ can_cancel: optionalBoolean, estimated_time: optionalNumber }).nullish().catch(null),
+  usage: taskUsageSchema,
 });
 
 const taskErrorSchema = z.looseObject({ code: optionalText, message: optionalText, type: optionalText });
@@ -29,6 +43,7 @@ export const taskResponseSchema = z.looseObject({
     .looseObject({ results: z.array(z.unknown()).nullish().catch(null) })
     .nullish()
     .catch(null),
+  usage: taskUsageSchema,
 });
 
 /** foxapi's error body `{error: {message, type, code?}}` (docs/upstream.md, "Errors and rate limits"); code may be a number (EvoLink). */

@@ -47,12 +47,24 @@ export interface SubmitRequest {
   diarization?: Record<string, unknown>;
 }
 
+/** A task's `usage` as foxapi reported it (docs/upstream.md, "Task query"). */
+export interface TaskUsage {
+  /** `usage.duration`: billed seconds; null when absent. */
+  billedSeconds: number | null;
+  /** `usage.credits_reserved`; null when absent. */
+  creditsReserved: number | null;
+  /** The whole `usage` object, as reported (kept with the batch). */
+  reported: Record<string, unknown>;
+}
+
 export interface SubmittedTask {
   taskId: string;
   /** `task_info.estimated_time`, seconds. */
   estimatedTimeS: number | null;
   /** `task_info.can_cancel`; informational, foxapi has no cancel call (docs/upstream.md, "Cancel and task list"). */
   canCancel: boolean | null;
+  /** `usage` of the submit answer (`credits_reserved`), when there is one. */
+  usage: TaskUsage | null;
   raw: unknown;
 }
 
@@ -68,6 +80,8 @@ export interface TaskSnapshot {
   results: unknown[] | null;
   /** The task's `error`, when present; code defaults to `upstream_task_failed`. */
   error: { code: string; message: string } | null;
+  /** The task's `usage`, when the answer has one. */
+  usage: TaskUsage | null;
   /** The whole answer, kept for diagnosis of shapes we do not understand. */
   raw: unknown;
 }

@@ -1,5 +1,6 @@
 import { FILE_STATUSES, TERMINAL_JOB_STATUSES } from '../domain/job.js';
 import { STATUS_LETTERS } from './file-entries.js';
+import { RECORD_USAGE_LUA } from './usage-scripts.js';
 
 /**
  * Lua scripts that move a batch's intent record and the job's aggregate counts in one atomic
@@ -302,28 +303,30 @@ return redis.call('HINCRBY', KEYS[1], 'backoffs', 1)
 
 /**
  * finishBatch: any of the expected states → a terminal batch state, with every file's outcome
- * written into its home record.
- * KEYS: job, batch, inflight, webhook outbox, then every batch key of the job (0 … b_total-1;
- * the home batches are the first of them).
- * ARGV: expectedStatesCsv, newState, nowIso, retentionS, batchFieldsJson, channel, jobId, then
- *       index/status/error triples (status: completed|failed|cancelled; error: ErrorInfo JSON or '').
+ * written into its home record, and what the batch cost counted with the counts it moves.
+ * KEYS: job, batch, inflight, webhook outbox, usage day, usage month, usage totals, then every
+ * batch key of the job (0 … b_total-1; the home batches are the first of them).
+ * ARGV: expectedStatesCsv, newState, nowIso, retentionS, batchFieldsJson, channel, jobId, usageJson,
+ *       then index/status/error triples (status: completed|failed|cancelled; error: ErrorInfo JSON or '').
+ * The usage keys and usageJson are usage-scripts.ts's (usage.ts's finishUsage builds them).
  * Returns 1, 0 if the batch was not in an expected state (a replay: nothing changes), -1 when
  * the batch is gone; a STALE error reply when the batch keys given are not the job's (re-read b_total).
  */
-export const FINISH_BATCH = `${SAFE_LUA}${FILES_LUA}${SETTLE_JOB_LUA}
+export const FINISH_BATCH = `${SAFE_LUA}${FILES_LUA}${SETTLE_JOB_LUA}${RECORD_USAGE_LUA}
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return -1 end
 local expected = false
 for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then expected = true end end
 if not expected then return 0 end
-local batches, keysErr = checkBatchKeys(KEYS[1], 5)
+local FIRST_BATCH = 8
+local batches, keysErr = checkBatchKeys(KEYS[1], FIRST_BATCH)
 if keysErr == 'STALE' then return redis.error_reply('STALE batch keys; nothing was changed') end
 if keysErr then return damaged(keysErr) end
 local page = jobPage(KEYS[1])
 if not page then return damaged('the job record (page)') end
 local numbers = {}
 for b = 0, batches - 1 do numbers[#numbers + 1] = b end
-useHomes(5, numbers)
+useHomes(FIRST_BATCH, numbers)
 local fileFrom = 'queued'
 local batchFrom = 'queued'
 if state == 'submitted' then fileFrom = 'submitted'; batchFrom = 'submitted' end
@@ -331,9 +334,9 @@ local moved = { completed = 0, failed = 0, cancelled = 0 }
 if moved[ARGV[2]] == nil then return badArgs('unknown batch state ' .. ARGV[2]) end
 local extra = decodeJson(ARGV[5], 'batch fields')
 if not extra then return badArgs('batch fields are not a JSON object') end
-if (#ARGV - 7) % 3 ~= 0 then return badArgs('file arguments are not index/status/error triples') end
+if (#ARGV - 8) % 3 ~= 0 then return badArgs('file arguments are not index/status/error triples') end
 local edits = newEdits()
-for i = 8, #ARGV, 3 do
+for i = 9, #ARGV, 3 do
   local idx, status, errRaw = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]
   if not idx then return badArgs('file index ' .. ARGV[i]) end
   if moved[status] == nil then return badArgs('file ' .. ARGV[i] .. ' has unknown status ' .. status) end
@@ -347,6 +350,10 @@ for i = 8, #ARGV, 3 do
   editFile(edits, home, offset, LETTER[status], err)
   moved[status] = moved[status] + 1
 end
+-- Usage is checked before the first write too (usage-scripts.ts).
+local usage, usageErr = decode_usage(ARGV[8], KEYS[1])
+if usageErr == 'STALE' then return redis.error_reply('STALE usage keys name another tenant; nothing was changed') end
+if not usage then return badArgs(usageErr) end
 local writes, werr = prepareEdits(edits)
 if not writes then return damaged(werr) end
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
@@ -354,14 +361,15 @@ redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
 redis.call('HDEL', KEYS[2], 'claim', 'lease_until', 'collected', 'unusable_tries')
 for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
 applyEdits(writes)
-local n = (#ARGV - 7) / 3
+local n = (#ARGV - 8) / 3
 incrBy(KEYS[1], 'f_' .. fileFrom, -n)
 for k, v in pairs(moved) do if v > 0 then redis.call('HINCRBY', KEYS[1], 'f_' .. k, v) end end
 redis.call('HINCRBY', KEYS[1], 'b_' .. batchFrom, -1)
 redis.call('HINCRBY', KEYS[1], 'b_' .. ARGV[2], 1)
 redis.call('SREM', KEYS[3], KEYS[2])
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-settleJob(KEYS[1], KEYS[4], 5, ARGV[3], ARGV[4])
+record_usage(KEYS[1], KEYS[5], KEYS[6], KEYS[7], usage, moved.completed)
+settleJob(KEYS[1], KEYS[4], FIRST_BATCH, ARGV[3], ARGV[4])
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 `;

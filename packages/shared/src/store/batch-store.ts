@@ -15,6 +15,7 @@ import { wellFormedJson } from '../domain/json-input.js';
 import { DamagedRecordError } from '../domain/errors.js';
 import { scriptRefusal, withScripts } from './commands.js';
 import { HOME_FIELDS, homeFieldsFrom, homeOf, unpackHome, viaBatches } from './file-entries.js';
+import { finishUsage, type BatchUsage } from './usage.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -41,6 +42,8 @@ export interface BatchRecord {
 export interface CollectedOutcome {
   s: 'completed' | 'failed';
   e?: { code: string; message: string };
+  /** A completed file's duration, ms, when its transcript gives one (counted in usage at the batch's end). */
+  d?: number;
 }
 
 /** `unconfirmed`: claimed, but not made durable in time (see WriteDurability), so released again. */
@@ -217,7 +220,10 @@ export class BatchStore {
     files: FileOutcomeRecord[],
   ): Promise<{ outcome: RecordOutcome; durable: boolean }> {
     const key = this.keys.batch(jobId, batch);
-    const homes = await this.homesOf(jobId, files.map((f) => f.index));
+    const homes = await this.homesOf(
+      jobId,
+      files.map((f) => f.index),
+    );
     const keys = [this.keys.job(jobId), key, this.keys.inflight, ...homes.map((h) => this.keys.batch(jobId, h))];
     const res = await this.submitRedis.bsRecordSubmitted(
       keys.length,
@@ -235,7 +241,8 @@ export class BatchStore {
 
   /**
    * Moves the batch to a terminal state with every file's outcome, and settles the job when it
-   * was the last open batch. Returns false when the batch was not in one of `expected` states.
+   * was the last open batch. `usage` is what the batch cost (usage.ts), counted in the same step.
+   * Returns false when the batch was not in one of `expected` states.
    */
   async finish(
     jobId: string,
@@ -244,15 +251,20 @@ export class BatchStore {
     next: 'completed' | 'failed' | 'cancelled',
     files: FileOutcomeRecord[],
     fields: Record<string, string | number> = {},
+    usage: BatchUsage | null = null,
   ): Promise<boolean> {
     const args = files.flatMap((f) => [String(f.index), f.record.s, f.record.e ? wellFormedJson(f.record.e) : '']);
     for (let attempt = 0; ; attempt++) {
-      const batches = Number((await this.redis.hget(this.keys.job(jobId), 'b_total')) ?? 0);
+      // usage: the job's tenant names its usage keys (usage.ts)
+      const [total, tenant] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'tenant');
+      const batches = Number(total ?? 0);
+      const counted = finishUsage(this.keys, tenant ?? '', usage); // usage
       const keys = [
         this.keys.job(jobId),
         this.keys.batch(jobId, batch),
         this.keys.inflight,
         this.keys.webhookOutbox,
+        ...counted.keys, // usage
         ...this.keys.batches(jobId, 0, batches),
       ];
       try {
@@ -266,11 +278,12 @@ export class BatchStore {
           JSON.stringify(fields),
           this.keys.jobEvents,
           jobId,
+          counted.arg, // usage
           ...args,
         );
         return res === 1;
       } catch (err) {
-        // A retry added batches between the read of b_total and the script: read it again.
+        // A retry added batches between the read of b_total and the script: read it again (and the tenant, for usage).
         if (scriptRefusal(err)?.word !== 'STALE' || attempt >= STALE_RETRIES) throw err;
       }
     }

@@ -49,7 +49,9 @@ export function packInputs(files: readonly FileInput[]): string {
 }
 
 export function unpackInputs(raw: string): FileInput[] {
-  return (JSON.parse(raw) as PackedEntry[]).map((e) => (typeof e === 'string' ? { url: e } : e.r === undefined ? { url: e.u } : { url: e.u, ref: e.r }));
+  return (JSON.parse(raw) as PackedEntry[]).map((e) =>
+    typeof e === 'string' ? { url: e } : e.r === undefined ? { url: e.u } : { url: e.u, ref: e.r },
+  );
 }
 
 export const homeOf = (index: number, page: number): number => Math.floor(index / page);

@@ -5,6 +5,7 @@ import { jobFromHash, waitingReason } from '../domain/job-record.js';
 import { currentUpstreamProblem } from './upstream-health.js';
 import { jobPage, readHomes } from './batch-store.js';
 import { homeOf } from './file-entries.js';
+import { parseBudgetHold } from './usage.js';
 
 export interface FilePage {
   files: Array<{ index: number; record: FileRecord }>;
@@ -23,15 +24,16 @@ export class JobReader {
   async getJob(jobId: string, tenant: string): Promise<Job | null> {
     // Two commands written back to back: one round trip, and no MULTI, for which ioredis builds
     // a Pipeline that copies every script BullMQ defined on this connection (~75 µs a read).
-    const [hash, pause, upstream] = await Promise.all([
+    const [hash, pause, upstream, budgetHold] = await Promise.all([
       this.redis.hgetall(this.keys.job(jobId)),
       this.redis.get(this.keys.submitPause),
       this.redis.hgetall(this.keys.upstreamHealth),
+      this.redis.get(this.keys.budgetHold(tenant)),
     ]);
     // A job being deleted (in chunks) is gone for callers from the delete's first step.
     if (!hash.id || hash.tenant !== tenant || hash.pending_action === 'delete') return null;
     const job = jobFromHash(hash);
-    job.waiting_reason = waitingReason(job, pause, currentUpstreamProblem(upstream, Date.now()));
+    job.waiting_reason = waitingReason(job, pause, currentUpstreamProblem(upstream, Date.now()), parseBudgetHold(budgetHold));
     return job;
   }
 
@@ -46,8 +48,13 @@ export class JobReader {
     const indexKey = this.keys.tenantJobs(tenant);
     const jobs: Job[] = [];
     // The same waiting_reason as GET /v1/jobs/{id} shows: one read of the pause for the page.
-    const [pause, upstreamHash] = await Promise.all([this.redis.get(this.keys.submitPause), this.redis.hgetall(this.keys.upstreamHealth)]);
+    const [pause, upstreamHash, budgetHold] = await Promise.all([
+      this.redis.get(this.keys.submitPause),
+      this.redis.hgetall(this.keys.upstreamHealth),
+      this.redis.get(this.keys.budgetHold(tenant)),
+    ]);
     const upstream = currentUpstreamProblem(upstreamHash, Date.now());
+    const budget = parseBudgetHold(budgetHold);
     let from = opts.after === null ? '+' : `(${opts.after}`;
     let lastScanned: string | null = null;
     // A status filter may skip many jobs: scan in pages, but bound the work of one request.
@@ -65,7 +72,7 @@ export class JobReader {
           continue;
         }
         const job = jobFromHash(hash);
-        job.waiting_reason = waitingReason(job, pause, upstream);
+        job.waiting_reason = waitingReason(job, pause, upstream, budget);
         if (opts.status === null || job.status === opts.status) jobs.push(job);
         if (jobs.length === opts.limit) return { jobs, next: id };
       }

@@ -347,24 +347,12 @@ export class JobStore {
       const word = await this.step('delete', jobId, () => this.redis.bsDeleteChunk(keys.length, ...keys, cursor));
       if (word === 'ok') await this.opts.afterChunk?.('delete', jobId, chunk++);
     }
-    await this.redis.bsDeleteDone(
-      3,
-      this.keys.job(jobId),
-      this.keys.retryFound(jobId),
-      this.keys.pendingActions,
-      jobId,
-    );
+    await this.redis.bsDeleteDone(3, this.keys.job(jobId), this.keys.retryFound(jobId), this.keys.pendingActions, jobId);
   }
 
   private async done(action: 'cancel' | 'retry', jobId: string): Promise<void> {
     await this.withBatchKeys(action, jobId, (batchKeys) => {
-      const keys = [
-        this.keys.job(jobId),
-        this.keys.webhookOutbox,
-        this.keys.pendingActions,
-        this.keys.retryFound(jobId),
-        ...batchKeys,
-      ];
+      const keys = [this.keys.job(jobId), this.keys.webhookOutbox, this.keys.pendingActions, this.keys.retryFound(jobId), ...batchKeys];
       return this.redis.bsActionDone(keys.length, ...keys, action, iso(), this.opts.retentionS, jobId, this.keys.jobEvents);
     });
   }

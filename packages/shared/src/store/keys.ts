@@ -67,6 +67,14 @@ export interface KeyLayout {
   uploadLock(uploadId: string): string;
   /** STRING with TTL: held by the process sweeping uploads that are due. */
   readonly uploadSweepLock: string;
+  /** HASH with a 400-day TTL: a tenant's usage on one UTC day `YYYY-MM-DD` (jobs, files, audio_ms, billed_ms, reused). */
+  usageDay(tenant: string, day: string): string;
+  /** HASH with a 400-day TTL: a tenant's usage in one UTC month `YYYY-MM` (what TENANT_BUDGETS is held against). */
+  usageMonth(tenant: string, month: string): string;
+  /** HASH `<counter>:<tenant>` → all-time total (files, audio_ms, billed_ms, reused): the usage counters of /metrics. */
+  readonly usageTotals: string;
+  /** STRING with TTL: a worker holds this tenant's batches because its month's budget is used up (JSON), refreshed while it does. */
+  budgetHold(tenant: string): string;
 }
 
 export function createKeyLayout(queuePrefix: string): KeyLayout {
@@ -103,5 +111,9 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     uploadsDue: `${tag}:uploads:due`,
     uploadLock: (uploadId) => `${tag}:upload:${uploadId}:lock`,
     uploadSweepLock: `${tag}:uploads:sweep`,
+    usageDay: (tenant, day) => `${tag}:usage:${tenant}:day:${day}`,
+    usageMonth: (tenant, month) => `${tag}:usage:${tenant}:month:${month}`,
+    usageTotals: `${tag}:usage:totals`,
+    budgetHold: (tenant) => `${tag}:budget:hold:${tenant}`,
   };
 }

@@ -14,7 +14,11 @@ import { STATUS_LETTERS, packInputs } from './file-entries.js';
  * Idempotent, and cheap once nothing is left (one SCAN of the key space). Run at worker start,
  * after the workers of the older release are stopped (README, "Upgrading").
  */
-export async function migrateLegacyFiles(deps: { redis: Redis; keys: KeyLayout; logger: Logger }): Promise<{ jobs: number; files: number }> {
+export async function migrateLegacyFiles(deps: {
+  redis: Redis;
+  keys: KeyLayout;
+  logger: Logger;
+}): Promise<{ jobs: number; files: number }> {
   const { redis, keys, logger } = deps;
   const marker = keys.jobKeyPrefix('*');
   let cursor = '0';
