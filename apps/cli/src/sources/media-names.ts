@@ -74,6 +74,11 @@ export function createSelector(opts: SelectOptions): (ref: string) => boolean {
 function compile(globs: readonly string[], flag: string): ((ref: string) => boolean) | undefined {
   if (globs.length === 0) return undefined;
   for (const glob of globs) if (glob.trim() === '') throw new CliError(`${flag}: an empty glob matches nothing`);
-  // dot: the junk rule above already drops hidden names, so a glob need not care about them.
-  return picomatch([...globs], { basename: true, dot: true });
+  // Split by hand rather than with picomatch's `basename` option, which also applies it to
+  // globs that have a slash. dot: the junk rule already drops hidden names.
+  const onName = globs.filter((g) => !g.includes('/'));
+  const onPath = globs.filter((g) => g.includes('/'));
+  const name = onName.length > 0 ? picomatch(onName, { dot: true }) : undefined;
+  const path = onPath.length > 0 ? picomatch(onPath, { dot: true }) : undefined;
+  return (ref) => (name?.(baseName(ref)) ?? false) || (path?.(ref) ?? false);
 }
