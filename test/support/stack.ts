@@ -104,8 +104,8 @@ export class Stack {
   }
 
   readonly transcripts: TranscriptStore;
-  /** The blob store's variables (its temp DATA_DIR is removed by stop()). */
-  private blobEnv: Record<string, string> = {};
+  /** The blob store's variables (its temp DATA_DIR is removed by stop()); a test builds another part on the same store with them. */
+  blobEnv: Record<string, string> = {};
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
     const redisUrl = process.env.REDIS_URL;

@@ -64,6 +64,11 @@ const schema = z
     INTAKE_BODY_MIN_BYTES_PER_S: fields.int(65_536, 1),
     /** Open `/events` streams one tenant may have on one api process; beyond it 429. */
     SSE_MAX_STREAMS_PER_TENANT: fields.int(10, 1),
+    /** Uploads (`/v1/uploads`): the largest file taken, and how long one no job uses is kept. */
+    UPLOAD_MAX_BYTES: fields.UPLOAD_MAX_BYTES,
+    UPLOAD_TTL_S: fields.UPLOAD_TTL_S,
+    /** How often an api looks for uploads whose time is up (one api per interval sweeps). */
+    UPLOAD_SWEEP_MS: fields.int(60_000, 100),
     /** Open `/events` streams one api process serves; beyond it 503. */
     SSE_MAX_STREAMS: fields.int(1_000, 1),
   })

@@ -21,6 +21,7 @@ import {
 import { ENV_VARIABLES, loadApiEnv } from './env.js';
 import { JobEventsHub } from './events/job-events.hub.js';
 import { createApp, startWebServer, stopWebServer } from './server.js';
+import { createUploadSweeper } from './uploads/uploads-module.js';
 
 /** Composition root: config → connections → app; SIGTERM stops HTTP, then queues, then Redis. */
 async function main(): Promise<void> {
@@ -56,6 +57,12 @@ async function main(): Promise<void> {
   const blobs = createBlobStore(env);
   const app = createApp({ env, redis, keys, blobs, queue, logger, schedulesQueue, jobEvents, metrics, webhooksQueue, outbound });
   const server = await startWebServer(app, env.PORT, env.HOST);
+  // Uploads no job uses past UPLOAD_TTL_S, and those their last job released, are deleted here.
+  const sweepUploads = createUploadSweeper({ env, redis, keys, blobs, logger });
+  const uploadSweeper = setInterval(() => {
+    sweepUploads(env.UPLOAD_SWEEP_MS).catch((err: Error) => logger.warn({ err: err.message }, 'upload sweep failed'));
+  }, env.UPLOAD_SWEEP_MS);
+  uploadSweeper.unref();
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT, host: env.HOST }, 'api listening');
 
@@ -67,6 +74,7 @@ async function main(): Promise<void> {
     stop: async () => {
       // Open event streams would hold the server open: end them (clients reconnect elsewhere).
       await jobEvents.close();
+      clearInterval(uploadSweeper);
       await stopWebServer(server);
       await outboundAgent.close();
       await schedulesQueue.close();

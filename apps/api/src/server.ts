@@ -38,6 +38,7 @@ import { schedulesRoutes } from './schedules/schedules.routes.js';
 import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 import { httpMetrics } from './metrics/http-metrics.js';
 import { operationsRoutes } from './operations.routes.js';
+import { createUploadsModule, type UploadsModule } from './uploads/uploads-module.js';
 
 export interface ApiDeps {
   env: Readonly<ApiEnv>;
@@ -63,6 +64,8 @@ export interface ApiDeps {
   metrics?: Registry;
   /** The webhooks queue: shown on /admin/queues and in the queue gauges; a deleted job's deliveries leave it. */
   webhooksQueue?: Queue;
+  /** `/v1/uploads` (main.ts builds it to run its sweeper too); default: one built from env, redis and blobs. */
+  uploads?: UploadsModule;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -158,6 +161,17 @@ export function createApp(deps: ApiDeps): Express {
       },
     }),
   );
+  const uploads =
+    deps.uploads ??
+    createUploadsModule({
+      env: deps.env,
+      redis: deps.redis,
+      keys: deps.keys,
+      blobs: deps.blobs,
+      logger: deps.logger,
+      reserve: (tenant, bytes) => intake.admission.reserve(tenant, bytes),
+    });
+  app.use(uploads.routes);
   app.use(resultsRoutes({ reader, transcripts }));
   app.use(webhooksRoutes({ redis: deps.redis, keys: deps.keys, reader }));
   if (deps.jobEvents) {

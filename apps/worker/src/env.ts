@@ -83,8 +83,18 @@ const schema = z
     WEBHOOK_CONCURRENCY: fields.int(10, 1, 1_000),
     /** Where transcripts live (never in Redis). */
     ...blobStoreFields,
+    /** How foxapi gets an uploaded file (presign: a pre-signed GET URL of the s3 store; foxapi: its file API). */
+    MEDIA_HANDOFF: fields.MEDIA_HANDOFF,
   })
   .superRefine(checkBlobStoreEnv, whenValid(...BLOB_STORE_CROSS_FIELDS))
+  .superRefine(
+    (env, ctx) => {
+      if (env.MEDIA_HANDOFF === 'presign' && env.BLOB_STORE !== 's3') {
+        ctx.addIssue({ code: 'custom', path: ['MEDIA_HANDOFF'], message: 'presign needs BLOB_STORE=s3 (only a bucket can sign a URL)' });
+      }
+    },
+    whenValid('MEDIA_HANDOFF', 'BLOB_STORE'),
+  )
   .superRefine(
     (env, ctx) => {
       if (env.POLL_MIN_MS > env.POLL_MAX_MS) {

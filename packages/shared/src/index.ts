@@ -43,3 +43,5 @@ export * from './store/jobs.js';
 export * from './store/claims.js';
 export * from './store/webhooks.js';
 export * from './store/foxapi-budget.js';
+export * from './uploads/upload.js';
+export * from './store/uploads.js';

@@ -14,6 +14,7 @@ export type ProblemType =
   | 'request-timeout'
   | 'not-found'
   | 'conflict'
+  | 'precondition-failed'
   | 'idempotency-conflict'
   | 'rate-limited'
   | 'unavailable'
@@ -30,6 +31,7 @@ const TITLES: Record<ProblemType, [status: number, title: string]> = {
   'request-timeout': [408, 'Request timeout'],
   'not-found': [404, 'Not found'],
   conflict: [409, 'Conflict'],
+  'precondition-failed': [412, 'Precondition failed'],
   'idempotency-conflict': [422, 'Idempotency key reused with another request'],
   'rate-limited': [429, 'Too many requests'],
   unavailable: [503, 'Service unavailable'],

@@ -4,6 +4,7 @@ import { registerCommonComponents } from './common.js';
 import { registerEventPaths } from './events.openapi.js';
 import { registerOperationPaths } from './operations.openapi.js';
 import { registerSchedulePaths } from './schedules.openapi.js';
+import { registerUploadPaths } from '../uploads/uploads.openapi.js';
 
 /** A route module's contribution to the document: it registers the paths it serves. */
 export type PathRegistrar = (registry: OpenAPIRegistry) => void;
@@ -20,6 +21,7 @@ export const API_PATHS: readonly PathRegistrar[] = [
   registerResultPaths,
   registerEventPaths,
   registerSchedulePaths,
+  registerUploadPaths,
 ];
 
 export function buildOpenApiDocument(registrars: readonly PathRegistrar[] = API_PATHS): OpenApiDocument {
@@ -40,6 +42,7 @@ export function buildOpenApiDocument(registrars: readonly PathRegistrar[] = API_
     tags: [
       { name: 'Jobs', description: 'Submit, follow, act on jobs; read their results.' },
       { name: 'Schedules', description: 'Nightly (or any cron) jobs from a manifest URL.' },
+      { name: 'Uploads', description: 'Resumable uploads of media files from disk (tus 1.0.0).' },
       { name: 'Operations', description: 'Probes, metrics and this document. No auth.' },
     ],
   });

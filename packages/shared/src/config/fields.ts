@@ -65,7 +65,21 @@ export const fields = {
     })
     .default([]),
   httpUrl,
+  /** Largest uploaded media file: foxapi's own per-file limit (docs/upstream.md, "File API"). */
+  UPLOAD_MAX_BYTES: int(2_147_483_648, 1),
+  /** An upload no job uses within this long is deleted. */
+  UPLOAD_TTL_S: int(86_400, 60),
+  /** How foxapi gets an uploaded file; `auto` = presign with the s3 blob store, else foxapi. */
+  MEDIA_HANDOFF: z.enum(['auto', 'presign', 'foxapi'], { message: 'must be "auto", "presign" or "foxapi"' }).default('auto'),
 };
+
+export type MediaHandoff = 'presign' | 'foxapi';
+
+/** MEDIA_HANDOFF with `auto` decided: pre-signed URLs need a store that can sign them (s3). */
+export function resolveMediaHandoff(setting: 'auto' | MediaHandoff, blobStore: 'fs' | 's3'): MediaHandoff {
+  if (setting !== 'auto') return setting;
+  return blobStore === 's3' ? 'presign' : 'foxapi';
+}
 
 /** `tenant:token,tenant:token` → token → tenant. */
 export const apiKeysField = z.string().transform((raw, ctx) => {

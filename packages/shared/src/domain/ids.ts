@@ -24,3 +24,11 @@ export function newJobId(now: number): string {
 export function newScheduleId(now: number): string {
   return `sch_${ulid(now)}`;
 }
+
+/** `upl_…`: a resumable upload; time-sortable like the others, so the id says roughly when it began. */
+export function newUploadId(now: number): string {
+  return `upl_${ulid(now)}`;
+}
+
+/** The shape of an upload id, checked before it names a key or a stored object. */
+export const UPLOAD_ID_PATTERN = /^upl_[0-9a-hjkmnp-tv-z]{26}$/;

@@ -56,6 +56,16 @@ export interface KeyLayout {
   tenantSchedules(tenant: string): string;
   /** STRING with TTL: one fire of a schedule → the job it made, so a fire processed twice makes one job. */
   scheduleFire(scheduleId: string, fireId: string): string;
+  /** HASH: one resumable upload's record (tenant, filename, size, received, status, hash state, times). */
+  upload(uploadId: string): string;
+  /** SET of job ids whose files use the upload's media (the media stays while it is not empty). */
+  uploadJobs(uploadId: string): string;
+  /** ZSET upload id → ms after which the upload may be deleted (TTL, or released by its last job). */
+  readonly uploadsDue: string;
+  /** STRING with TTL: one process's hold on one upload's bytes (a tus lock shared by api replicas). */
+  uploadLock(uploadId: string): string;
+  /** STRING with TTL: held by the process sweeping uploads that are due. */
+  readonly uploadSweepLock: string;
 }
 
 export function createKeyLayout(queuePrefix: string): KeyLayout {
@@ -88,5 +98,10 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     schedule: (scheduleId) => `${tag}:schedule:${scheduleId}`,
     tenantSchedules: (tenant) => `${tag}:tenant:${tenant}:schedules`,
     scheduleFire: (scheduleId, fireId) => `${tag}:schedule:${scheduleId}:fire:${fireId}`,
+    upload: (uploadId) => `${tag}:upload:${uploadId}`,
+    uploadJobs: (uploadId) => `${tag}:upload:${uploadId}:jobs`,
+    uploadsDue: `${tag}:uploads:due`,
+    uploadLock: (uploadId) => `${tag}:upload:${uploadId}:lock`,
+    uploadSweepLock: `${tag}:uploads:sweep`,
   };
 }
