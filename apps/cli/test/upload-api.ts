@@ -150,6 +150,8 @@ export interface ProxiedRequest {
   path: string;
   offset: number | undefined;
   bytes: number;
+  /** The request to the server has ended (answered, or cut off after the client was gone). */
+  closed: boolean;
 }
 
 /**
@@ -161,7 +163,7 @@ export interface ProxiedRequest {
 export async function startThrottleProxy(target: string) {
   const targetUrl = new URL(target);
   const requests: ProxiedRequest[] = [];
-  const state = { bytesPerSecond: null as number | null };
+  const state = { bytesPerSecond: null as number | null, openPatches: 0, maxOpenPatches: 0 };
   const server = createServer((req, res) => {
     const offset = req.headers['upload-offset'];
     const record: ProxiedRequest = {
@@ -169,8 +171,14 @@ export async function startThrottleProxy(target: string) {
       path: req.url ?? '/',
       offset: offset === undefined ? undefined : Number(offset),
       bytes: 0,
+      closed: false,
     };
     requests.push(record);
+    if (record.method === 'PATCH') {
+      state.openPatches++;
+      state.maxOpenPatches = Math.max(state.maxOpenPatches, state.openPatches);
+      res.once('close', () => state.openPatches--);
+    }
     const upstream = httpRequest(
       { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -179,6 +187,7 @@ export async function startThrottleProxy(target: string) {
       },
     );
     upstream.on('error', () => res.destroy());
+    upstream.on('close', () => (record.closed = true));
     // The client gone (killed) mid-body: the server must see the upload cut off, as it would.
     req.on('aborted', () => upstream.destroy());
     res.on('close', () => {

@@ -1,37 +1,14 @@
 import picomatch from 'picomatch';
+import { mediaExtensionOf } from '@batchscribe/shared/uploads';
 import { CliError } from '../errors.js';
 
-/**
- * The extensions foxapi takes (any case). The api refuses an upload named otherwise (415), so a
- * folder or archive contributes only these, and a file argument with another extension is read
- * as a URL list.
- */
-export const MEDIA_EXTENSIONS = [
-  'aac',
-  'amr',
-  'avi',
-  'flac',
-  'flv',
-  'm4a',
-  'mkv',
-  'mov',
-  'mp3',
-  'mp4',
-  'mpeg',
-  'ogg',
-  'opus',
-  'wav',
-  'webm',
-  'wma',
-  'wmv',
-] as const;
-
-const MEDIA = new Set<string>(MEDIA_EXTENSIONS);
+// The extensions foxapi takes, one list with the api's (which refuses others with 415): a folder
+// or archive contributes only these, and a file argument with another extension is a URL list.
+export { MEDIA_EXTENSIONS } from '@batchscribe/shared/uploads';
 
 /** `Standup.M4A` → true; `notes.txt`, `m4a` (no dot) → false. */
 export function isMediaName(name: string): boolean {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 && dot < name.length - 1 && MEDIA.has(name.slice(dot + 1).toLowerCase());
+  return mediaExtensionOf(name) !== null;
 }
 
 /** `a/b.m4a` → `b.m4a`; `.m4a` files use it too. */

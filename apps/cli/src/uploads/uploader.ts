@@ -67,7 +67,8 @@ export async function uploadAll(items: readonly UploadItem[], opts: UploaderOpti
   };
   report();
   const limit = pLimit(Math.max(1, opts.parallel));
-  const running = new Set<Upload>();
+  // Each running upload with the way to end its promise: an aborted tus Upload calls no handler again.
+  const running = new Map<Upload, (err: Error) => void>();
   const outcomes = new Map<string, UploadOutcome>();
   const failures: string[] = [];
   let fatal: CliError | undefined;
@@ -85,11 +86,16 @@ export async function uploadAll(items: readonly UploadItem[], opts: UploaderOpti
           totals.filesDone++;
           report();
         } catch (err) {
+          if (fatal) return; // stopped because of another file's refusal
           const error = isCliError(err) ? err : new CliError((err as Error).message);
           if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
-            fatal ??= error;
+            fatal = error;
             limit.clearQueue();
-            for (const upload of running) void upload.abort();
+            for (const [upload, stop] of running) {
+              void upload.abort();
+              stop(error);
+            }
+            running.clear();
             return;
           }
           failures.push(`${item.shownAs}: ${error.message}`);
@@ -113,7 +119,7 @@ export async function uploadAll(items: readonly UploadItem[], opts: UploaderOpti
 function uploadOne(
   item: UploadItem,
   opts: UploaderOptions,
-  running: Set<Upload>,
+  running: Map<Upload, (err: Error) => void>,
   onBytes: (bytes: number) => void,
 ): Promise<UploadOutcome> {
   const { file } = item;
@@ -153,7 +159,7 @@ function uploadOne(
         void toCliError(err, opts).then(reject, reject);
       },
     });
-    running.add(upload);
+    running.set(upload, reject);
     const start = async () => {
       if (opts.resume) {
         const [previous] = await upload.findPreviousUploads();
