@@ -144,7 +144,12 @@ describe('submit PATH…: folders and zips uploaded by tus, then one job', () =>
   it('when the CLI is killed with -9 in the middle of uploads and run again with --resume, then each upload continues from the server’s offset and one job is created', async () => {
     proxy.state.bytesPerSecond = 200_000;
     const first = proxy.requests.length;
-    const killed = startCliProcess(['submit', 'export.zip', 'meetings', '--parallel', '2'], { env: env(), cwd: work });
+    // Small chunks: the next goes out only once the server took the last, so the network's
+    // buffers hold at most one chunk of a killed run, never the rest of a file.
+    const killed = startCliProcess(['submit', 'export.zip', 'meetings', '--parallel', '2'], {
+      env: env({ BATCHSCRIBE_CHUNK_SIZE: '65536' }),
+      cwd: work,
+    });
     // Until about a third of the first two uploads is through.
     while (patchesOf(first).reduce((n, r) => n + r.bytes, 0) < 400_000) await new Promise((r) => setTimeout(r, 20));
     killed.child.kill('SIGKILL');
