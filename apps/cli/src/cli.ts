@@ -120,8 +120,8 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
     .addOption(
       new Option('--input-format <format>', 'how to read URL lists (default: by extension, else by content)').choices(INPUT_FORMATS),
     )
-    .option('--include <glob>', 'in folders and archives, only files matching this glob (repeatable)', collect, [])
-    .option('--exclude <glob>', 'in folders and archives, leave out files matching this glob (repeatable)', collect, [])
+    .option('--include <glob>', 'in folders and archives, only files matching this glob (repeatable)', collect)
+    .option('--exclude <glob>', 'in folders and archives, leave out files matching this glob (repeatable)', collect)
     .option('--parallel <n>', 'uploads at once, 1..32 (default 4)', intInRange(1, 32))
     .option(
       '--resume',
@@ -135,8 +135,9 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
       `
 URL lists: a file that is not audio/video, or - for stdin. JSON: ["https://…", …], [{"url": "https://…", "ref": "…"}, …],
 or a POST /v1/jobs body ({"files": […] | "file_urls": […], "model", "metadata", …}); flags override its fields.
-Uploads: files ending in ${MEDIA_EXTENSIONS.join(' ')} (any case); in folders and archives hidden files,
-__MACOSX/ and ._* are left out. Each file's ref is its path inside the folder or archive (its name for a file).
+Uploads: files ending in ${MEDIA_EXTENSIONS.join(' ')} (any case);
+in folders and archives hidden files, __MACOSX/ and ._* are left out. Each file's ref is its path inside
+the folder or archive (its name for a file).
 A glob without a slash matches file names at any depth (*.m4a), one with a slash the whole path (2026/**).
 --resume keeps its state in ${cacheDir(io.env)} ($XDG_CACHE_HOME respected).
 BATCHSCRIBE_CHUNK_SIZE: bytes per upload request (default 8388608); lower it behind a proxy that limits request bodies.
@@ -315,7 +316,7 @@ function addSchedulesCommands(program: Command, run: Run, progress: Option): voi
     );
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 

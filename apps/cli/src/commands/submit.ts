@@ -95,6 +95,7 @@ async function submitWithUploads(ctx: CommandContext, plan: SubmitPlan, opts: Su
   const urlStore = new UploadUrlStore(cache, warnCache);
   const submissions = new SubmissionStore(cache);
   void urlStore.prune(ctx.io.now());
+  void submissions.prune(ctx.io.now());
 
   // One upload per distinct content: a file named twice (a folder and a file in it) goes up once.
   const items = new Map<string, UploadItem>();

@@ -71,13 +71,8 @@ export class UploadUrlStore {
   }
 
   /** Removes entries older than a week (best effort: a cache). */
-  async prune(now: number): Promise<void> {
-    const names = await readdir(this.dir).catch(() => [] as string[]);
-    for (const name of names) {
-      const path = join(this.dir, name);
-      const info = await stat(path).catch(() => undefined);
-      if (info && now - info.mtimeMs > MAX_AGE_MS) await unlink(path).catch(() => undefined);
-    }
+  prune(now: number): Promise<void> {
+    return pruneOlderThan(this.dir, now - MAX_AGE_MS);
   }
 
   private async read(key: string): Promise<StoredUpload[]> {
@@ -123,6 +118,20 @@ export class SubmissionStore {
 
   async put(digest: string, record: SubmissionRecord): Promise<void> {
     await writeAtomic(this.dir, `${digest}.json`, JSON.stringify(record));
+  }
+
+  /** Removes records older than a week: their uploads are gone from the server by then. */
+  prune(now: number): Promise<void> {
+    return pruneOlderThan(this.dir, now - MAX_AGE_MS);
+  }
+}
+
+async function pruneOlderThan(dir: string, cutoff: number): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) await unlink(path).catch(() => undefined);
   }
 }
 
