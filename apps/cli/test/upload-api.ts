@@ -38,6 +38,12 @@ export async function serveUploadApi(dir: string): Promise<UploadApi> {
     datastore: store,
     relativeLocation: true,
     namingFunction: () => `upl_${randomBytes(12).toString('hex')}`,
+    // As the api refuses a name foxapi would not take: here, any name with "refuse" in it.
+    onUploadCreate: (_req, upload) => {
+      if (upload.metadata?.filename?.includes('refuse'))
+        throw { status_code: 415, body: JSON.stringify(problem('unsupported-media-type', 'This file is refused.')) };
+      return Promise.resolve({});
+    },
   });
   const jobs: CreatedJob[] = [];
   const api: UploadApi = {

@@ -232,6 +232,28 @@ describe('submit PATH…: folders and zips uploaded by tus, then one job', () =>
     expect(api.jobs[0]!.body.files[0]!.upload_id).not.toBe(api.jobs[1]!.body.files[0]!.upload_id);
   });
 
+  it('when the server refuses some files, then the others are uploaded, one error lists the refused ones, and no job is created', async () => {
+    const root = join(work, 'partly');
+    await mkdir(join(root, 'x'), { recursive: true });
+    await writeFile(join(root, 'ok.m4a'), noise(20_000, 5));
+    await writeFile(join(root, 'refuse-1.m4a'), noise(10, 6));
+    await writeFile(join(root, 'x', 'refuse-2.wav'), noise(10, 7));
+    const before = proxy.requests.length;
+    const run = await bs(['submit', 'partly']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      [
+        'batchscribe: 2 files could not be uploaded; nothing was submitted (the others are uploaded: run again with --resume to continue):',
+        '  partly/refuse-1.m4a: 415 unsupported-media-type: This file is refused.',
+        '  partly/x/refuse-2.wav: 415 unsupported-media-type: This file is refused.',
+        '',
+      ].join('\n'),
+    );
+    expect(api.jobPosts).toBe(0);
+    const ok = proxy.requests.slice(before).find((r) => r.method === 'PATCH');
+    expect(ok && (await api.upload(idOf(ok.path))).offset).toBe(20_000);
+  });
+
   it('when the token is refused, then one error line names where it came from and no job is created', async () => {
     const run = await bs(['submit', 'meetings'], { BATCHSCRIBE_TOKEN: 'wrong' });
     expect(run.code).toBe(1);

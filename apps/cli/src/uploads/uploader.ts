@@ -70,10 +70,11 @@ export async function uploadAll(items: readonly UploadItem[], opts: UploaderOpti
   // Each running upload with the way to end its promise: an aborted tus Upload calls no handler again.
   const running = new Map<Upload, (err: Error) => void>();
   const outcomes = new Map<string, UploadOutcome>();
-  const failures: string[] = [];
+  // By input position, so the error lists them in the order given, whichever failed first.
+  const failures: Array<{ at: number; line: string }> = [];
   let fatal: CliError | undefined;
   await Promise.all(
-    items.map((item) =>
+    items.map((item, at) =>
       limit(async () => {
         if (fatal) return;
         try {
@@ -98,20 +99,20 @@ export async function uploadAll(items: readonly UploadItem[], opts: UploaderOpti
             running.clear();
             return;
           }
-          failures.push(`${item.shownAs}: ${error.message}`);
+          failures.push({ at, line: `${item.shownAs}: ${error.message}` });
         }
       }),
     ),
   );
   if (fatal) throw fatal;
-  if (failures.length === 1)
-    throw new CliError(`cannot upload ${failures[0]}; nothing was submitted (run again with --resume to continue)`);
-  if (failures.length > 1)
+  const lines = failures.sort((a, b) => a.at - b.at).map((f) => f.line);
+  if (lines.length === 1) throw new CliError(`cannot upload ${lines[0]}; nothing was submitted (run again with --resume to continue)`);
+  if (lines.length > 1)
     throw new CliError(
-      `${failures.length} files could not be uploaded; nothing was submitted (the others are uploaded: run again with --resume to continue):`,
+      `${lines.length} files could not be uploaded; nothing was submitted (the others are uploaded: run again with --resume to continue):`,
       undefined,
       false,
-      failures,
+      lines,
     );
   return outcomes;
 }
