@@ -14,6 +14,7 @@ import { readsBench } from './reads.bench.js';
 import { meetingsBench } from './meetings.bench.js';
 import { parkedBench } from './parked.bench.js';
 import { actionsBench } from './actions.bench.js';
+import { uploadsBench } from './uploads.bench.js';
 
 /**
  * `pnpm bench [name…]`: every benchmark of issue 6 (or the named ones) against one Redis,
@@ -29,6 +30,7 @@ const BENCHMARKS: Record<string, (redis: BenchRedis) => Promise<BenchResult[]>> 
   meetings: meetingsBench,
   parked: parkedBench,
   actions: actionsBench,
+  uploads: uploadsBench,
 };
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');

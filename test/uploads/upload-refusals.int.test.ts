@@ -10,7 +10,9 @@ const TUS = { 'tus-resumable': '1.0.0' };
 
 function problemType(res: HttpResult): string {
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  return String((res.body as { type: string }).type).split('/').pop()!;
+  return String((res.body as { type: string }).type)
+    .split('/')
+    .pop()!;
 }
 
 describe('upload requests refused, each with a problem and nothing stored', () => {
@@ -69,7 +71,9 @@ describe('upload requests refused, each with a problem and nothing stored', () =
     const res = await create({ ...TUS, 'upload-length': '1000', ...headers });
     expect(res.status).toBe(422);
     expect(problemType(res)).toBe('validation-error');
-    expect((res.body as { errors: Array<{ path: string }> }).errors).toEqual([expect.objectContaining({ path: 'Upload-Metadata.filename' })]);
+    expect((res.body as { errors: Array<{ path: string }> }).errors).toEqual([
+      expect.objectContaining({ path: 'Upload-Metadata.filename' }),
+    ]);
     await nothingStored();
   });
 
@@ -101,7 +105,9 @@ describe('upload requests refused, each with a problem and nothing stored', () =
     expect(res.status).toBe(204);
     expect(res.headers.get('tus-version')).toBe('1.0.0');
     expect(res.headers.get('tus-max-size')).toBe(String(MAX_BYTES));
-    expect(res.headers.get('tus-extension')?.split(',')).toEqual(expect.arrayContaining(['creation', 'creation-with-upload', 'termination', 'expiration']));
+    expect(res.headers.get('tus-extension')?.split(',')).toEqual(
+      expect.arrayContaining(['creation', 'creation-with-upload', 'termination', 'expiration']),
+    );
   });
 
   it('when a request has no bearer token or a wrong one, then 401 on every method', async () => {
@@ -164,7 +170,11 @@ describe('upload requests refused, each with a problem and nothing stored', () =
       const before = await offsetNow();
       const res = await fetch(stack.apiUrl + path, {
         method: 'PATCH',
-        headers: { authorization: `Bearer ${TOKENS.acme}`, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(before) },
+        headers: {
+          authorization: `Bearer ${TOKENS.acme}`,
+          'content-type': 'application/offset+octet-stream',
+          'upload-offset': String(before),
+        },
         body: file.subarray(before, before + 10),
       });
       expect(res.status).toBe(412);

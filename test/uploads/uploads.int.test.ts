@@ -40,7 +40,16 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     let url: string | undefined;
     let lastOffset = 0;
     for (const cut of cuts) {
-      const run = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'Board Meeting.M4A', abortAfter: cut, ...(url ? { uploadUrl: url } : {}) });
+      const run = await runTus({
+        apiUrl: stack.apiUrl,
+        token: TOKENS.acme,
+        bytes: file,
+        filename: 'Board Meeting.M4A',
+        abortAfter: cut,
+        // Slow enough that the abort lands well before the end even on a loaded machine.
+        bytesPerSecond: 12_000_000,
+        ...(url ? { uploadUrl: url } : {}),
+      });
       expect(run.outcome).toBe('aborted');
       url = run.url;
       // The interrupted PATCH drains into the store; HEAD waits for its lock, then says how far it got.
@@ -102,6 +111,16 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     expect(view.body).toMatchObject({ status: 'ready', sha256: sha256(file), received: file.length });
   });
 
+  it('when the saved hash state is lost between two PATCHes (an api died after the store’s write), then the file is hashed from the store at the end', async () => {
+    const file = randomBytes(3 * MiB + 5);
+    const first = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'lost.flac', abortAfter: MiB });
+    expect((await head(first.url)).status).toBe(200);
+    await stack.redis.hdel(stack.keys.upload(idOf(first.url)), 'hash_state');
+    const done = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'lost.flac', uploadUrl: first.url });
+    const view = await stack.request<UploadView>('GET', `/v1/uploads/${idOf(done.url)}`);
+    expect(view.body).toMatchObject({ status: 'ready', sha256: sha256(file) });
+  });
+
   it('when an upload no job uses is past UPLOAD_TTL_S, then the sweeper deletes its bytes and its record', async () => {
     const file = randomBytes(2 * MiB);
     const ready = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'old.wav' });
@@ -110,7 +129,14 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     await waitFor(async () => ((await head(half.url)).status === 200 ? true : undefined));
     const env = loadApiEnv({ ...stack.blobEnv, QUEUE_PREFIX: stack.prefix, AUTH_DISABLED: 'true', REDIS_URL: process.env.REDIS_URL });
     const sweepAt = (at: number) =>
-      createUploadSweeper({ env, redis: stack.redis, keys: stack.keys, blobs: stack.blobs, logger: pino({ level: 'silent' }), now: () => at });
+      createUploadSweeper({
+        env,
+        redis: stack.redis,
+        keys: stack.keys,
+        blobs: stack.blobs,
+        logger: pino({ level: 'silent' }),
+        now: () => at,
+      });
     // Not yet due: nothing goes.
     expect(await sweepAt(Date.now())(1)).toEqual({ swept: true, deleted: 0 });
     await new Promise((r) => setTimeout(r, 5)); // the 1 ms sweep lock lapses

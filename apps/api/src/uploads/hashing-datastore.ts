@@ -103,7 +103,10 @@ export class HashingDataStore extends DataStore {
     try {
       return hasher.load(saved.state);
     } catch (err) {
-      this.logger.warn({ uploadId, err: (err as Error).message }, 'saved hash state unusable; the upload is hashed from the store at the end');
+      this.logger.warn(
+        { uploadId, err: (err as Error).message },
+        'saved hash state unusable; the upload is hashed from the store at the end',
+      );
       return null;
     }
   }

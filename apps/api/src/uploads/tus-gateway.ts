@@ -77,7 +77,8 @@ export class TusGateway {
     }
     if (response.headers.get('connection') === 'close') headers.connection = 'close';
     // A lock not had in time: another request is still writing this upload; tus clients retry a 409.
-    if (/lock/i.test(detail) && response.status === 500) throw new ProblemError('conflict', 'Another request is writing this upload; send it again.', undefined, headers);
+    if (/lock/i.test(detail) && response.status === 500)
+      throw new ProblemError('conflict', 'Another request is writing this upload; send it again.', undefined, headers);
     throw new ProblemError(PROBLEM_OF_STATUS[response.status] ?? 'internal', detail, undefined, headers);
   }
 }

@@ -54,14 +54,17 @@ export class UploadLocker implements Locker {
           await sleep(this.retryMs, undefined, { signal }).catch(() => undefined);
         }
         this.holders.set(uploadId, { token, release: requestRelease });
-        renew = setInterval(() => {
-          this.uploads.renewLock(uploadId, token, this.leaseMs).then(
-            (held) => {
-              if (!held) this.logger.warn({ uploadId }, 'upload lock lost (lease ran out); the write goes on');
-            },
-            (err: Error) => this.logger.warn({ uploadId, err: err.message }, 'upload lock renewal failed'),
-          );
-        }, Math.floor(this.leaseMs / 3));
+        renew = setInterval(
+          () => {
+            this.uploads.renewLock(uploadId, token, this.leaseMs).then(
+              (held) => {
+                if (!held) this.logger.warn({ uploadId }, 'upload lock lost (lease ran out); the write goes on');
+              },
+              (err: Error) => this.logger.warn({ uploadId, err: err.message }, 'upload lock renewal failed'),
+            );
+          },
+          Math.floor(this.leaseMs / 3),
+        );
         renew.unref();
       },
       unlock: async () => {

@@ -23,7 +23,8 @@ const uploadSchema = z
     size: z.number().int().min(1).meta({ description: 'Upload-Length: bytes of the whole file.' }),
     received: z.number().int().min(0).meta({ description: 'Bytes stored so far (the tus offset).' }),
     status: z.enum(['uploading', 'ready', 'expired']).meta({
-      description: '`ready` once every byte is stored and hashed; `expired` when no job used it within `UPLOAD_TTL_S` (it is being deleted).',
+      description:
+        '`ready` once every byte is stored and hashed; `expired` when no job used it within `UPLOAD_TTL_S` (it is being deleted).',
     }),
     sha256: z
       .string()
@@ -40,7 +41,9 @@ const TUS_RESUMABLE = header('The tus protocol version: `1.0.0`.', { type: 'stri
 const UPLOAD_OFFSET = header('Bytes stored so far.', { type: 'integer', minimum: 0 }, true);
 const UPLOAD_EXPIRES = header('While unfinished: when the upload is deleted unless finished and used (RFC 7231 date).');
 const tusRequestHeaders = z.object({
-  'Tus-Resumable': z.literal('1.0.0').meta({ description: 'Required on every tus request but OPTIONS; any other version (or none) is a 412.' }),
+  'Tus-Resumable': z
+    .literal('1.0.0')
+    .meta({ description: 'Required on every tus request but OPTIONS; any other version (or none) is a 412.' }),
 });
 
 export function registerUploadPaths(registry: OpenAPIRegistry): void {
@@ -100,7 +103,8 @@ export function registerUploadPaths(registry: OpenAPIRegistry): void {
     tags: [TAG],
     operationId: 'uploadOffset',
     summary: 'How far an upload has come (tus): resume from `Upload-Offset`',
-    description: 'Waits while another request of the same upload is still writing, so the offset is final. Another tenant’s, or an expired, upload is a 404.',
+    description:
+      'Waits while another request of the same upload is still writing, so the offset is final. Another tenant’s, or an expired, upload is a 404.',
     request: { params, headers: tusRequestHeaders },
     responses: {
       200: response('The offset.', undefined, {
@@ -129,7 +133,11 @@ export function registerUploadPaths(registry: OpenAPIRegistry): void {
       body: { required: true, content: { 'application/offset+octet-stream': { schema: { type: 'string', format: 'binary' } } } },
     },
     responses: {
-      204: response('Stored.', undefined, { 'Tus-Resumable': TUS_RESUMABLE, 'Upload-Offset': UPLOAD_OFFSET, 'Upload-Expires': UPLOAD_EXPIRES }),
+      204: response('Stored.', undefined, {
+        'Tus-Resumable': TUS_RESUMABLE,
+        'Upload-Offset': UPLOAD_OFFSET,
+        'Upload-Expires': UPLOAD_EXPIRES,
+      }),
     },
     problems: ['malformed-request', 'not-found', 'conflict', 'precondition-failed', 'payload-too-large', 'unsupported-media-type'],
   });

@@ -87,9 +87,11 @@ export function uploadsRoutes(deps: UploadsRoutesDeps): Router {
   router.patch(`${TUS_PATH}/:id`, tusResumable, patchChecks, own, live, streamsIn, tus);
   router.delete(`${TUS_PATH}/:id`, tusResumable, own, async (_req, res) => {
     const rec = uploadOf(res);
-    if (rec.jobs.length > 0) throw new ProblemError('conflict', `Upload ${rec.id} is used by a job; it is deleted once the job's files end.`);
+    if (rec.jobs.length > 0)
+      throw new ProblemError('conflict', `Upload ${rec.id} is used by a job; it is deleted once the job's files end.`);
     const outcome = await deps.uploads.beginDelete(rec.id);
-    if (outcome === 'in_use') throw new ProblemError('conflict', `Upload ${rec.id} is used by a job; it is deleted once the job's files end.`);
+    if (outcome === 'in_use')
+      throw new ProblemError('conflict', `Upload ${rec.id} is used by a job; it is deleted once the job's files end.`);
     if (outcome === 'gone') throw new ProblemError('not-found', `No upload ${rec.id}.`);
     await deps.deleteUpload(rec.id);
     res.status(204).set('tus-resumable', TUS_VERSION).end();
@@ -103,7 +105,8 @@ export function uploadsRoutes(deps: UploadsRoutesDeps): Router {
   /** Creation: what tus would let through but we do not, answered before any byte is stored. */
   function createChecks(maxBytes: number): RequestHandler {
     return (req: Request, res: Response, next: NextFunction) => {
-      if (req.get('upload-concat') !== undefined) throw new ProblemError('malformed-request', 'The concatenation extension is not offered.');
+      if (req.get('upload-concat') !== undefined)
+        throw new ProblemError('malformed-request', 'The concatenation extension is not offered.');
       if (req.get('upload-defer-length') !== undefined || req.get('upload-length') === undefined) {
         throw new ProblemError('malformed-request', 'Send Upload-Length: the size must be known when the upload is created.');
       }
@@ -111,7 +114,10 @@ export function uploadsRoutes(deps: UploadsRoutesDeps): Router {
       if (!/^\d{1,16}$/.test(lengthHeader)) throw new ProblemError('malformed-request', 'Upload-Length must be a whole number of bytes.');
       const size = Number(lengthHeader);
       if (size > maxBytes) {
-        throw new ProblemError('payload-too-large', `Upload-Length is ${size} bytes; the largest upload taken is ${maxBytes} bytes (UPLOAD_MAX_BYTES).`);
+        throw new ProblemError(
+          'payload-too-large',
+          `Upload-Length is ${size} bytes; the largest upload taken is ${maxBytes} bytes (UPLOAD_MAX_BYTES).`,
+        );
       }
       const filename = filenameOf(req.get('upload-metadata'));
       if (size === 0) throw validation('Upload-Length', 'must be at least 1: an empty file has nothing to transcribe');
@@ -146,7 +152,9 @@ const tusResumable: RequestHandler = (req, _res, next) => {
   if (version !== TUS_VERSION) {
     throw new ProblemError(
       'precondition-failed',
-      version === undefined ? `Send Tus-Resumable: ${TUS_VERSION}.` : `Tus-Resumable ${version} is not offered; this server speaks ${TUS_VERSION}.`,
+      version === undefined
+        ? `Send Tus-Resumable: ${TUS_VERSION}.`
+        : `Tus-Resumable ${version} is not offered; this server speaks ${TUS_VERSION}.`,
       undefined,
       { 'tus-version': TUS_VERSION, 'tus-resumable': TUS_VERSION },
     );
@@ -156,7 +164,8 @@ const tusResumable: RequestHandler = (req, _res, next) => {
 
 const patchChecks: RequestHandler = (req, _res, next) => {
   if (!req.is(OFFSET_TYPE)) throw new ProblemError('unsupported-media-type', `A PATCH body must be Content-Type: ${OFFSET_TYPE}.`);
-  if (!/^\d{1,16}$/.test(req.get('upload-offset') ?? '')) throw new ProblemError('malformed-request', 'Upload-Offset must be a whole number of bytes.');
+  if (!/^\d{1,16}$/.test(req.get('upload-offset') ?? ''))
+    throw new ProblemError('malformed-request', 'Upload-Offset must be a whole number of bytes.');
   next();
 };
 
@@ -173,8 +182,8 @@ function filenameOf(header: string | undefined): string {
   if (typeof filename !== 'string' || filename.trim() === '') {
     throw validation('Upload-Metadata.filename', 'is required: the file name (base64), whose extension says what the media is');
   }
-  if (filename.length > MAX_UPLOAD_FILENAME_LENGTH) throw validation('Upload-Metadata.filename', `must be at most ${MAX_UPLOAD_FILENAME_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
+  if (filename.length > MAX_UPLOAD_FILENAME_LENGTH)
+    throw validation('Upload-Metadata.filename', `must be at most ${MAX_UPLOAD_FILENAME_LENGTH} characters`);
   if (/[\u0000-\u001f\u007f]/.test(filename) || !isWellFormedString(filename)) {
     throw validation('Upload-Metadata.filename', 'must be well-formed text without control characters');
   }

@@ -1,14 +1,29 @@
+import { Readable } from 'node:stream';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { FoxapiError, fromTransportError, isFoxapiError, isUnreachable } from './errors.js';
 import { errorForStatus, parseJson, readBody } from './http.js';
-import { submitResponseSchema, taskResponseSchema } from './schemas.js';
-import type { FoxapiClientOptions, FoxapiRequestEvent, FoxapiRoute, SubmitRequest, SubmittedTask, TaskSnapshot } from './types.js';
+import { multipartFile } from './multipart.js';
+import { submitResponseSchema, taskResponseSchema, uploadedFileSchema } from './schemas.js';
+import type {
+  FoxapiClientOptions,
+  FoxapiRequestEvent,
+  FoxapiRoute,
+  SubmitRequest,
+  SubmittedTask,
+  TaskSnapshot,
+  UploadedFile,
+} from './types.js';
 
 /** Idle sockets are kept this long; polls every few seconds then reuse one connection. */
 const KEEP_ALIVE_MS = 30_000;
 /** undici's default connect timeout; lowered to timeoutMs when that is shorter. */
 const MAX_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * An upload's deadline grows with its size: the usual timeout, plus the time the file takes at
+ * this slowest pace we accept (1 MiB/s: 2 GB in about 35 minutes).
+ */
+const UPLOAD_MIN_BYTES_PER_S = 1024 * 1024;
 /** Result URLs (OSS, CDN) may redirect; foxapi's own endpoints are never followed. */
 const MAX_DOWNLOAD_REDIRECTS = 5;
 
@@ -18,7 +33,9 @@ interface Call {
   url: string;
   /** Only foxapi's own endpoints get the key: result URLs may point anywhere (docs/upstream.md, "Result entries"). */
   authorized: boolean;
-  body?: string;
+  body?: string | { contentType: string; length: number; stream: AsyncIterable<Buffer> };
+  /** The whole exchange's deadline; default timeoutMs. */
+  deadlineMs?: number;
   taskId?: string;
   /** Largest answer read; default MAX_BODY_BYTES. */
   maxBytes?: number;
@@ -118,6 +135,40 @@ export class FoxapiClient {
   }
 
   /**
+   * `POST /v1/files/upload/stream`: sends one media file to foxapi's file API and returns where
+   * foxapi keeps it (`url`, kept 72 h; docs/upstream.md, "File API"). The file streams through as
+   * multipart/form-data with a Content-Length (`size` must be its exact length), never gathered
+   * in memory. `autoCleanup` false asks foxapi to refuse (403) rather than evict older files when
+   * its storage is full. A stream cannot be sent twice: on a retryable error the caller opens
+   * the file again.
+   */
+  async uploadFile(
+    file: Readable,
+    filename: string,
+    size: number,
+    opts: CallOptions & { autoCleanup?: boolean } = {},
+  ): Promise<UploadedFile> {
+    const fields: Record<string, string> = { file_name: filename };
+    if (opts.autoCleanup !== undefined) fields.auto_cleanup = String(opts.autoCleanup);
+    const form = multipartFile({ fields, fileField: 'file', filename, file, size });
+    const { status, json: raw } = await this.exchange(
+      {
+        route: 'upload',
+        method: 'POST',
+        url: `${this.baseUrl}/v1/files/upload/stream`,
+        authorized: true,
+        body: { contentType: form.contentType, length: form.length, stream: form.body },
+        deadlineMs: this.timeoutMs + Math.ceil((size / UPLOAD_MIN_BYTES_PER_S) * 1000),
+      },
+      opts,
+    );
+    const parsed = uploadedFileSchema.safeParse(raw);
+    if (!parsed.success) throw this.protocolError('upload', status, 'answer has no file id and url', parsed.error, opts);
+    const { id, filename: storedAs, url, size: storedSize, created } = parsed.data;
+    return { id, filename: storedAs, url, size: storedSize, created };
+  }
+
+  /**
    * GETs a result URL (`transcription_url` or `url`) and parses its JSON. Sends no Authorization:
    * the URL is pre-signed and may name any host (docs/upstream.md, "Downloading transcripts"). Follows redirects.
    */
@@ -202,16 +253,18 @@ export class FoxapiClient {
     // One controller carries both the overall deadline and the caller's abort, so the body read is bounded too.
     const controller = new AbortController();
     const deadline = new Error('deadline');
-    const timer = setTimeout(() => controller.abort(deadline), this.timeoutMs);
+    const deadlineMs = call.deadlineMs ?? this.timeoutMs;
+    const timer = setTimeout(() => controller.abort(deadline), deadlineMs);
     const forwardAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forwardAbort, { once: true });
     try {
       const res = await request(call.url, {
         method: call.method,
         headers: this.headersFor(call),
-        body: call.body,
+        body: typeof call.body === 'object' ? Readable.from(call.body.stream, { objectMode: false }) : call.body,
         dispatcher: call.route === 'download' ? this.downloadDispatcher : this.dispatcher,
-        headersTimeout: this.timeoutMs,
+        // An upload's answer comes only once its whole body is sent.
+        headersTimeout: deadlineMs,
         bodyTimeout: this.timeoutMs,
         signal: controller.signal,
       });
@@ -226,7 +279,7 @@ export class FoxapiClient {
         const timedOut = controller.signal.reason === deadline;
         throw new FoxapiError({
           kind: timedOut ? 'timeout' : 'network',
-          message: `${call.route}: ${timedOut ? `no complete answer within ${this.timeoutMs} ms` : 'aborted by caller'}`,
+          message: `${call.route}: ${timedOut ? `no complete answer within ${deadlineMs} ms` : 'aborted by caller'}`,
           cause: timedOut ? err : signal?.reason,
         });
       }
@@ -239,7 +292,11 @@ export class FoxapiClient {
 
   private headersFor(call: Call): Record<string, string> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (typeof call.body === 'string') headers['content-type'] = 'application/json';
+    else if (call.body) {
+      headers['content-type'] = call.body.contentType;
+      headers['content-length'] = String(call.body.length);
+    }
     if (call.authorized) headers.authorization = `Bearer ${this.apiKey}`;
     return headers;
   }

@@ -28,4 +28,5 @@ export type {
   SubmittedTask,
   TaskSnapshot,
   TaskStatus,
+  UploadedFile,
 } from './types.js';

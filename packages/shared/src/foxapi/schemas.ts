@@ -35,3 +35,12 @@ export const taskResponseSchema = z.looseObject({
 export const errorBodySchema = z.looseObject({
   error: z.looseObject({ message: optionalText, type: optionalText, code: optionalText }),
 });
+
+/** Answer of `POST /v1/files/upload/stream` (docs/upstream.md, "File API"). */
+export const uploadedFileSchema = z.looseObject({
+  id: z.union([z.string().min(1), z.number()]).transform(String),
+  filename: z.string(),
+  url: z.url({ protocol: /^https?$/ }),
+  size: z.number().int().min(0),
+  created: z.number(),
+});

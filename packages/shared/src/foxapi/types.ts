@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FoxapiErrorKind } from './errors.js';
 
 /** Which client call a request belongs to, for logs and metrics. */
-export type FoxapiRoute = 'submit' | 'get_task' | 'download';
+export type FoxapiRoute = 'submit' | 'get_task' | 'download' | 'upload';
 
 /** One finished HTTP exchange (or failed attempt), as reported to `onRequestEnd`. */
 export interface FoxapiRequestEvent {
@@ -70,4 +70,14 @@ export interface TaskSnapshot {
   error: { code: string; message: string } | null;
   /** The whole answer, kept for diagnosis of shapes we do not understand. */
   raw: unknown;
+}
+
+/** foxapi's answer to a file upload (docs/upstream.md, "File API"): `url` is what a task can be submitted with. */
+export interface UploadedFile {
+  id: string;
+  filename: string;
+  url: string;
+  size: number;
+  /** Unix seconds. */
+  created: number;
 }

@@ -242,11 +242,7 @@ export class UploadStore {
 
   /** Last step of a deletion, once the bytes are gone: the record and its entries. */
   async forget(uploadId: string): Promise<void> {
-    await this.redis
-      .multi()
-      .del(this.keys.upload(uploadId), this.keys.uploadJobs(uploadId))
-      .zrem(this.keys.uploadsDue, uploadId)
-      .exec();
+    await this.redis.multi().del(this.keys.upload(uploadId), this.keys.uploadJobs(uploadId)).zrem(this.keys.uploadsDue, uploadId).exec();
   }
 
   /** One sweeper per interval across processes. */
