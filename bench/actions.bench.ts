@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createKeyLayout, jobRecordFields, JobStore, writeNewJob, type FileRecord, type KeyLayout } from '@batchscribe/shared';
+import { createKeyLayout, jobRecordFields, JobStore, writeNewJob, STATUS_LETTERS, type KeyLayout } from '@batchscribe/shared';
 import type { BenchRedis } from './lib/bench-redis.js';
 import { result, type BenchResult } from './lib/results.js';
 
@@ -95,25 +95,25 @@ async function writeJob(r: Redis, keys: KeyLayout, id: string, shape: 'queued' |
     batches,
   });
   const finished = shape === 'finished-one-failed';
-  const file = (index: number, b: number): FileRecord => {
-    const u = `https://media.example.com/bench/${index}.wav`;
-    if (!finished) return { u, b, s: 'queued' };
-    if (index === FILES / 2) return { u, b, s: 'failed', t: `task-${b}`, e: { code: 'InvalidFile', message: 'no speech found' } };
-    return { u, b, s: 'completed', t: `task-${b}` };
-  };
   await writeNewJob(r, keys, {
     id,
     tenant: TENANT,
     record,
-    batches: Array.from({ length: batches }, (_, b) => Array.from({ length: BATCH_SIZE }, (_, k) => file(b * BATCH_SIZE + k, b))),
-    firstIndex: Array.from({ length: batches }, (_, b) => b * BATCH_SIZE),
+    files: Array.from({ length: FILES }, (_, index) => ({ url: `https://media.example.com/bench/${index}.wav` })),
+    page: BATCH_SIZE,
     createdMs: Date.now(),
   });
   await r.zrem(keys.intakePending, id);
   if (finished) {
     // As the workers leave it: every batch ended, the job settled with one failure.
     const pipe = r.pipeline();
-    for (let b = 0; b < batches; b++) pipe.hset(keys.batch(id, b), 'state', 'completed');
+    const failed = FILES / 2;
+    for (let b = 0; b < batches; b++) {
+      const statuses = Array.from({ length: BATCH_SIZE }, (_, k) => (b * BATCH_SIZE + k === failed ? STATUS_LETTERS.failed : STATUS_LETTERS.completed)).join('');
+      pipe.hset(keys.batch(id, b), { state: 'completed', task_id: `task-${b}`, st: statuses });
+    }
+    const home = Math.floor(failed / BATCH_SIZE);
+    pipe.hset(keys.batch(id, home), 'err', JSON.stringify({ [failed % BATCH_SIZE]: { code: 'InvalidFile', message: 'no speech found' } }));
     pipe.hset(keys.job(id), {
       status: 'completed_with_errors',
       finished_at: new Date().toISOString(),

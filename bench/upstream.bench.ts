@@ -83,7 +83,7 @@ export async function upstreamBench(redis: BenchRedis): Promise<BenchResult[]> {
         perFile,
         null,
         'B',
-        { valueAtMost: 500 },
+        { valueAtMost: 150 },
         {
           how: 'Redis used_memory after the 20,000-file job ended (workers stopped) minus before it was written, ÷ files (transcripts are in the blob store)',
           usedMemoryDelta: run.memoryDelta,

@@ -83,7 +83,6 @@ export async function runPipeline(redis: BenchRedis, opts: PipelineOptions): Pro
     const bullKeys = (await keysOfPrefix(redis.client, opts.prefix)).filter((k) => !k.startsWith(keys.jobKeyPrefix(job.id)));
     const keyMemory = {
       job: await memoryUsage(redis.client, [keys.job(job.id)]),
-      files: await memoryUsage(redis.client, [keys.files(job.id)]),
       batches: await memoryUsage(redis.client, batchKeys),
       bullmqAndShared: await memoryUsage(redis.client, bullKeys),
     };

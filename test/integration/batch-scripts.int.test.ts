@@ -29,7 +29,7 @@ async function claimedBatch(): Promise<{ jobId: string; token: string }> {
 /** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields and file triples. */
 function finishArgs(jobId: string, fields: string, triples: string[]): [number, ...(string | number)[]] {
   const k = stack.keys;
-  const keys = [k.job(jobId), k.batch(jobId, 0), k.files(jobId), k.inflight, k.webhookOutbox, ...k.batches(jobId, 0, 1)];
+  const keys = [k.job(jobId), k.batch(jobId, 0), k.inflight, k.webhookOutbox, ...k.batches(jobId, 0, 1)];
   return [
     keys.length,
     ...keys,
@@ -44,23 +44,31 @@ function finishArgs(jobId: string, fields: string, triples: string[]): [number, 
   ];
 }
 
-const rec = (s: string) => JSON.stringify({ u: 'https://media.example.com/a.wav', b: 0, s });
+const error = JSON.stringify({ code: 'InvalidFile', message: 'no speech' });
 
 describe('finishBatch refuses bad arguments before writing', () => {
   it.each([
-    ['batch fields that are not JSON', '{oops', [`0`, rec('failed'), 'failed']],
-    ['a file status it does not know', '{}', ['0', rec('failed'), 'failed', '1', rec('lost'), 'lost']],
-    [
-      'a file record cjson cannot decode (a lone surrogate)',
-      '{}',
-      ['0', rec('failed'), 'failed', '1', '{"u":"\\ud800","b":0,"s":"failed"}', 'failed'],
-    ],
-    ['file arguments that are not triples', '{}', ['0', rec('failed')]],
+    ['batch fields that are not JSON', '{oops', ['0', 'failed', error]],
+    ['a file status it does not know', '{}', ['0', 'failed', error, '1', 'lost', '']],
+    ['an error cjson cannot decode (a lone surrogate)', '{}', ['0', 'failed', error, '1', 'failed', '{"code":"\\ud800","message":"x"}']],
+    ['a file index that is not a number', '{}', ['zero', 'failed', error]],
+    ['a file that is not the job\'s', '{}', ['0', 'failed', error, '250', 'failed', error]],
+    ['file arguments that are not triples', '{}', ['0', 'failed']],
   ])('when given %s, then an error reply and nothing changed', async (_what, fields, triples) => {
     const { jobId } = await claimedBatch();
     const before = await state();
     await expect(batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, fields, triples))).rejects.toThrow(
       /^BADARGS .*nothing was changed/,
+    );
+    expect(await state()).toBe(before);
+  });
+
+  it('when the home record of a file is damaged (its statuses gone), then DAMAGED and nothing changed', async () => {
+    const { jobId } = await claimedBatch();
+    await stack.redis.hdel(stack.keys.batch(jobId, 0), 'st');
+    const before = await state();
+    await expect(batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, '{}', ['0', 'failed', error]))).rejects.toThrow(
+      /^DAMAGED .*nothing was changed/,
     );
     expect(await state()).toBe(before);
   });
@@ -77,18 +85,9 @@ describe('recordSubmitted refuses bad arguments before writing', () => {
     const { jobId, token } = await claimedBatch();
     const k = stack.keys;
     const before = await state();
+    const keys = [k.job(jobId), k.batch(jobId, 0), k.inflight, k.batch(jobId, 0)];
     await expect(
-      batchScripts(stack.redis).bsRecordSubmitted(
-        k.job(jobId),
-        k.batch(jobId, 0),
-        k.files(jobId),
-        k.inflight,
-        token,
-        new Date().toISOString(),
-        '[not json',
-        '0',
-        rec('submitted'),
-      ),
+      batchScripts(stack.redis).bsRecordSubmitted(keys.length, ...keys, token, new Date().toISOString(), '[not json', 0),
     ).rejects.toThrow(/^BADARGS /);
     expect(await state()).toBe(before);
     expect(await stack.redis.hget(k.batch(jobId, 0), 'state')).toBe('submitting');
@@ -104,8 +103,8 @@ describe('records made from upstream data', () => {
       record: { u: urls(2)[index]!, b: 0, s: 'failed' as const, e: { code: 'InvalidFile', message: `bad \ud800 file` } },
     });
     expect(await store.finish(jobId, 0, ['submitting'], 'failed', [failed(0), failed(1)])).toBe(true);
-    const stored = JSON.parse((await stack.redis.hget(stack.keys.files(jobId), '1')) ?? '{}') as { e?: { message?: string } };
-    expect(stored.e?.message).toBe('bad \ufffd file');
+    const [stored] = await store.readFiles(jobId, [1]);
+    expect(stored?.e?.message).toBe('bad \ufffd file');
     const retried = await stack.request<{ status: string }>('POST', `/v1/jobs/${jobId}/retry`);
     expect(retried.status).toBe(202);
     expect(retried.body.status).toBe('running');

@@ -61,7 +61,7 @@ function store(seen: Seen, opts: { crashAfter?: number; enqueued?: number[] } = 
     retentionS: 600,
     batchSize: 100,
     // Fixed here so the chunk counts below do not follow the defaults.
-    chunks: { cancelBatches: 10, retryFiles: 1000, retryBatches: 10, deleteBatches: 100 },
+    chunks: { cancelBatches: 10, retryHomes: 10, retryBatches: 10, deleteBatches: 100 },
     enqueue: async (_jobId, batches) => {
       opts.enqueued?.push(...batches);
     },

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { FileResult, Job } from '@batchscribe/shared';
+import { STATUS_LETTERS, type FileResult, type Job } from '@batchscribe/shared';
 import { Stack, TOKENS, countsAddUp, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 import { snapshotKeys } from '../support/raw-http.js';
@@ -162,9 +162,6 @@ describe('delete', () => {
 });
 
 describe('cancel and retry with records they cannot read', () => {
-  /** A file record as JSON.stringify writes a lone surrogate: `\ud800`, which Redis's cjson refuses to decode. */
-  const undecodable = (status: string, batch: number) =>
-    JSON.stringify({ u: 'https://media.example.com/x.wav', r: 'a\ud800b', b: batch, s: status });
   const state = (s: Stack) => snapshotKeys(s.redis, `{${s.prefix}}*`, (k) => k.includes(':ratelimit:'));
 
   it('when a single-batch job is already submitted, then cancel is 202 (no batch left queued) and the job ends cancelled', async () => {
@@ -181,18 +178,18 @@ describe('cancel and retry with records they cannot read', () => {
     expect(job.counts).toMatchObject({ completed: 3 });
   });
 
-  it('when a queued file record cannot be decoded, then cancel fails with a 500 naming it, and nothing is changed', async () => {
+  it('when the file statuses of a queued batch are damaged, then cancel fails with a 500 naming it, and nothing is changed', async () => {
     stack = await Stack.start({ worker: false });
     const created = await stack.submit({ files: urls(150).map((url, i) => ({ url, ref: `r-${i}` })) });
     expect(created.batches.total).toBe(2);
     // In the second batch, so a script that writes as it goes has already cancelled the first.
-    await stack.redis.hset(stack.keys.files(created.id), '120', undecodable('queued', 1));
+    await stack.redis.hset(stack.keys.batch(created.id, 1), 'st', '');
     const before = await state(stack);
     const res = await stack.request<{ type: string; detail: string }>('POST', `/v1/jobs/${created.id}/cancel`);
     expect(res.status).toBe(500);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body.type).toMatch(/\/internal$/);
-    expect(res.body.detail).toContain('file 120');
+    expect(res.body.detail).toContain('batch 1');
     expect(res.body.detail).toContain('nothing was changed');
     expect(await state(stack)).toBe(before);
     const job = (await stack.request<Job>('GET', `/v1/jobs/${created.id}`)).body;
@@ -200,11 +197,11 @@ describe('cancel and retry with records they cannot read', () => {
     expect(job.counts).toMatchObject({ queued: 150, cancelled: 0 });
   });
 
-  it('when a failed file record cannot be decoded, then retry fails with a 500 naming it, nothing is changed, and delete still works', async () => {
+  it('when the errors of failed files cannot be decoded, then retry fails with a 500 naming the batch, nothing is changed, and delete still works', async () => {
     stack = await Stack.start({ worker: false });
     const created = await stack.submit({ file_urls: urls(3) });
     const jobKey = stack.keys.job(created.id);
-    const filesKey = stack.keys.files(created.id);
+    const batchKey = stack.keys.batch(created.id, 0);
     // The job as a worker leaves it when every file failed.
     await stack.redis.hset(jobKey, {
       status: 'failed',
@@ -214,18 +211,17 @@ describe('cancel and retry with records they cannot read', () => {
       b_queued: 0,
       b_failed: 1,
     });
-    await stack.redis.hset(stack.keys.batch(created.id, 0), 'state', 'failed');
-    const failedRecord = (i: number) => JSON.stringify({ u: urls(3)[i], b: 0, s: 'failed', e: { code: 'x', message: 'y' } });
-    await stack.redis.hset(filesKey, '0', failedRecord(0), '1', undecodable('failed', 0), '2', failedRecord(2));
+    await stack.redis.hset(batchKey, { state: 'failed', st: STATUS_LETTERS.failed.repeat(3), err: '{"0":{"code":"x","message":"\\ud800"}' });
     const before = await state(stack);
     for (let attempt = 0; attempt < 2; attempt++) {
       const res = await stack.request<{ type: string; detail: string }>('POST', `/v1/jobs/${created.id}/retry`);
       expect(res.status).toBe(500);
       expect(res.body.type).toMatch(/\/internal$/);
-      expect(res.body.detail).toContain('file 1');
+      expect(res.body.detail).toContain('batch 0');
       expect(await state(stack)).toBe(before);
     }
     expect((await stack.request('DELETE', `/v1/jobs/${created.id}`)).status).toBe(204);
-    expect(await stack.redis.exists(jobKey, filesKey)).toBe(0);
+    expect(await stack.redis.exists(jobKey, batchKey)).toBe(0);
   });
+
 });

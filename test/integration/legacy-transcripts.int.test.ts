@@ -1,7 +1,7 @@
 import { brotliCompressSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { transcriptionFor } from '@batchscribe/foxapi-sim';
-import type { FileResult } from '@batchscribe/shared';
+import { STATUS_LETTERS, type FileResult } from '@batchscribe/shared';
 import { Stack, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -20,11 +20,14 @@ describe('transcripts kept in Redis by earlier releases', () => {
     const job = stack.keys.job(created.id);
     const legacy = `${job}:tx`;
     for (const [i, url] of files.entries()) {
-      await stack.redis.hset(stack.keys.files(created.id), String(i), JSON.stringify({ u: url, b: 0, s: 'completed', t: 'task-legacy' }));
       await stack.redis.hset(legacy, String(i), brotliCompressSync(Buffer.from(JSON.stringify(transcriptionFor(url)))));
     }
     await stack.redis.hset(job, { f_queued: 0, f_completed: 3, b_queued: 0, b_completed: 1, status: 'completed' });
-    await stack.redis.hset(stack.keys.batch(created.id, 0), { state: 'completed', task_id: 'task-legacy' });
+    await stack.redis.hset(stack.keys.batch(created.id, 0), {
+      state: 'completed',
+      task_id: 'task-legacy',
+      st: STATUS_LETTERS.completed.repeat(3),
+    });
 
     await stack.startWorker();
     await waitFor(async () => ((await stack!.redis.exists(legacy)) === 0 ? true : undefined), { what: 'the legacy hash to be emptied' });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue, type Job as BullJob } from 'bullmq';
 import { pino } from 'pino';
 import {
+  ClaimStore,
   ManifestFetcher,
   OutboundPolicy,
   QUEUES,
@@ -136,7 +137,7 @@ describe('schedules', () => {
     // Exactly one job per fire: every fire key names a distinct job, and every job has a fire.
     const all = await jobsOf(stack, schedule.id);
     const fires = await firesOf(stack, schedule.id);
-    const jobIds = [...fires.values()].map((v) => v.replace(/^done\|/, ''));
+    const jobIds = [...fires.values()].map((v) => v.replace(/^fire\|/, ''));
     expect(new Set(jobIds).size).toBe(fires.size);
     expect(new Set(jobIds)).toEqual(new Set(all.map((j) => j.id)));
     const fireTimes = [...fires.keys()].map(Number).sort((a, b) => a - b);
@@ -152,8 +153,7 @@ describe('schedules', () => {
     const policy = new OutboundPolicy(parseAllowedNets(TEST_OUTBOUND_ALLOWED_NETS));
     const outbound = createOutboundAgent(policy);
     const fireDeps = {
-      redis: stack.redis,
-      keys: stack.keys,
+      claims: new ClaimStore(stack.redis, stack.keys),
       schedules: new ScheduleStore(stack.redis, stack.keys),
       jobs: { redis: stack.redis, keys: stack.keys, queue, batchSize: 100 },
       manifests: new ManifestFetcher({ maxFiles: 1_000, dispatcher: outbound, policy }),
@@ -177,7 +177,7 @@ describe('schedules', () => {
     }
     const jobs = await jobsOf(stack, schedule.id);
     expect(jobs).toHaveLength(1);
-    expect((await firesOf(stack, schedule.id)).get('1767225600000')).toBe(`done|${jobs[0]!.id}`);
+    expect((await firesOf(stack, schedule.id)).get('1767225600000')).toBe(`fire|${jobs[0]!.id}`);
     const results = await stack.request<{ data: FileResult[] }>('GET', `/v1/jobs/${jobs[0]!.id}/results`);
     expect(results.body.data.map((r) => r.ref)).toEqual(['meeting-a', null]);
     const after = await stack.request<Schedule>('GET', `/v1/schedules/${schedule.id}`);

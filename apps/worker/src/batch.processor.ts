@@ -1,6 +1,6 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { PRIORITY, batchJobPayload, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
+import { FAN_OUT_JOB, PRIORITY, batchJobPayload, fanOutBatches, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
 import { PARK_SAFETY_MS, type TaskSlotWaitlist } from './task-slot-waitlist.js';
 import { pollBatch } from './pipeline/poll-batch.js';
 import { done, type PipelineDeps, type StepContext, type StepResult } from './pipeline/step.js';
@@ -24,11 +24,17 @@ export async function runBatchStep(ctx: StepContext, rec: BatchRecord): Promise<
 
 /**
  * The BullMQ processor: parse, bind a logger, run one step, and turn "later" into a delayed
- * job so a batch waiting on foxapi holds no worker slot (BullMQ's step-job pattern).
+ * job so a batch waiting on foxapi holds no worker slot (BullMQ's step-job pattern). A large
+ * intake's fan-out job (FAN_OUT_JOB) enqueues that job's batches instead.
  */
-export function createBatchProcessor(deps: PipelineDeps, logger: Logger, waitlist: TaskSlotWaitlist) {
+export function createBatchProcessor(deps: PipelineDeps, logger: Logger, waitlist: TaskSlotWaitlist, queue: Queue<BatchJobPayload>) {
   return async (job: Job<BatchJobPayload>, token?: string): Promise<string> => {
     const { jobId, batch } = batchJobPayload.parse(job.data);
+    if (job.name === FAN_OUT_JOB) {
+      const batches = await fanOutBatches({ redis: deps.redis, keys: deps.keys, queue }, jobId);
+      logger.info({ jobId, batches }, batches === null ? 'fan-out found no job' : 'intake batches enqueued');
+      return 'fanned-out';
+    }
     let log = logger.child({ jobId, batch });
     // A batch woken by its safety timer (or already past the submit) is no longer parked.
     await waitlist.unpark(job.id!);

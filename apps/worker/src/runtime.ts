@@ -23,6 +23,7 @@ import {
   createFoxapiAgent,
   createOutboundAgent,
   createThreadPreparer,
+  migrateLegacyFiles,
   migrateLegacyTranscripts,
   enqueueBatches,
   type BatchJobPayload,
@@ -114,6 +115,8 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
 
+  // One clock for the steps, the heartbeat and the sweeps: a test that moves it moves them all.
+  const clock = deps.clock ?? Date.now;
   const pipeline = {
     redis,
     keys,
@@ -122,7 +125,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     preparer,
     documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
-    clock: deps.clock ?? Date.now,
+    clock,
     crash: deps.crash ?? noCrash,
     testHook: deps.testHook,
     limiter: new MeteredRateLimiter(metrics, redis, foxapiRateKeys(keys), env.FOXAPI_MAX_RPS),
@@ -142,7 +145,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     },
   };
 
-  const processor = createBatchProcessor(pipeline, logger, new TaskSlotWaitlist(redis, keys, queue));
+  const processor = createBatchProcessor(pipeline, logger, new TaskSlotWaitlist(redis, keys, queue), queue);
   const worker = new Worker<BatchJobPayload>(QUEUES.batches, processor, {
     connection: redis,
     prefix: keys.bullPrefix,
@@ -171,7 +174,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const sharedMetrics = new WorkerMetricsStore(redis, keys);
   const budget = new FoxapiBudget(redis, keys);
   const beat = async () => {
-    const now = Date.now();
+    const now = clock();
     await budget.heartbeat(id, now, DEAD_WORKER_MS);
     await sharedMetrics.publish(id, metrics.registry, now);
     await sharedMetrics.prune(now, DEAD_WORKER_MS);
@@ -189,7 +192,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   });
   const sweeper = setInterval(
     () =>
-      void sweepIntake({ redis, keys, queue, logger, jobs: jobActions, graceMs: env.INTAKE_GRACE_MS }).catch((err: Error) =>
+      void sweepIntake({ redis, keys, queue, logger, jobs: jobActions, graceMs: env.INTAKE_GRACE_MS, now: clock() }).catch((err: Error) =>
         logger.warn({ err: err.message }, 'intake sweep failed'),
       ),
     deps.sweepMs ?? env.INTAKE_SWEEP_MS,
@@ -225,10 +228,15 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     outbound,
     intakeLimit: new IntakeRateLimit(redis, keys, env.INTAKE_RATE_LIMIT_PER_MIN),
   });
-  const scheduleFires = startScheduleFires({ fire, logger });
+  const scheduleFires = startScheduleFires({ fire, redis, keys, logger });
   await beat();
-  // Deployments upgraded from releases that kept transcripts in Redis: moved in the background.
-  const migration = migrateLegacyTranscripts({ redis, queuePrefix: env.QUEUE_PREFIX, transcripts, preparer, logger })
+  // Deployments upgraded from releases that kept a record per file, or transcripts in Redis: moved in the background.
+  const migration = migrateLegacyFiles({ redis, keys, logger })
+    .then((packed) => {
+      if (packed.jobs > 0) logger.info(packed, 'file records packed into batch records');
+    })
+    .catch((err: Error) => logger.warn({ err: err.message }, 'packing file records into batch records failed; the next start retries'))
+    .then(() => migrateLegacyTranscripts({ redis, queuePrefix: env.QUEUE_PREFIX, transcripts, preparer, logger }))
     .then((moved) => {
       if (moved.files > 0) logger.info(moved, 'transcripts moved from Redis to the blob store');
     })

@@ -17,6 +17,16 @@ export const batchJobPayload = z.object({
 });
 export type BatchJobPayload = z.infer<typeof batchJobPayload>;
 
+/**
+ * The name of the one job a large intake enqueues instead of its batches: the worker that runs
+ * it enqueues them (see createJob). Its payload is the job's id, with `batch` 0.
+ */
+export const FAN_OUT_JOB = 'fan-out';
+
+export function fanOutQueueJobId(jobId: string): string {
+  return `${jobId}-fanout`;
+}
+
 /** Deterministic BullMQ job id, so enqueueing a batch twice is a no-op (BullMQ forbids ':'). */
 export function batchQueueJobId(jobId: string, batch: number): string {
   return `${jobId}-b${batch}`;

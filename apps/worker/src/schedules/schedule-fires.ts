@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { QUEUES, type FireScheduleDeps, type ScheduleFirePayload } from '@batchscribe/shared';
+import { QUEUES, type FireScheduleDeps, type KeyLayout, type ScheduleFirePayload } from '@batchscribe/shared';
 import { createScheduleProcessor } from './schedule.processor.js';
 
 /**
@@ -9,11 +10,10 @@ import { createScheduleProcessor } from './schedule.processor.js';
  * built once by the composition root (createFireScheduleDeps).
  */
 export function startScheduleFires(
-  deps: { fire: FireScheduleDeps; logger: Logger },
+  deps: { fire: FireScheduleDeps; redis: Redis; keys: KeyLayout; logger: Logger },
   opts: { concurrency?: number } = {},
 ): { close(): Promise<void> } {
-  const { fire: fireDeps, logger } = deps;
-  const { redis, keys } = fireDeps;
+  const { fire: fireDeps, redis, keys, logger } = deps;
   const queue = new Queue<ScheduleFirePayload>(QUEUES.schedules, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.schedules, err }, 'queue error'));
   const worker = new Worker<ScheduleFirePayload>(QUEUES.schedules, createScheduleProcessor(fireDeps, queue, logger), {

@@ -2,11 +2,11 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeyLayout } from '../store/keys.js';
 import type { BatchJobPayload } from '../queues.js';
-import type { FileRecord, Job, Model, Priority, UpstreamOptions } from '../domain/job.js';
+import type { Job, Model, Priority, UpstreamOptions } from '../domain/job.js';
 import { jobFromHash, jobRecordFields } from '../domain/job-record.js';
 import { newJobId } from '../domain/ids.js';
-import { enqueueBatches } from './enqueue-batches.js';
-import { confirmJobEnqueued, writeNewJob } from '../store/jobs.js';
+import { enqueueBatches, enqueueFanOut } from './enqueue-batches.js';
+import { confirmJobEnqueued, intakeOf, writeNewJob } from '../store/jobs.js';
 import type { ClaimHandle } from '../store/claims.js';
 
 /**
@@ -56,8 +56,8 @@ export function chunkIndexes(total: number, size: number): number[][] {
 export async function createJob(deps: CreateJobDeps, tenant: string, req: JobRequest, extra: CreateJobExtra = {}): Promise<Job> {
   const now = (deps.clock ?? (() => new Date()))();
   const id = newJobId(now.getTime());
-  const batches = chunkIndexes(req.files.length, deps.batchSize);
-  const priority = req.priority ?? (batches.length <= 1 ? 'interactive' : 'bulk');
+  const batches = Math.ceil(req.files.length / deps.batchSize);
+  const priority = req.priority ?? (batches <= 1 ? 'interactive' : 'bulk');
   const record = jobRecordFields({
     id,
     tenant,
@@ -70,30 +70,56 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     options: req.options,
     createdAt: now.toISOString(),
     files: req.files.length,
-    batches: batches.length,
+    batches,
   });
 
   await writeNewJob(deps.redis, deps.keys, {
     id,
     tenant,
     record,
-    batches: batches.map((indexes, b) =>
-      indexes.map((index): FileRecord => {
-        const file = req.files[index]!;
-        return file.ref === undefined ? { u: file.url, b, s: 'queued' } : { u: file.url, r: file.ref, b, s: 'queued' };
-      }),
-    ),
-    firstIndex: batches.map((indexes) => indexes[0] ?? 0),
+    files: req.files,
+    page: deps.batchSize,
     createdMs: now.getTime(),
     ...(extra.idempotency ? { claim: extra.idempotency } : {}),
   });
 
+  if (batches <= DIRECT_ENQUEUE_MAX_BATCHES) {
+    await enqueueBatches(
+      deps.queue,
+      id,
+      Array.from({ length: batches }, (_, b) => b),
+      priority,
+    );
+    await confirmJobEnqueued(deps.redis, deps.keys, id, tenant);
+  } else {
+    // The 202 waits for one enqueue, not a thousand: a worker fans the batches out.
+    await enqueueFanOut(deps.queue, id);
+  }
+  return jobFromHash(record);
+}
+
+/**
+ * Up to this many batches, the request enqueues them itself (an interactive job's first batch
+ * is on the queue when the 202 leaves); beyond, it enqueues one fan-out job. Either way the
+ * job stays in the intake pending set until every batch is queued, so the intake sweeper
+ * finishes what a crash interrupted.
+ */
+export const DIRECT_ENQUEUE_MAX_BATCHES = 10;
+
+/**
+ * The fan-out job's work: every batch of the job written at intake goes on the queue
+ * (idempotently: ids are deterministic), then the job leaves the intake pending set.
+ * Returns how many batches it enqueued, or null when the job is gone.
+ */
+export async function fanOutBatches(deps: Pick<CreateJobDeps, 'redis' | 'keys' | 'queue'>, jobId: string): Promise<number | null> {
+  const intake = await intakeOf(deps.redis, deps.keys, jobId);
+  if (intake === null) return null;
   await enqueueBatches(
     deps.queue,
-    id,
-    batches.map((_, b) => b),
-    priority,
+    jobId,
+    Array.from({ length: intake.batches }, (_, b) => b),
+    intake.priority,
   );
-  await confirmJobEnqueued(deps.redis, deps.keys, id, tenant);
-  return jobFromHash(record);
+  await confirmJobEnqueued(deps.redis, deps.keys, jobId, intake.tenant);
+  return intake.batches;
 }

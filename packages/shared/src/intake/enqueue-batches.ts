@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { BATCH_JOB_OPTIONS, batchPriority, batchQueueJobId, type BatchJobPayload } from '../queues.js';
+import { BATCH_JOB_OPTIONS, FAN_OUT_JOB, PRIORITY, batchPriority, batchQueueJobId, fanOutQueueJobId, type BatchJobPayload } from '../queues.js';
 import type { Priority } from '../domain/job.js';
 
 /**
@@ -22,4 +22,12 @@ export async function enqueueBatches(
       })),
     );
   }
+}
+
+/**
+ * Puts the one fan-out job of a large intake on the batch queue, ahead of every batch: the
+ * worker that runs it enqueues the batches (fanOutBatches). Deterministic id: adding it twice adds it once.
+ */
+export async function enqueueFanOut(queue: Queue<BatchJobPayload>, jobId: string): Promise<void> {
+  await queue.add(FAN_OUT_JOB, { jobId, batch: 0 }, { ...BATCH_JOB_OPTIONS, jobId: fanOutQueueJobId(jobId), priority: PRIORITY.interactive });
 }

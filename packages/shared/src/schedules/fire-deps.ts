@@ -1,3 +1,4 @@
+import { ClaimStore } from '../store/claims.js';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
@@ -33,8 +34,7 @@ export interface FireScheduleSettings {
 export function createFireScheduleDeps(settings: FireScheduleSettings): FireScheduleDeps {
   const { redis, keys } = settings;
   return {
-    redis,
-    keys,
+    claims: new ClaimStore(redis, keys),
     schedules: new ScheduleStore(redis, keys),
     jobs: { redis, keys, queue: settings.batches, batchSize: settings.batchSize },
     manifests:

@@ -1,12 +1,10 @@
-import type { Redis } from 'ioredis';
-import type { KeyLayout } from '../store/keys.js';
 import type { Job } from '../domain/job.js';
 import { createJob, type CreateJobDeps } from '../intake/create-job.js';
 import type { IntakeRateLimit } from '../store/intake-rate-limit.js';
 import { ManifestError, type ManifestFetcher, type ManifestFile } from './manifest.js';
 import { jobRequestFor } from './schedule.js';
 import type { ScheduleStore } from '../store/schedules.js';
-import { ClaimStore, type FireClaimWord } from '../store/claims.js';
+import type { ClaimStore, FireClaimWord } from '../store/claims.js';
 
 /**
  * One fire of a schedule becomes at most one job, however often it is processed: the fire
@@ -18,8 +16,8 @@ import { ClaimStore, type FireClaimWord } from '../store/claims.js';
 export const FIRE_MEMORY_S = 7 * 24 * 3600;
 
 export interface FireScheduleDeps {
-  redis: Redis;
-  keys: KeyLayout;
+  /** Claim-once records of fires. */
+  claims: ClaimStore;
   schedules: ScheduleStore;
   jobs: CreateJobDeps;
   manifests: ManifestFetcher;
@@ -57,7 +55,7 @@ export async function fireSchedule(deps: FireScheduleDeps, scheduleId: string, f
   const schedule = await deps.schedules.get(scheduleId);
   if (!schedule) return { kind: 'gone' };
 
-  const claims = new ClaimStore(deps.redis, deps.keys);
+  const claims = deps.claims;
   const claim = await claimFire(deps, claims, scheduleId, fire.id);
   if (claim.word === 'done') return { kind: 'replayed', jobId: claim.jobId };
 

@@ -12,7 +12,9 @@ import {
   UPDATE_BATCH_IF_STATE,
 } from './batch-scripts.js';
 import { wellFormedJson } from '../domain/json-input.js';
+import { DamagedRecordError } from '../domain/errors.js';
 import { scriptRefusal, withScripts } from './commands.js';
+import { HOME_FIELDS, homeFieldsFrom, homeOf, unpackHome, viaBatches } from './file-entries.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -59,7 +61,7 @@ export interface FileOutcomeRecord {
 interface BatchScripts {
   bsClaimSubmit(batch: string, inflight: string, job: string, token: string, leaseMs: number, max: number): Promise<string>;
   bsReleaseClaim(batch: string, inflight: string, token: string): Promise<number>;
-  bsRecordSubmitted(job: string, batch: string, files: string, inflight: string, ...args: (string | number)[]): Promise<number>;
+  bsRecordSubmitted(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   bsCountBackoff(batch: string): Promise<number>;
   bsHasFreeSlot(batch: string, inflight: string, max: number): Promise<number>;
   bsFinishBatch(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
@@ -76,7 +78,7 @@ function defineScripts(redis: Redis): ScriptClient {
   return withScripts<BatchScripts>(redis, {
     bsClaimSubmit: { keys: 3, lua: CLAIM_SUBMIT },
     bsReleaseClaim: { keys: 2, lua: RELEASE_CLAIM },
-    bsRecordSubmitted: { keys: 4, lua: RECORD_SUBMITTED },
+    bsRecordSubmitted: { lua: RECORD_SUBMITTED },
     bsCountBackoff: { keys: 1, lua: COUNT_BACKOFF },
     bsHasFreeSlot: { keys: 2, lua: HAS_FREE_SLOT },
     bsFinishBatch: { lua: FINISH_BATCH },
@@ -115,7 +117,7 @@ export class BatchStore {
       jobId,
       batch,
       state: h.state as BatchState,
-      files: JSON.parse(h.files ?? '[]') as number[],
+      files: batchFileIndexes(h),
       taskId: h.task_id ?? null,
       submittedAt: num(h.submitted_at),
       estimatedTimeS: num(h.estimated_time_s),
@@ -148,13 +150,10 @@ export class BatchStore {
     return written === 1;
   }
 
+  /** The records of these files of the job, in the order asked (read from their home batches, file-entries.ts). */
   async readFiles(jobId: string, indexes: number[]): Promise<FileRecord[]> {
     if (indexes.length === 0) return [];
-    const raw = await this.redis.hmget(this.keys.files(jobId), ...indexes.map(String));
-    return raw.map((r, i) => {
-      if (r === null) throw new Error(`file ${indexes[i]} of job ${jobId} is missing`);
-      return JSON.parse(r) as FileRecord;
-    });
+    return readFileRecords(this.redis, this.keys, jobId, indexes);
   }
 
   /**
@@ -217,17 +216,16 @@ export class BatchStore {
     fields: Record<string, string | number>,
     files: FileOutcomeRecord[],
   ): Promise<{ outcome: RecordOutcome; durable: boolean }> {
-    const args = files.flatMap((f) => [String(f.index), wellFormedJson(f.record)]);
     const key = this.keys.batch(jobId, batch);
+    const homes = await this.homesOf(jobId, files.map((f) => f.index));
+    const keys = [this.keys.job(jobId), key, this.keys.inflight, ...homes.map((h) => this.keys.batch(jobId, h))];
     const res = await this.submitRedis.bsRecordSubmitted(
-      this.keys.job(jobId),
-      key,
-      this.keys.files(jobId),
-      this.keys.inflight,
+      keys.length,
+      ...keys,
       token,
       new Date().toISOString(),
       JSON.stringify(fields),
-      ...args,
+      ...homes,
     );
     if (res === 0) return { outcome: 'lost', durable: true };
     const durable = this.durability?.enabled ? await this.durability.confirm(key) : true;
@@ -247,13 +245,12 @@ export class BatchStore {
     files: FileOutcomeRecord[],
     fields: Record<string, string | number> = {},
   ): Promise<boolean> {
-    const args = files.flatMap((f) => [String(f.index), wellFormedJson(f.record), f.record.s]);
+    const args = files.flatMap((f) => [String(f.index), f.record.s, f.record.e ? wellFormedJson(f.record.e) : '']);
     for (let attempt = 0; ; attempt++) {
       const batches = Number((await this.redis.hget(this.keys.job(jobId), 'b_total')) ?? 0);
       const keys = [
         this.keys.job(jobId),
         this.keys.batch(jobId, batch),
-        this.keys.files(jobId),
         this.keys.inflight,
         this.keys.webhookOutbox,
         ...this.keys.batches(jobId, 0, batches),
@@ -279,6 +276,12 @@ export class BatchStore {
     }
   }
 
+  /** The home batches of these files (distinct, ascending). */
+  private async homesOf(jobId: string, indexes: readonly number[]): Promise<number[]> {
+    const page = await requirePage(this.redis, this.keys, jobId);
+    return [...new Set(indexes.map((i) => homeOf(i, page)))].sort((a, b) => a - b);
+  }
+
   /** Forgets a batch's consecutive upstream failures (it got an answer). */
   async clearBackoff(jobId: string, batch: number): Promise<void> {
     await this.redis.hdel(this.keys.batch(jobId, batch), 'backoffs');
@@ -287,4 +290,78 @@ export class BatchStore {
   async incrementPolls(jobId: string, batch: number): Promise<void> {
     await this.redis.hincrby(this.keys.batch(jobId, batch), 'polls', 1);
   }
+}
+
+/** A batch's file indexes: a home batch's range (`first`, `n`), or the list a retry's batch carries. */
+function batchFileIndexes(h: Record<string, string>): number[] {
+  if (h.first !== undefined && h.n !== undefined) {
+    const first = Number(h.first);
+    return Array.from({ length: Number(h.n) }, (_, k) => first + k);
+  }
+  return JSON.parse(h.files ?? '[]') as number[];
+}
+
+/** Files per home batch of the job (its batch size at intake), or null when the job is gone. */
+export async function jobPage(redis: Redis, keys: KeyLayout, jobId: string): Promise<number | null> {
+  const raw = await redis.hget(keys.job(jobId), 'page');
+  if (raw === null) return (await redis.exists(keys.job(jobId))) === 1 ? damagedPage(jobId) : null;
+  const page = Number(raw);
+  return Number.isInteger(page) && page >= 1 ? page : damagedPage(jobId);
+}
+
+function damagedPage(jobId: string): never {
+  throw new DamagedRecordError(`The record of job ${jobId} has no readable page size.`);
+}
+
+async function requirePage(redis: Redis, keys: KeyLayout, jobId: string): Promise<number> {
+  const page = await jobPage(redis, keys, jobId);
+  if (page === null) throw new Error(`job ${jobId} is missing`);
+  return page;
+}
+
+/**
+ * The records of the given files, read from their home batches in one round trip, plus one
+ * for the task ids of the retry batches some of them went out in. A file whose home is gone
+ * (the job was deleted meanwhile) is missing from the answer.
+ */
+export async function readFileRecords(redis: Redis, keys: KeyLayout, jobId: string, indexes: readonly number[]): Promise<FileRecord[]> {
+  const page = await requirePage(redis, keys, jobId);
+  const homes = [...new Set(indexes.map((i) => homeOf(i, page)))];
+  const byIndex = await readHomes(redis, keys, jobId, page, homes);
+  return indexes.map((i) => {
+    const record = byIndex.get(i);
+    if (record === undefined) throw new Error(`file ${i} of job ${jobId} is missing`);
+    return record;
+  });
+}
+
+/** Every file of the given home batches, by index (homes that do not exist are left out). */
+export async function readHomes(
+  redis: Redis,
+  keys: KeyLayout,
+  jobId: string,
+  page: number,
+  homes: readonly number[],
+): Promise<Map<number, FileRecord>> {
+  const pipeline = redis.pipeline();
+  for (const h of homes) pipeline.hmget(keys.batch(jobId, h), ...HOME_FIELDS);
+  const replies = (await pipeline.exec()) ?? [];
+  const fields = homes.map((_, k) => homeFieldsFrom((replies[k]?.[1] as (string | null)[] | undefined) ?? []));
+  const later = viaBatches(fields);
+  const tasks = new Map<number, string | null>();
+  if (later.length > 0) {
+    const ids = await Promise.all(later.map((b) => redis.hget(keys.batch(jobId, b), 'task_id')));
+    later.forEach((b, k) => tasks.set(b, ids[k] ?? null));
+  }
+  const out = new Map<number, FileRecord>();
+  for (const [k, h] of homes.entries()) {
+    const f = fields[k]!;
+    if (f.f === null && f.st === null) continue;
+    try {
+      for (const { index, record } of unpackHome(h, page, f, (b) => tasks.get(b) ?? null)) out.set(index, record);
+    } catch (err) {
+      throw new DamagedRecordError(`The files of batch ${h} of job ${jobId} cannot be read: ${(err as Error).message}.`);
+    }
+  }
+  return out;
 }

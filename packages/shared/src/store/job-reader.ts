@@ -3,6 +3,8 @@ import type { KeyLayout } from './keys.js';
 import type { FileRecord, Job } from '../domain/job.js';
 import { jobFromHash, waitingReason } from '../domain/job-record.js';
 import { currentUpstreamProblem } from './upstream-health.js';
+import { jobPage, readHomes } from './batch-store.js';
+import { homeOf } from './file-entries.js';
 
 export interface FilePage {
   files: Array<{ index: number; record: FileRecord }>;
@@ -78,6 +80,8 @@ export class JobReader {
   /**
    * Files from index `start` on, in index order: up to `limit` matching `status`, looking at
    * no more than `scanBudget` files in one call so a sparse filter cannot pin the server.
+   * Files are read a few home batches at a time (file-entries.ts), so a page touches only
+   * the batches it spans.
    */
   async readFiles(
     jobId: string,
@@ -86,28 +90,32 @@ export class JobReader {
   ): Promise<FilePage> {
     const files: FilePage['files'] = [];
     const budget = opts.scanBudget ?? 10_000;
+    if (opts.start >= total) return { files, next: null };
+    const page = await jobPage(this.redis, this.keys, jobId);
+    if (page === null) return { files, next: null };
     let index = opts.start;
     while (index < total && files.length < opts.limit && index - opts.start < budget) {
-      const chunk = Math.min(opts.status === null ? opts.limit - files.length : 1000, total - index);
-      const ids = Array.from({ length: chunk }, (_, k) => String(index + k));
-      const raw = await this.redis.hmget(this.keys.files(jobId), ...ids);
-      for (const [k, r] of raw.entries()) {
-        if (r === null) continue;
-        const record = JSON.parse(r) as FileRecord;
-        if (opts.status !== null && record.s !== opts.status) continue;
-        files.push({ index: index + k, record });
+      const wanted = opts.status === null ? opts.limit - files.length : 1000;
+      const last = Math.min(total, index + wanted) - 1;
+      const homes = Array.from({ length: homeOf(last, page) - homeOf(index, page) + 1 }, (_, k) => homeOf(index, page) + k);
+      const records = await readHomes(this.redis, this.keys, jobId, page, homes);
+      for (; index <= last; index++) {
+        const record = records.get(index);
+        if (record === undefined || (opts.status !== null && record.s !== opts.status)) continue;
+        files.push({ index, record });
         if (files.length === opts.limit) {
-          const nextIndex = index + k + 1;
+          const nextIndex = index + 1;
           return { files, next: nextIndex < total ? nextIndex : null };
         }
       }
-      index += chunk;
     }
     return { files, next: index < total ? index : null };
   }
 
   async readFile(jobId: string, index: number): Promise<FileRecord | null> {
-    const raw = await this.redis.hget(this.keys.files(jobId), String(index));
-    return raw === null ? null : (JSON.parse(raw) as FileRecord);
+    const page = await jobPage(this.redis, this.keys, jobId);
+    if (page === null) return null;
+    const records = await readHomes(this.redis, this.keys, jobId, page, [homeOf(index, page)]);
+    return records.get(index) ?? null;
   }
 }

@@ -1,4 +1,4 @@
-import { SAFE_LUA, SETTLE_JOB_LUA, TERMINAL_LUA } from './batch-scripts.js';
+import { FILES_LUA, SAFE_LUA, SETTLE_JOB_LUA, TERMINAL_LUA } from './batch-scripts.js';
 
 /**
  * Cancel, retry and delete of a job, as bounded chunks: a start step that marks the job (its
@@ -20,36 +20,36 @@ end
 `;
 
 /**
- * cancelBatches: the queued batches among KEYS[first …] (and their files) are cancelled; open
- * tasks run to their end. Every batch list and file record it changes is decoded and re-encoded
- * before the first write; one that cannot be read answers a DAMAGED error reply and nothing changes.
+ * cancelBatches: the queued batches among KEYS[first … last] (and their files) are cancelled;
+ * open tasks run to their end. The home batches of a retry batch's files follow in KEYS, their
+ * numbers given to useHomes by the caller. Every record it changes is read and checked before
+ * the first write; one that cannot be read answers a DAMAGED error reply and nothing changes.
  */
 const CANCEL_BATCHES_LUA = `
-local function cancelBatches(job, filesKey, first, now)
+local function cancelBatches(job, first, last, now)
+  local page = jobPage(job)
+  if not page then return damaged('the job record (page)') end
   local cancelled = {}
   local files = 0
-  for k = first, #KEYS do
+  local edits = newEdits()
+  for k = first, last do
     local bkey = KEYS[k]
     if redis.call('HGET', bkey, 'state') == 'queued' then
-      local idxs, err = decodeJson(redis.call('HGET', bkey, 'files'), 'the file list of ' .. bkey)
+      local idxs, err = batchFiles(bkey)
       if not idxs then return damaged(err) end
-      local records = {}
       for _, idx in ipairs(idxs) do
-        local rec, rerr = decodeJson(redis.call('HGET', filesKey, idx), 'the record of file ' .. tostring(idx))
-        if not rec then return damaged(rerr) end
-        rec.s = 'cancelled'
-        local raw, eerr = encodeJson(rec, 'the record of file ' .. tostring(idx))
-        if not raw then return damaged(eerr) end
-        records[#records + 1] = { idx, raw }
+        local home, offset = homeOf(idx, page)
+        if not home then return badArgs('the home batch of file ' .. idx .. ' was not given') end
+        editFile(edits, home, offset, LETTER.cancelled)
       end
-      cancelled[#cancelled + 1] = { bkey, records }
-      files = files + #records
+      cancelled[#cancelled + 1] = bkey
+      files = files + #idxs
     end
   end
-  for _, batch in ipairs(cancelled) do
-    redis.call('HSET', batch[1], 'state', 'cancelled', 'ended_at', now)
-    for _, rec in ipairs(batch[2]) do redis.call('HSET', filesKey, rec[1], rec[2]) end
-  end
+  local writes, werr = prepareEdits(edits)
+  if not writes then return damaged(werr) end
+  for _, bkey in ipairs(cancelled) do redis.call('HSET', bkey, 'state', 'cancelled', 'ended_at', now) end
+  applyEdits(writes)
   incrBy(job, 'f_queued', -files)
   incrBy(job, 'f_cancelled', files)
   incrBy(job, 'b_queued', -#cancelled)
@@ -60,10 +60,11 @@ end
 
 /**
  * The start of a cancel, with its first chunk (so a damaged record there changes nothing at all).
- * KEYS: job, pending actions, files, then batch keys 0 … n-1. ARGV: tenant, nowIso, nowMs, jobId, channel.
+ * KEYS: job, pending actions, then n batch keys from 0, then the home batches of the retry
+ * batches among them. ARGV: tenant, nowIso, nowMs, jobId, channel, n, then the home numbers.
  * Returns {'missing'} | {'noop'} | {'finished'} | {'pending', action} | {'ok'}.
  */
-export const CANCEL_START = `${SAFE_LUA}${TERMINAL_LUA}${OTHER_ACTION}${CANCEL_BATCHES_LUA}
+export const CANCEL_START = `${SAFE_LUA}${FILES_LUA}${TERMINAL_LUA}${OTHER_ACTION}${CANCEL_BATCHES_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'tenant') ~= ARGV[1] then return { 'missing' } end
 local other = otherAction(job)
@@ -72,9 +73,11 @@ local status = redis.call('HGET', job, 'status')
 if status == 'cancelled' or status == 'cancelling' then return { 'noop' } end
 if isTerminal(status) then return { 'finished' } end
 if not tonumber(redis.call('HGET', job, 'b_total')) then return damaged('the job record (b_total)') end
-local refused = cancelBatches(job, KEYS[3], 4, ARGV[2])
+local n = tonumber(ARGV[6])
+useHomes(3 + n, { unpack(ARGV, 7) })
+local refused = cancelBatches(job, 3, 2 + n, ARGV[2])
 if refused then return refused end
-redis.call('HSET', job, 'status', 'cancelling', 'updated_at', ARGV[2], 'pending_action', 'cancel', 'action_cursor', #KEYS - 3)
+redis.call('HSET', job, 'status', 'cancelling', 'updated_at', ARGV[2], 'pending_action', 'cancel', 'action_cursor', n)
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[4])
 return { 'ok' }
@@ -83,15 +86,17 @@ return { 'ok' }
 /**
  * One more chunk of a cancel. A damaged record here answers DAMAGED with this chunk unchanged;
  * the job stays `cancelling`, and the next cancel call runs this chunk again.
- * KEYS: job, files, then the batch keys cursor … cursor+n-1. ARGV: cursor, nowIso.
- * Returns 'moved' (not this runner's turn) or 'ok'.
+ * KEYS: job, then n batch keys from the cursor, then the home batches of the retry batches among
+ * them. ARGV: cursor, nowIso, n, then the home numbers. Returns 'moved' (not this runner's turn) or 'ok'.
  */
-export const CANCEL_CHUNK = `${SAFE_LUA}${CANCEL_BATCHES_LUA}
+export const CANCEL_CHUNK = `${SAFE_LUA}${FILES_LUA}${CANCEL_BATCHES_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'pending_action') ~= 'cancel' or redis.call('HGET', job, 'action_cursor') ~= ARGV[1] then return 'moved' end
-local refused = cancelBatches(job, KEYS[2], 3, ARGV[2])
+local n = tonumber(ARGV[3])
+useHomes(2 + n, { unpack(ARGV, 4) })
+local refused = cancelBatches(job, 2, 1 + n, ARGV[2])
 if refused then return refused end
-redis.call('HSET', job, 'action_cursor', tonumber(ARGV[1]) + #KEYS - 2, 'updated_at', ARGV[2])
+redis.call('HSET', job, 'action_cursor', tonumber(ARGV[1]) + n, 'updated_at', ARGV[2])
 return 'ok'
 `;
 
@@ -124,13 +129,13 @@ return 1
 
 /**
  * Every record scanned: the job is running again, and nothing of it may expire while it runs.
- * KEYS: job, files, then every batch key of the job (0 … b_total-1). ARGV: nowIso.
+ * KEYS: job, then every batch key of the job (0 … b_total-1). ARGV: nowIso.
  * Returns 'moved' | 'ok'; STALE error reply when the batch keys are not the job's.
  */
 export const RETRY_COMMIT = `${SAFE_LUA}${SETTLE_JOB_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'pending_action') ~= 'retry' or redis.call('HEXISTS', job, 'retry_committed') == 1 then return 'moved' end
-local _, keysErr = checkBatchKeys(job, 3)
+local _, keysErr = checkBatchKeys(job, 2)
 if keysErr == 'STALE' then return redis.error_reply('STALE batch keys; nothing was changed') end
 if keysErr then return damaged(keysErr) end
 redis.call('HSET', job, 'status', 'running', 'updated_at', ARGV[1], 'retry_committed', 1)
@@ -141,75 +146,93 @@ return 'ok'
 `;
 
 /**
- * Looks at file records cursor … cursor+count-1 and notes the failed ones in the found list.
- * Changes no file and no count. KEYS: job, files, found list. ARGV: cursor, count.
- * Returns {'moved'} | {'ok', nextCursor, total}.
+ * Looks at the statuses of home batches cursor … cursor+n-1 and notes the failed files in the
+ * found list. Changes no file and no count. KEYS: job, found list, then the n home batch keys.
+ * ARGV: cursor. Returns {'moved'} | {'ok', nextCursor, homes}.
  */
-export const RETRY_SCAN = `${SAFE_LUA}
+export const RETRY_SCAN = `${SAFE_LUA}${FILES_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'pending_action') ~= 'retry' or redis.call('HGET', job, 'action_cursor') ~= ARGV[1] then return { 'moved' } end
 local total = tonumber(redis.call('HGET', job, 'f_total'))
-local from = tonumber(ARGV[1])
-local count = tonumber(ARGV[2])
 if not total then return damaged('the job record (f_total)') end
-if not count or count < 1 then return badArgs('scan size ' .. tostring(ARGV[2])) end
-local to = math.min(from + count, total)
+local page = jobPage(job)
+if not page then return damaged('the job record (page)') end
+local homes = math.ceil(total / page)
+local from = tonumber(ARGV[1])
+local n = #KEYS - 2
+if from + n > homes then return badArgs((from + n) .. ' home batches asked of ' .. homes) end
 local found = {}
-for i = from, to - 1 do
-  local raw = redis.call('HGET', KEYS[2], i)
-  if raw then
-    local rec, err = decodeJson(raw, 'the record of file ' .. i)
-    if not rec then return damaged(err) end
-    if rec.s == 'failed' then found[#found + 1] = i end
+for k = 1, n do
+  local home = 'batch ' .. (from + k - 1)
+  local st = redis.call('HGET', KEYS[2 + k], 'st')
+  if type(st) ~= 'string' then return damaged('the file statuses of ' .. home .. ' are missing') end
+  local base = (from + k - 1) * page
+  local inHome = {}
+  local at = string.find(st, LETTER.failed, 1, true)
+  while at do
+    inHome[#inHome + 1] = base + at - 1
+    at = string.find(st, LETTER.failed, at + 1, true)
+  end
+  if #inHome > 0 then
+    -- The emit rewrites these, so one that cannot be read stops the retry here, before it is committed.
+    for _, field in ipairs({ 'err', 'via' }) do
+      local raw = redis.call('HGET', KEYS[2 + k], field)
+      if raw and not decodeJson(raw, field) then return damaged('the file ' .. field .. ' of ' .. home .. ' is not readable JSON') end
+    end
+    found[#found + 1] = inHome
   end
 end
-if #found > 0 then redis.call('RPUSH', KEYS[3], unpack(found)) end
-redis.call('HSET', job, 'action_cursor', to)
-return { 'ok', to, total }
+-- One RPUSH per home batch: unpack of a whole scan's worth could overflow Lua's stack.
+for _, inHome in ipairs(found) do redis.call('RPUSH', KEYS[2], unpack(inHome)) end
+redis.call('HSET', job, 'action_cursor', from + n)
+return { 'ok', from + n, homes }
 `;
 
 /**
  * Puts found failed files into new batches numbered from b_total on, batchSize each: the files
- * move failed → queued and the job's counts with them. Reads and re-encodes every record first.
- * KEYS: job, files, found list, intake pending, then the new batch keys. ARGV: expected b_total,
- * batchSize, nowIso, nowMs, jobId. Returns {'moved'} | {'ok', firstBatch, batches}.
+ * move failed → queued (their home records now name the new batch) and the job's counts with
+ * them. Reads and checks every record first.
+ * KEYS: job, found list, intake pending, then nb new batch keys, then the home batches of the
+ * files taken. ARGV: expected b_total, batchSize, nowIso, nowMs, jobId, nb, then the home numbers.
+ * Returns {'moved'} | {'ok', firstBatch, batches}.
  */
-export const RETRY_EMIT = `${SAFE_LUA}
+export const RETRY_EMIT = `${SAFE_LUA}${FILES_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'pending_action') ~= 'retry' or redis.call('HEXISTS', job, 'retry_committed') == 0 or redis.call('HGET', job, 'b_total') ~= ARGV[1] then return { 'moved', 0, 0 } end
 local first = tonumber(ARGV[1])
 local size = tonumber(ARGV[2])
 if not size or size < 1 then return badArgs('batch size ' .. tostring(ARGV[2])) end
-local nb = #KEYS - 4
-local idxs = redis.call('LRANGE', KEYS[3], 0, nb * size - 1)
+local page = jobPage(job)
+if not page then return damaged('the job record (page)') end
+local nb = tonumber(ARGV[6])
+useHomes(4 + nb, { unpack(ARGV, 7) })
+local idxs = redis.call('LRANGE', KEYS[2], 0, nb * size - 1)
 if math.ceil(#idxs / size) ~= nb then return badArgs(nb .. ' batch keys for ' .. #idxs .. ' files') end
+local edits = newEdits()
 local batches = {}
 for start = 1, #idxs, size do
   local b = first + #batches
-  local list, records = {}, {}
+  local list = {}
   for k = start, math.min(start + size - 1, #idxs) do
     local idx = tonumber(idxs[k])
-    local rec, err = decodeJson(redis.call('HGET', KEYS[2], idx), 'the record of file ' .. tostring(idx))
-    if not rec then return damaged(err) end
-    rec.s = 'queued'; rec.b = b; rec.e = nil; rec.t = nil
-    local raw, eerr = encodeJson(rec, 'the record of file ' .. idx)
-    if not raw then return damaged(eerr) end
+    local home, offset = homeOf(idx, page)
+    if not home then return badArgs('the home batch of file ' .. idxs[k] .. ' was not given') end
+    editFile(edits, home, offset, LETTER.queued, false, b)
     list[#list + 1] = idx
-    records[#records + 1] = { idx, raw }
   end
-  batches[#batches + 1] = { KEYS[4 + #batches + 1], cjson.encode(list), records }
+  batches[#batches + 1] = { KEYS[3 + #batches + 1], cjson.encode(list) }
 end
-for _, batch in ipairs(batches) do
-  for _, rec in ipairs(batch[3]) do redis.call('HSET', KEYS[2], rec[1], rec[2]) end
-  redis.call('HSET', batch[1], 'state', 'queued', 'files', batch[2])
-end
-redis.call('LTRIM', KEYS[3], #idxs, -1)
+local writes, werr = prepareEdits(edits)
+if not writes then return damaged(werr) end
+applyEdits(writes)
+for _, batch in ipairs(batches) do redis.call('HSET', batch[1], 'state', 'queued', 'files', batch[2]) end
+redis.call('LTRIM', KEYS[2], #idxs, -1)
 incrBy(job, 'f_failed', -#idxs)
 incrBy(job, 'f_queued', #idxs)
 incrBy(job, 'b_total', nb)
 incrBy(job, 'b_queued', nb)
 redis.call('HSET', job, 'updated_at', ARGV[3])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return { 'ok', first, nb }
 `;
 
@@ -242,34 +265,34 @@ return 'ok'
 `;
 
 /**
- * The last step of a delete: the files hash (UNLINK: freed off the main thread), the found
- * list and the job. KEYS: job, files, found list, pending actions. ARGV: jobId. Returns 'moved' | 'ok'.
+ * The last step of a delete: the found list and the job (UNLINK: freed off the main thread).
+ * KEYS: job, found list, pending actions. ARGV: jobId. Returns 'moved' | 'ok'.
  */
 export const DELETE_DONE = `
 if redis.call('HGET', KEYS[1], 'pending_action') ~= 'delete' then return 'moved' end
-redis.call('UNLINK', KEYS[2], KEYS[3], KEYS[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('UNLINK', KEYS[2], KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 return 'ok'
 `;
 
 /**
  * The last step of a cancel or retry: clears the mark and settles the job if nothing is open.
- * KEYS: job, files, webhook outbox, pending actions, found list, then every batch key of the job.
+ * KEYS: job, webhook outbox, pending actions, found list, then every batch key of the job.
  * ARGV: action, nowIso, retentionS, jobId, channel. Returns 'moved' | 'ok'; STALE error reply
  * when the batch keys are not the job's.
  */
 export const ACTION_DONE = `${SAFE_LUA}${SETTLE_JOB_LUA}
 local job = KEYS[1]
 if redis.call('HGET', job, 'pending_action') ~= ARGV[1] then return 'moved' end
-local _, keysErr = checkBatchKeys(job, 6)
+local _, keysErr = checkBatchKeys(job, 5)
 if keysErr == 'STALE' then return redis.error_reply('STALE batch keys; nothing was changed') end
 if keysErr then return damaged(keysErr) end
-if redis.call('LLEN', KEYS[5]) > 0 then return badArgs('failed files are still waiting for batches') end
+if redis.call('LLEN', KEYS[4]) > 0 then return badArgs('failed files are still waiting for batches') end
 redis.call('HDEL', job, 'pending_action', 'action_cursor', 'retry_committed')
-redis.call('ZREM', KEYS[4], ARGV[4])
-redis.call('DEL', KEYS[5])
+redis.call('ZREM', KEYS[3], ARGV[4])
+redis.call('DEL', KEYS[4])
 redis.call('HSET', job, 'updated_at', ARGV[2])
-settleJob(job, KEYS[2], KEYS[3], 6, ARGV[2], ARGV[3])
+settleJob(job, KEYS[2], 5, ARGV[2], ARGV[3])
 redis.call('PUBLISH', ARGV[5], ARGV[4])
 return 'ok'
 `;

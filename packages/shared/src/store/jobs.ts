@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { DamagedRecordError } from '../domain/errors.js';
-import type { FileRecord, Priority } from '../domain/job.js';
+import type { Priority } from '../domain/job.js';
 import type { ClaimHandle } from './claims.js';
 import type { KeyLayout } from './keys.js';
 import { scriptRefusal, withScripts } from './commands.js';
+import { STATUS_LETTERS, homeOf, packInputs, type FileInput } from './file-entries.js';
 import {
   ACTION_DONE,
   CANCEL_CHUNK,
@@ -40,15 +41,15 @@ export type PendingAction = 'cancel' | 'retry' | 'delete';
 export interface ActionChunks {
   /** Batches one cancel step looks at. */
   cancelBatches: number;
-  /** File records one retry step scans. */
-  retryFiles: number;
+  /** Home batches whose file statuses one retry step scans (file-entries.ts). */
+  retryHomes: number;
   /** New batches one retry step fills. */
   retryBatches: number;
   /** Batch keys one delete step removes. */
   deleteBatches: number;
 }
 
-export const DEFAULT_ACTION_CHUNKS: ActionChunks = { cancelBatches: 4, retryFiles: 500, retryBatches: 5, deleteBatches: 100 };
+export const DEFAULT_ACTION_CHUNKS: ActionChunks = { cancelBatches: 4, retryHomes: 50, retryBatches: 5, deleteBatches: 100 };
 
 export interface JobStoreOptions {
   retentionS: number;
@@ -113,14 +114,16 @@ export class JobStore {
   /** Queued batches are cancelled; open tasks run to their end; the job reads `cancelling` until they do. */
   async cancel(jobId: string, tenant: string): Promise<CancelOutcome> {
     for (let i = 0; i < 3; i++) {
+      const n = await this.batchCount(jobId, this.chunks.cancelBatches);
+      const homes = await this.homesOf(jobId, 0, n);
       const keys = [
         this.keys.job(jobId),
         this.keys.pendingActions,
-        this.keys.files(jobId),
-        ...this.keys.batches(jobId, 0, await this.batchCount(jobId, this.chunks.cancelBatches)),
+        ...this.keys.batches(jobId, 0, n),
+        ...homes.map((h) => this.keys.batch(jobId, h)),
       ];
       const [word, pending] = (await this.step('cancel', jobId, () =>
-        this.redis.bsCancelStart(keys.length, ...keys, tenant, iso(), Date.now(), jobId, this.keys.jobEvents),
+        this.redis.bsCancelStart(keys.length, ...keys, tenant, iso(), Date.now(), jobId, this.keys.jobEvents, n, ...homes),
       )) as Reply;
       if (word === 'pending') {
         await this.resume(jobId, String(pending) as PendingAction);
@@ -212,36 +215,44 @@ export class JobStore {
       if (cursor === null) return; // another runner finished it
       if (cursor >= total) break;
       const to = Math.min(total, cursor + this.chunks.cancelBatches);
-      const keys = [this.keys.job(jobId), this.keys.files(jobId), ...this.keys.batches(jobId, cursor, to)];
-      const word = await this.step('cancel', jobId, () => this.redis.bsCancelChunk(keys.length, ...keys, cursor, iso()));
+      const homes = await this.homesOf(jobId, cursor, to);
+      const keys = [this.keys.job(jobId), ...this.keys.batches(jobId, cursor, to), ...homes.map((h) => this.keys.batch(jobId, h))];
+      const word = await this.step('cancel', jobId, () =>
+        this.redis.bsCancelChunk(keys.length, ...keys, cursor, iso(), to - cursor, ...homes),
+      );
       if (word === 'ok') await this.opts.afterChunk?.('cancel', jobId, chunk++);
     }
     await this.done('cancel', jobId);
   }
 
   /**
-   * Scans every file record for failed ones (changing nothing), then makes the job active again
-   * and puts them into new batches. Returns how many batches it made, or null when the scan
-   * found no failed file (the retry is dropped). A record that cannot be read drops it too.
+   * Scans every home batch's file statuses for failed ones (changing nothing), then makes the
+   * job active again and puts them into new batches. Returns how many batches it made, or null
+   * when the scan found no failed file (the retry is dropped). A record that cannot be read drops it too.
    */
   private async runRetry(jobId: string): Promise<number | null> {
     let chunk = 0;
     let made = 0;
     for (let i = 0; i < MAX_RETRIES * 10; i++) {
-      const [pending, cursor, total, committed] = await this.redis.hmget(
+      const [pending, cursor, total, page, committed] = await this.redis.hmget(
         this.keys.job(jobId),
         'pending_action',
         'action_cursor',
         'f_total',
+        'page',
         'retry_committed',
       );
       if (pending !== 'retry') return made;
-      if (Number(cursor) < Number(total)) {
-        const keys = [this.keys.job(jobId), this.keys.files(jobId), this.keys.retryFound(jobId)] as const;
+      const homes = Math.ceil(Number(total) / Number(page));
+      if (Number(cursor) < homes) {
+        const from = Number(cursor);
+        const keys = [
+          this.keys.job(jobId),
+          this.keys.retryFound(jobId),
+          ...this.keys.batches(jobId, from, Math.min(homes, from + this.chunks.retryHomes)),
+        ];
         try {
-          const [word] = (await this.step('retry', jobId, () =>
-            this.redis.bsRetryScan(3, ...keys, Number(cursor), this.chunks.retryFiles),
-          )) as Reply;
+          const [word] = (await this.step('retry', jobId, () => this.redis.bsRetryScan(keys.length, ...keys, from))) as Reply;
           if (word === 'ok') await this.opts.afterChunk?.('retry', jobId, chunk++);
         } catch (err) {
           if (err instanceof JobRecordDamagedError) await this.abortRetry(jobId);
@@ -256,7 +267,7 @@ export class JobStore {
           return null;
         }
         await this.withBatchKeys('retry', jobId, (batchKeys) => {
-          const keys = [this.keys.job(jobId), this.keys.files(jobId), ...batchKeys];
+          const keys = [this.keys.job(jobId), ...batchKeys];
           return this.redis.bsRetryCommit(keys.length, ...keys, iso());
         });
         await this.opts.afterChunk?.('retry', jobId, chunk++);
@@ -274,24 +285,47 @@ export class JobStore {
     await this.redis.bsRetryAbort(3, this.keys.job(jobId), this.keys.retryFound(jobId), this.keys.pendingActions, jobId);
   }
 
+  /**
+   * The home batches of the files that batches `from` … `to`-1 carry, which a cancel step must
+   * be given: the home batches among them, and those of a retry batch's files (a retry batch's
+   * file list never changes once written).
+   */
+  private async homesOf(jobId: string, from: number, to: number): Promise<number[]> {
+    const [total, pageRaw] = await this.redis.hmget(this.keys.job(jobId), 'f_total', 'page');
+    const page = Number(pageRaw);
+    if (!(page >= 1)) return [];
+    const firstRetry = Math.max(from, Math.ceil(Number(total) / page));
+    const homes = new Set<number>(Array.from({ length: Math.max(0, Math.min(to, firstRetry) - from) }, (_, k) => from + k));
+    if (firstRetry >= to) return [...homes];
+    const lists = await Promise.all(
+      Array.from({ length: to - firstRetry }, (_, k) => this.redis.hget(this.keys.batch(jobId, firstRetry + k), 'files')),
+    );
+    for (const list of lists) for (const i of list === null ? [] : (JSON.parse(list) as number[])) homes.add(homeOf(i, page));
+    return [...homes];
+  }
+
   /** The job's batch count, at most `max` (for a step that looks at the first few). */
   private async batchCount(jobId: string, max: number): Promise<number> {
     return Math.min(max, Number((await this.redis.hget(this.keys.job(jobId), 'b_total')) ?? 0));
   }
 
   private async emit(jobId: string, found: number): Promise<number> {
-    const [first, priority] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'priority');
+    const [first, priority, pageRaw] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'priority', 'page');
     const from = Number(first);
+    const page = Number(pageRaw);
     const count = Math.min(this.chunks.retryBatches, Math.ceil(found / this.opts.batchSize));
+    // The files this emit takes (the script reads the same head of the list, and checks it).
+    const taken = await this.redis.lrange(this.keys.retryFound(jobId), 0, count * this.opts.batchSize - 1);
+    const homes = [...new Set(taken.map((i) => homeOf(Number(i), page)))];
     const keys = [
       this.keys.job(jobId),
-      this.keys.files(jobId),
       this.keys.retryFound(jobId),
       this.keys.intakePending,
       ...this.keys.batches(jobId, from, from + count),
+      ...homes.map((h) => this.keys.batch(jobId, h)),
     ];
     const [word, firstBatch, made] = (await this.step('retry', jobId, () =>
-      this.redis.bsRetryEmit(keys.length, ...keys, from, this.opts.batchSize, iso(), Date.now(), jobId),
+      this.redis.bsRetryEmit(keys.length, ...keys, from, this.opts.batchSize, iso(), Date.now(), jobId, count, ...homes),
     )) as Reply;
     if (word !== 'ok') return 0;
     const batches = Array.from({ length: Number(made) }, (_, k) => Number(firstBatch) + k);
@@ -314,9 +348,8 @@ export class JobStore {
       if (word === 'ok') await this.opts.afterChunk?.('delete', jobId, chunk++);
     }
     await this.redis.bsDeleteDone(
-      4,
+      3,
       this.keys.job(jobId),
-      this.keys.files(jobId),
       this.keys.retryFound(jobId),
       this.keys.pendingActions,
       jobId,
@@ -327,7 +360,6 @@ export class JobStore {
     await this.withBatchKeys(action, jobId, (batchKeys) => {
       const keys = [
         this.keys.job(jobId),
-        this.keys.files(jobId),
         this.keys.webhookOutbox,
         this.keys.pendingActions,
         this.keys.retryFound(jobId),
@@ -380,32 +412,28 @@ export interface NewJob {
   tenant: string;
   /** The job hash's fields (jobRecordFields). */
   record: Record<string, string | number>;
-  /** Each batch's file records, in order; file indexes run on from firstIndex of the batch. */
-  batches: FileRecord[][];
-  firstIndex: number[];
+  /** Every file, in index order. */
+  files: readonly FileInput[];
+  /** Files per batch: batch b carries files b×page … (b+1)×page-1, and is their home record. */
+  page: number;
   createdMs: number;
   /** A claim-once record that names the job in the same MULTI, so a replay never sees it without its job. */
   claim?: ClaimHandle;
 }
 
 /**
- * Writes the job, its files and its batch records in one MULTI (all or nothing: a request that
- * dies before EXEC leaves no trace). The job sits in the intake pending set until
- * confirmJobEnqueued, so if the process dies in between the worker's intake sweeper enqueues it.
+ * Writes the job and its batch records, each carrying its files packed (file-entries.ts), in
+ * one MULTI (all or nothing: a request that dies before EXEC leaves no trace). The job sits in
+ * the intake pending set until confirmJobEnqueued, so if the process dies in between the
+ * worker's intake sweeper enqueues it.
  */
 export async function writeNewJob(redis: Redis, keys: KeyLayout, job: NewJob): Promise<void> {
   const multi = redis.multi();
-  multi.hset(keys.job(job.id), job.record);
-  for (const [b, records] of job.batches.entries()) {
-    const first = job.firstIndex[b] ?? 0;
-    const fields: string[] = [];
-    const indexes: number[] = [];
-    for (const [k, rec] of records.entries()) {
-      fields.push(String(first + k), JSON.stringify(rec));
-      indexes.push(first + k);
-    }
-    if (fields.length > 0) multi.hset(keys.files(job.id), ...(fields as [string, string]));
-    multi.hset(keys.batch(job.id, b), { state: 'queued', files: JSON.stringify(indexes) });
+  multi.hset(keys.job(job.id), { ...job.record, page: job.page });
+  const queued = STATUS_LETTERS.queued;
+  for (let b = 0, first = 0; first < job.files.length; b++, first += job.page) {
+    const files = job.files.slice(first, first + job.page);
+    multi.hset(keys.batch(job.id, b), { state: 'queued', first, n: files.length, f: packInputs(files), st: queued.repeat(files.length) });
   }
   multi.zadd(keys.tenantJobs(job.tenant), 0, job.id);
   multi.zadd(keys.intakePending, job.createdMs, job.id);
@@ -447,6 +475,20 @@ export async function stalledIntakes(
       return { jobId, batches: total === null ? null : Number(total), priority: (priority ?? 'bulk') as Priority };
     }),
   );
+}
+
+/**
+ * What enqueueing a job's intake batches needs: its tenant, priority and how many batches the
+ * intake made (its home batches; a retry's come later and are enqueued by the retry). Null when the job is gone.
+ */
+export async function intakeOf(
+  redis: Redis,
+  keys: KeyLayout,
+  jobId: string,
+): Promise<{ tenant: string; priority: Priority; batches: number } | null> {
+  const [tenant, priority, total, page] = await redis.hmget(keys.job(jobId), 'tenant', 'priority', 'f_total', 'page');
+  if (tenant == null || total == null || page == null) return null;
+  return { tenant, priority: (priority ?? 'bulk') as Priority, batches: Math.ceil(Number(total) / Number(page)) };
 }
 
 /** Takes a job off the intake pending set (all its batches are queued, or it is gone). */

@@ -8,9 +8,10 @@ export interface KeyLayout {
   readonly bullPrefix: string;
   /** HASH: the job's fields and its aggregate counts (f_* files, b_* batches). */
   job(jobId: string): string;
-  /** HASH: file index → JSON FileRecord. */
-  files(jobId: string): string;
-  /** HASH: one batch's intent record (state machine of the submit/poll cycle). */
+  /**
+   * HASH: one batch's intent record (state machine of the submit/poll cycle); batch b of the
+   * intake is also the home record of files b×page … (b+1)×page-1 (file-entries.ts).
+   */
   batch(jobId: string, batch: number): string;
   /** Common start of every key of one job (for tests and tools that scan a job's keys; scripts are given the keys themselves). */
   jobKeyPrefix(jobId: string): string;
@@ -74,7 +75,6 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
   return {
     bullPrefix: tag,
     job: jobKeyPrefix,
-    files: (jobId) => `${jobKeyPrefix(jobId)}:files`,
     batch: (jobId, batch) => `${jobKeyPrefix(jobId)}:b:${batch}`,
     batches: (jobId, from, to) => Array.from({ length: Math.max(0, to - from) }, (_, k) => `${jobKeyPrefix(jobId)}:b:${from + k}`),
     jobKeyPrefix,

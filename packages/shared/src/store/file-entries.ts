@@ -1,0 +1,109 @@
+import type { ErrorInfo, FileRecord, FileStatus } from '../domain/job.js';
+import { FILE_STATUSES } from '../domain/job.js';
+
+/**
+ * How a job's files are kept (docs/architecture.md, "The data model"): not one record per file
+ * but packed into the record of the batch they were first put in, their *home* batch. File
+ * `i` lives in home batch `floor(i / page)`, where `page` is the batch size at intake (kept in
+ * the job hash, since BATCH_SIZE may change before a retry). A home batch's hash holds:
+ *
+ * - `f`: the files' inputs as one JSON array, written once at intake and never rewritten:
+ *   a URL string, or `{u, r}` when the caller gave a ref;
+ * - `st`: one status letter per file (STATUS_LETTERS), the only per-file state the scripts
+ *   change, by position, without decoding anything else;
+ * - `err`: JSON object offset → ErrorInfo, for the failed files only;
+ * - `via`: JSON object offset → batch number, for files a retry put into a later batch (that
+ *   batch's task id and number are theirs from then on).
+ *
+ * A retry's batches carry no files of their own: their `files` field lists the indexes.
+ */
+
+export const STATUS_LETTERS: Readonly<Record<FileStatus, string>> = {
+  queued: 'q',
+  submitted: 's',
+  completed: 'c',
+  failed: 'f',
+  cancelled: 'x',
+};
+
+const STATUS_BY_LETTER = new Map<string, FileStatus>(FILE_STATUSES.map((s) => [STATUS_LETTERS[s], s]));
+
+export function statusOfLetter(letter: string): FileStatus {
+  const status = STATUS_BY_LETTER.get(letter);
+  if (status === undefined) throw new Error(`unknown file status letter ${JSON.stringify(letter)}`);
+  return status;
+}
+
+/** One file as given at intake. */
+export interface FileInput {
+  url: string;
+  ref?: string;
+}
+
+type PackedEntry = string | { u: string; r?: string };
+
+export function packInputs(files: readonly FileInput[]): string {
+  // URL-only batches (the common case) are packed without an array of entries to collect.
+  if (files.every((f) => f.ref === undefined)) return JSON.stringify(files.map((f) => f.url));
+  return JSON.stringify(files.map((f): PackedEntry => (f.ref === undefined ? f.url : { u: f.url, r: f.ref })));
+}
+
+export function unpackInputs(raw: string): FileInput[] {
+  return (JSON.parse(raw) as PackedEntry[]).map((e) => (typeof e === 'string' ? { url: e } : e.r === undefined ? { url: e.u } : { url: e.u, ref: e.r }));
+}
+
+export const homeOf = (index: number, page: number): number => Math.floor(index / page);
+
+/** The fields of one home batch's hash that describe its files, as read. */
+export interface HomeFields {
+  f: string | null;
+  st: string | null;
+  err: string | null;
+  via: string | null;
+  /** The home batch's own task id (its files' unless `via` says otherwise). */
+  task_id: string | null;
+}
+
+export const HOME_FIELDS = ['f', 'st', 'err', 'via', 'task_id'] as const;
+
+export function homeFieldsFrom(values: readonly (string | null)[]): HomeFields {
+  return { f: values[0] ?? null, st: values[1] ?? null, err: values[2] ?? null, via: values[3] ?? null, task_id: values[4] ?? null };
+}
+
+/**
+ * The FileRecords of one home batch, from its packed fields; `taskOf` gives the task id of a
+ * later batch a file went out again in. Throws when the record is damaged (its inputs and
+ * statuses disagree), which the callers report as a damaged record.
+ */
+export function unpackHome(
+  home: number,
+  page: number,
+  fields: HomeFields,
+  taskOf: (batch: number) => string | null,
+): Array<{ index: number; record: FileRecord }> {
+  if (fields.f === null || fields.st === null) throw new Error(`batch ${home} has no file record`);
+  const inputs = unpackInputs(fields.f);
+  if (inputs.length !== fields.st.length) throw new Error(`batch ${home} holds ${inputs.length} files but ${fields.st.length} statuses`);
+  const errors = fields.err === null ? {} : (JSON.parse(fields.err) as Record<string, ErrorInfo>);
+  const via = fields.via === null ? {} : (JSON.parse(fields.via) as Record<string, number>);
+  return inputs.map((input, offset) => {
+    const batch = via[offset] ?? home;
+    const record: FileRecord = { u: input.url, b: batch, s: statusOfLetter(fields.st![offset]!) };
+    if (input.ref !== undefined) record.r = input.ref;
+    const task = batch === home ? fields.task_id : taskOf(batch);
+    if (task !== null && record.s !== 'queued') record.t = task;
+    const error = errors[offset];
+    if (error !== undefined) record.e = error;
+    return { index: home * page + offset, record };
+  });
+}
+
+/** The later batches (a retry's) that files of these homes went out in: their task ids are read with the page. */
+export function viaBatches(homes: readonly HomeFields[]): number[] {
+  const batches = new Set<number>();
+  for (const h of homes) {
+    if (h.via === null) continue;
+    for (const b of Object.values(JSON.parse(h.via) as Record<string, number>)) batches.add(b);
+  }
+  return [...batches];
+}
