@@ -224,6 +224,18 @@ describe('submit PATH…: folders and zips uploaded by tus, then one job', () =>
     ).toEqual(['HEAD', 'HEAD']);
   });
 
+  it('when the job an earlier run made has been deleted since, then --resume makes a new one from the same uploads', async () => {
+    expect((await bs(['submit', 'meetings/2025'])).code).toBe(0);
+    const first = api.jobs.splice(0)[0]!; // deleted: GET /v1/jobs/{id} is a 404 now
+    const again = await bs(['submit', 'meetings/2025', '--resume']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('already submitted');
+    expect(api.jobs).toHaveLength(1);
+    expect(api.jobs[0]!.id).not.toBe(first.id);
+    expect(api.jobs[0]!.key).not.toBe(first.key);
+    expect(api.jobs[0]!.body.files[0]!.upload_id).toBe(first.body.files[0]!.upload_id);
+  });
+
   it('when the same folder is submitted again without --resume, then it is a new submission: new uploads, a new job', async () => {
     expect((await bs(['submit', 'meetings/2025'])).code).toBe(0);
     expect((await bs(['submit', 'meetings/2025'])).code).toBe(0);
