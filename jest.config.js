@@ -7,8 +7,9 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: {
     '^@batchscribe/(shared|foxapi-sim)$': '<rootDir>/packages/$1/src/index.ts',
-    // The CLI bundles only this module of shared, not the whole package.
+    // The CLI bundles only these modules of shared, not the whole package.
     '^@batchscribe/shared/url-list$': '<rootDir>/packages/shared/src/intake/url-list.ts',
+    '^@batchscribe/shared/uploads$': '<rootDir>/packages/shared/src/uploads/upload.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };

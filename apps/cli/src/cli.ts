@@ -13,7 +13,7 @@ import {
   schedulesShowCommand,
   type ScheduleCreateOptions,
 } from './commands/schedules.js';
-import { submitCommand, type SubmitOptions } from './commands/submit.js';
+import { submitCommand, type SubmitOptions, type UploadTuning } from './commands/submit.js';
 import { usageCommand } from './commands/usage.js';
 import { configPath, loadConfig } from './config-file.js';
 import { resolveConnection, type ConnectionFlags } from './config.js';
@@ -21,6 +21,9 @@ import { CliError, errorLine, isCliError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { INPUT_FORMATS } from './input.js';
 import { processIo, type CliIo } from './io.js';
+import { MEDIA_EXTENSIONS } from './sources/media-names.js';
+import { cacheDir } from './uploads/resume-state.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_RETRY_DELAYS } from './uploads/uploader.js';
 
 const helpFooter = (env: CliIo['env']) => `
 Connection: each of URL and token comes from the first of: --url/--token, the environment,
@@ -101,8 +104,10 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
 
   program
     .command('submit')
-    .description('submit a job: FILE (or - for stdin) holds one URL a line, CSV "url,ref" (header optional), or JSON')
-    .argument('<FILE>', 'input file, or - to read stdin')
+    .description(
+      'submit a job: URL lists (one URL a line, CSV "url,ref", or JSON; - for stdin), and audio/video files, folders and .zip archives, uploaded first',
+    )
+    .argument('<PATH...>', 'URL list, - (stdin), media file, folder (searched recursively) or .zip archive; several may be mixed')
     .option('--model <model>', 'paraformer-v2 (default) or paraformer-8k-v2')
     .option('--lang <codes>', 'language hints, comma-separated (zh,en,ja,yue,ko,de,fr,ru)', commaList)
     .option('--name <name>', 'a name for the job')
@@ -112,18 +117,33 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
     )
     .option('--idempotency-key <key>', 'submitting again with the same key and input returns the first job')
     .option('--reuse', 'complete files this tenant already had transcribed (same URL, model and options) from that transcript')
-    .addOption(new Option('--input-format <format>', 'how to read FILE (default: by extension, else by content)').choices(INPUT_FORMATS))
+    .addOption(
+      new Option('--input-format <format>', 'how to read URL lists (default: by extension, else by content)').choices(INPUT_FORMATS),
+    )
+    .option('--include <glob>', 'in folders and archives, only files matching this glob (repeatable)', collect)
+    .option('--exclude <glob>', 'in folders and archives, leave out files matching this glob (repeatable)', collect)
+    .option('--parallel <n>', 'uploads at once, 1..32 (default 4)', intInRange(1, 32))
+    .option(
+      '--resume',
+      'continue the uploads of an earlier run of the same inputs from where they stopped, and reuse its job if it made one',
+    )
     .option('--wait', 'follow the job until it ends, with a progress bar, and exit 0 or 2 by its outcome')
     .addOption(progress)
     .addOption(new Option('--json', 'print the Job as JSON on stdout instead of its id'))
     .addHelpText(
       'after',
       `
-JSON input: ["https://…", …], [{"url": "https://…", "ref": "…"}, …], or a POST /v1/jobs body
-({"files": […] | "file_urls": […], "model", "metadata", …}); flags override its fields.
+URL lists: a file that is not audio/video, or - for stdin. JSON: ["https://…", …], [{"url": "https://…", "ref": "…"}, …],
+or a POST /v1/jobs body ({"files": […] | "file_urls": […], "model", "metadata", …}); flags override its fields.
+Uploads: files ending in ${MEDIA_EXTENSIONS.join(' ')} (any case);
+in folders and archives hidden files, __MACOSX/ and ._* are left out. Each file's ref is its path inside
+the folder or archive (its name for a file).
+A glob without a slash matches file names at any depth (*.m4a), one with a slash the whole path (2026/**).
+--resume keeps its state in ${cacheDir(io.env)} ($XDG_CACHE_HOME respected).
+BATCHSCRIBE_CHUNK_SIZE: bytes per upload request (default 8388608); lower it behind a proxy that limits request bodies.
 stdout: the job id. Exit: 0 accepted (with --wait: every file transcribed); 2 (--wait) some file not transcribed; 1 error.`,
     )
-    .action((file: string, opts: SubmitOptions) => run((ctx) => submitCommand(ctx, file, opts))());
+    .action((paths: string[], opts: SubmitOptions) => run((ctx) => submitCommand(ctx, paths, opts, uploadTuning(io.env)))());
 
   program
     .command('status')
@@ -163,7 +183,10 @@ stdout: the job id. Exit: 0 accepted (with --wait: every file transcribed); 2 (-
         .choices(RESULT_FORMATS)
         .default('txt'),
     )
-    .option('--out <DIR>', 'output directory (created if missing; files of the same name are replaced)')
+    .option(
+      '--out <DIR>',
+      'output directory (created if missing; files of the same name are replaced); uploaded files keep the folders of their ref',
+    )
     .option('--index <N>', 'print only file N’s transcript to stdout instead (the same as: transcript ID N)', intInRange(0, 1e9))
     .addHelpText('after', '\nExit: 0 DIR holds a transcript for every input; 2 some input has none (listed on stderr); 1 error.')
     .action((id: string, opts: { format: ResultFormat; out?: string; index?: number }) => run((ctx) => resultsCommand(ctx, id, opts))());
@@ -291,6 +314,20 @@ function addSchedulesCommands(program: Command, run: Run, progress: Option): voi
     .action((id: string, opts: { wait?: boolean; progress: boolean; json?: boolean }) =>
       run((ctx) => schedulesRunCommand(ctx, id, opts))(),
     );
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** BATCHSCRIBE_CHUNK_SIZE, checked when a submit needs it, naming the variable if it is wrong. */
+function uploadTuning(env: CliIo['env']): UploadTuning {
+  const raw = env.BATCHSCRIBE_CHUNK_SIZE?.trim();
+  if (!raw) return { chunkSize: DEFAULT_CHUNK_SIZE, retryDelays: DEFAULT_RETRY_DELAYS };
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1024 || n > 2 ** 30)
+    throw new CliError(`BATCHSCRIBE_CHUNK_SIZE must be a whole number of bytes from 1024 to 1073741824, not ${JSON.stringify(raw)}`);
+  return { chunkSize: n, retryDelays: DEFAULT_RETRY_DELAYS };
 }
 
 function commaList(value: string): string[] {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,27 @@ export async function runCliProcess(args: string[], opts: ProcessOptions): Promi
 
 /** Any command, with the environment cleaned the same way (no BATCHSCRIBE_*, no npm/pnpm script variables). */
 export async function runProcess(command: string, args: string[], opts: ProcessOptions): Promise<CliRun> {
+  return startProcess(command, args, opts).done;
+}
+
+/** A running CLI process: a test may kill it (kill -9 in the middle of an upload) and then read what it printed. */
+export interface StartedCli {
+  child: ChildProcess;
+  /** What it has printed to stderr so far. */
+  stderr: () => string;
+  done: Promise<CliRun>;
+}
+
+/** `runCliProcess` without waiting for the end. */
+export function startCliProcess(args: string[], opts: ProcessOptions): StartedCli {
+  return startProcess(
+    process.execPath,
+    ['--import', TSX_LOADER, '--conditions=source', join(REPO_ROOT, 'apps/cli/src/main.ts'), ...args],
+    opts,
+  );
+}
+
+function startProcess(command: string, args: string[], opts: ProcessOptions): StartedCli {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('BATCHSCRIBE_') && !/^(npm_|INIT_CWD$)/i.test(k)),
   );
@@ -45,11 +66,15 @@ export async function runProcess(command: string, args: string[], opts: ProcessO
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(opts.stdin ?? '');
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin!.end(opts.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 45_000);
-  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  const done = new Promise<CliRun>((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  return { child, stderr: () => stderr, done };
 }

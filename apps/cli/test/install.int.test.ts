@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { REPO_ROOT, runCliProcess, runProcess } from './cli-process.js';
 import { json, makeJob, problem, serveFakeApi, type Recorded } from './fake-api.js';
+import { serveUploadApi, UPLOAD_TOKEN } from './upload-api.js';
+import { noise, writeZip } from './zip-fixture.js';
 
 // The CLI as users get it: built by `pnpm build`, packed, installed globally into a private
 // prefix, run from a directory outside the repository. Its API is the fake one over loopback.
@@ -111,6 +113,27 @@ describe('the packed and installed batchscribe', () => {
     const status = await runProcess(bin, ['status', ID, '--profile', 'fake'], { cwd: userDir, env: { XDG_CONFIG_HOME: configHome } });
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('status:    completed');
+  });
+});
+
+describe('the installed batchscribe uploading a folder and a zip', () => {
+  it('when a folder and a zip are submitted, then the bundle streams them to the tus endpoint and the job names every file', async () => {
+    const uploads = await serveUploadApi(join(work, 'tus-store'));
+    try {
+      await mkdir(join(userDir, 'rec', '2026'), { recursive: true });
+      await writeFile(join(userDir, 'rec', '2026', 'a.m4a'), noise(70_000, 1));
+      await writeZip(join(userDir, 'calls.zip'), [{ name: 'x/b.wav', data: noise(90_000, 2), compress: true }]);
+      const run = await runProcess(join(work, 'prefix', 'bin', 'batchscribe'), ['submit', 'rec', 'calls.zip', '--resume'], {
+        cwd: userDir,
+        env: { BATCHSCRIBE_URL: uploads.url, BATCHSCRIBE_TOKEN: UPLOAD_TOKEN, XDG_CACHE_HOME: join(work, 'cache') },
+      });
+      expect(run.code).toBe(0);
+      expect(uploads.jobs.map((j) => j.body.files.map((f) => f.ref))).toEqual([['2026/a.m4a', 'x/b.wav']]);
+      for (const f of uploads.jobs[0]!.body.files)
+        expect(await uploads.upload(f.upload_id!)).toMatchObject({ offset: f.ref === 'x/b.wav' ? 90_000 : 70_000 });
+    } finally {
+      await uploads.close();
+    }
   });
 });
 

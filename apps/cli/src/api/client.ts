@@ -42,6 +42,12 @@ export class ApiClient {
     this.timeoutMs = opts.timeoutMs ?? 60_000;
   }
 
+  /** Where and as whom it talks: the uploader speaks tus to the same server with the same token. */
+  get connection(): Connection {
+    const { baseUrl, urlSource, token, tokenSource } = this.opts;
+    return { baseUrl, urlSource, token, tokenSource };
+  }
+
   async submit(body: Record<string, unknown>, idempotencyKey?: string): Promise<{ job: Job; replayed: boolean }> {
     const res = await this.request('POST', '/v1/jobs', { body, headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {} });
     return { job: await this.parse(res, jobSchema), replayed: res.headers.get('idempotent-replayed') === 'true' };

@@ -103,7 +103,7 @@ async function writeTranscripts(ctx: CommandContext, job: Job, dir: string, form
     const page = await ctx.client.listResults(job.id, { limit: PAGE_SIZE, cursor });
     const ready: Array<{ file: FileResult; name: string }> = [];
     for (const file of page.data) {
-      const name = namer.nameFor(file.index, file.ref);
+      const name = outputName(namer, file);
       if (file.status === 'completed') ready.push({ file, name });
       else missing.add(file);
     }
@@ -149,7 +149,7 @@ async function writeNdjson(ctx: CommandContext, job: Job, dir: string): Promise<
     }
     const parsed = fileResultSchema.safeParse(value);
     if (!parsed.success) throw new CliError(`unexpected answer from the results stream at line ${lines}`);
-    const path = join(dir, namer.nameFor(parsed.data.index, parsed.data.ref));
+    const path = join(dir, outputName(namer, parsed.data));
     await writeFileAtomic(path, `${line}\n`).catch((err: unknown) => {
       throw new CliError(`cannot write ${path}: ${describeFsError(err)}`);
     });
@@ -171,6 +171,14 @@ async function writeNdjson(ctx: CommandContext, job: Job, dir: string): Promise<
     throw new CliError(`the results stream broke off after ${lines} files: ${(err as Error).message}`, undefined, true);
   }
   return { transcribed, missing, wrote: `wrote ${lines} ndjson file${lines === 1 ? '' : 's'} (${transcribed} transcribed)` };
+}
+
+/**
+ * Where an input's output goes: an uploaded file (from a folder or archive) keeps its ref's
+ * folders; a URL's ref is one file name, as it always was.
+ */
+function outputName(namer: OutputNamer, file: Pick<FileResult, 'index' | 'ref' | 'upload_id'>): string {
+  return file.upload_id ? namer.pathFor(file.index, file.ref) : namer.nameFor(file.index, file.ref);
 }
 
 function missingSummary(job: Job, missing: MissingFiles): string {

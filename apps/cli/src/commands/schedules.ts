@@ -4,7 +4,7 @@ import { EXIT, exitCodeForEndedJob, isTerminalStatus, type ExitCode } from '../e
 import { parseSubmitInput, urlProblem, type InputFormat } from '../input.js';
 import { table } from '../job-format.js';
 import { followToEnd, writeJson, type CommandContext } from './context.js';
-import { readInput } from './submit.js';
+import { readInput } from '../submit-inputs.js';
 
 export async function schedulesListCommand(ctx: CommandContext, opts: { all?: boolean; json?: boolean }): Promise<ExitCode> {
   let cursor: string | undefined;
