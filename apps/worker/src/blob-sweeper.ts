@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { FoxapiBudget, jobExists, type KeyLayout, type TranscriptStore } from '@batchscribe/shared';
+import { BlobReferences, FoxapiBudget, jobExists, releaseJobBlobs, type KeyLayout, type TranscriptStore } from '@batchscribe/shared';
 
 /**
  * Deletes the transcripts of jobs Redis no longer knows: jobs that expired (JOB_RETENTION_S),
@@ -9,7 +9,8 @@ import { FoxapiBudget, jobExists, type KeyLayout, type TranscriptStore } from '@
  * per interval (a lock in Redis); a second sweep at once would only repeat idempotent deletes.
  *
  * Safe against live jobs: a job's record is written before any of its transcripts, and it
- * stays until the job expires or is deleted.
+ * stays until the job expires or is deleted. The blobs of a gone job that later jobs completed
+ * files from (reuse) stay while any of those lives, and are looked at again on every pass.
  */
 export async function sweepBlobs(deps: {
   redis: Redis;
@@ -24,9 +25,12 @@ export async function sweepBlobs(deps: {
     return { swept: false, jobsDeleted: 0, objectsDeleted: 0 };
   let jobsDeleted = 0;
   let objectsDeleted = 0;
+  const refs = new BlobReferences(redis, keys);
   for await (const jobId of transcripts.jobIds()) {
     if (await jobExists(redis, keys, jobId)) continue;
-    objectsDeleted += await transcripts.deleteJob(jobId);
+    const released = await releaseJobBlobs({ refs, transcripts }, jobId);
+    if (released.keptFor.length > 0) continue;
+    objectsDeleted += released.deleted;
     jobsDeleted++;
     logger.info({ jobId }, 'blob sweeper deleted the transcripts of a job that is gone');
   }

@@ -31,6 +31,7 @@ import {
   type BlobStore,
   type KeyLayout,
   type OutboundAgentOptions,
+  type Priority,
   type UpstreamProblem,
 } from '@batchscribe/shared';
 import { sweepBlobs } from './blob-sweeper.js';
@@ -127,6 +128,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     preparer,
     documents: pLimit(env.WORKER_DOCUMENTS_IN_FLIGHT),
     foxapi,
+    enqueue: (jobId: string, batches: number[], priority: Priority) => enqueueBatches(queue, jobId, batches, priority),
     clock,
     crash: deps.crash ?? noCrash,
     testHook: deps.testHook,

@@ -86,6 +86,7 @@ export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Reco
     metadata: parsed.metadata ?? null,
     callbackUrl: parsed.callback_url ?? null,
     priority: parsed.priority ?? null,
+    reuse: parsed.reuse ?? false,
   };
 }
 
@@ -129,6 +130,7 @@ export function parseTextIntake(text: string, query: Record<string, unknown>, li
     metadata: null,
     callbackUrl: opts.callback_url ?? null,
     priority: opts.priority ?? null,
+    reuse: opts.reuse ?? false,
   };
 }
 

@@ -2,8 +2,10 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BlobReferences,
   batchQueueJobId,
   enqueueBatches,
+  releaseJobBlobs,
   JobStore,
   webhookQueueJobId,
   type BatchJobPayload,
@@ -82,7 +84,8 @@ export class JobActions {
     }
     // After Redis: a crash before this leaves blobs of a job Redis no longer knows, which the
     // workers' blob sweeper deletes; the other order could leave a job without its transcripts.
-    await this.deps.transcripts.deleteJob(jobId);
+    // Jobs that reused its transcripts keep them until they are gone too (docs/architecture.md, "Reuse").
+    await releaseJobBlobs({ refs: new BlobReferences(this.deps.redis, this.deps.keys), transcripts: this.deps.transcripts }, jobId);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   TRANSCRIPT_CONTENT_TYPES,
   fileResultJson,
   renderTranscript,
+  transcriptLocation,
   type FileRecord,
   type JobReader,
   type Transcript,
@@ -53,7 +54,9 @@ interface ResultsDeps {
  * never parsed on its way out.
  */
 async function resultJson(deps: ResultsDeps, jobId: string, file: IndexedRecord, withTranscript: boolean): Promise<string> {
-  const transcript = withTranscript && file.record.s === 'completed' ? await deps.transcripts.readNormalized(jobId, file.index) : null;
+  // A reused file reads the transcript of the file that was transcribed (shared, not copied).
+  const at = transcriptLocation(jobId, file.index, file.record);
+  const transcript = withTranscript && file.record.s === 'completed' ? await deps.transcripts.readNormalized(at.jobId, at.index) : null;
   return fileResultJson(file.index, file.record, transcript);
 }
 
@@ -128,15 +131,16 @@ export function resultsRoutes(deps: ResultsDeps): Router {
       new ProblemError('not-found', `File ${index} has no transcript${file?.s === 'failed' ? ' (it failed)' : ' yet'}.`);
     // A failed file may still keep the raw upstream answer that could not be parsed: only `raw` shows it.
     if (file?.s !== 'completed' && format !== 'raw') throw missing();
+    const at = file ? transcriptLocation(jobId, index, file) : { jobId, index };
     if (format === 'raw') {
       // Piped as stored, never parsed: the api holds a chunk of it at a time.
-      const raw = await deps.transcripts.openRaw(jobId, index);
+      const raw = await deps.transcripts.openRaw(at.jobId, at.index);
       if (raw === null) throw missing();
       res.status(200).type(TRANSCRIPT_CONTENT_TYPES.raw);
       await stream(res, raw);
       return;
     }
-    const normalized = await deps.transcripts.readNormalized(jobId, index);
+    const normalized = await deps.transcripts.readNormalized(at.jobId, at.index);
     if (normalized === null) throw missing();
     res.type(TRANSCRIPT_CONTENT_TYPES[format]);
     res.send(format === 'json' ? normalized : renderTranscript(JSON.parse(normalized) as Transcript, format));

@@ -26,6 +26,13 @@ export class MeteredBatchStore extends BatchStore {
       );
     return moved;
   }
+
+  /** Reused files are finished files too, without a finish: counted when the split moved them. */
+  override async reuseSplit(...args: Parameters<BatchStore['reuseSplit']>): Promise<Awaited<ReturnType<BatchStore['reuseSplit']>>> {
+    const outcome = await super.reuseSplit(...args);
+    if (outcome.kind === 'ok') this.metrics.filesReused(args[2].reused.length, outcome.ended);
+    return outcome;
+  }
 }
 
 export class MeteredRateLimiter extends GlobalRateLimiter {

@@ -100,6 +100,12 @@ export class WorkerMetrics {
     for (const status of files) this.filesFinished.inc({ outcome: status });
   }
 
+  /** Files completed from earlier transcripts (reuse) before their batch was submitted; `batchEnded` when that left it nothing to send. */
+  filesReused(files: number, batchEnded: boolean): void {
+    if (files > 0) this.filesFinished.inc({ outcome: 'completed' }, files);
+    if (batchEnded) this.batchesFinished.inc({ outcome: 'completed' });
+  }
+
   ambiguousSubmit(action: (typeof AMBIGUOUS_ACTIONS)[number]): void {
     this.ambiguousSubmits.inc({ action });
   }

@@ -8,6 +8,7 @@ import type {
   FoxapiClient,
   GlobalRateLimiter,
   KeyLayout,
+  Priority,
   TranscriptPreparer,
   TranscriptStore,
   UsageStore,
@@ -70,6 +71,8 @@ export interface PipelineDeps {
   /** The worker's bound on result documents held at once, across all its batches (WORKER_DOCUMENTS_IN_FLIGHT). */
   documents: LimitFunction;
   foxapi: FoxapiClient;
+  /** Puts new batches of a job on the batch queue (idempotent): those a reuse split makes. */
+  enqueue: (jobId: string, batches: number[], priority: Priority) => Promise<void>;
   /** FOXAPI_MAX_RPS across all workers, and the shared back-off after a 429. */
   limiter: GlobalRateLimiter;
   config: PipelineConfig;

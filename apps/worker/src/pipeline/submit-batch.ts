@@ -16,13 +16,14 @@ import { budgetGate } from './budget-gate.js';
 import { reportedUsage } from './batch-usage.js';
 import { finishAllFiles } from './finish.js';
 import { firstPollDelay } from './poll-timing.js';
+import { reuseBeforeSubmit } from './reuse-files.js';
 import { done, later, parked, type StepContext, type StepResult } from './step.js';
 
 /** The reason a step gives when the batch has just been submitted. */
 export const FIRST_POLL = 'first poll';
 
-/** Why the submit step may not run now, if anything: a paused upstream, a tenant's budget used up, or a job that stopped. */
-async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, string>): Promise<StepResult | null> {
+/** A job that stopped (cancelled, or failed by a job-level error): its queued batch ends here. */
+async function stopped(ctx: StepContext, rec: BatchRecord, job: Record<string, string>): Promise<StepResult | null> {
   if (job.status === 'cancelling' || job.status === 'cancelled') {
     await finishAllFiles(ctx, rec, ['queued'], 'cancelled', null);
     return done;
@@ -31,6 +32,14 @@ async function gate(ctx: StepContext, rec: BatchRecord, job: Record<string, stri
     await finishAllFiles(ctx, rec, ['queued'], 'failed', JSON.parse(job.error) as { code: string; message: string });
     return done;
   }
+  return null;
+}
+
+/**
+ * Why the submit step may not call foxapi now, if anything: a paused upstream, or a tenant's
+ * budget used up. Files completed from earlier transcripts need neither, so reuse runs before.
+ */
+async function gate(ctx: StepContext, job: Record<string, string>): Promise<StepResult | null> {
   const pause = await new FoxapiBudget(ctx.deps.redis, ctx.deps.keys).submitPause();
   if (pause) {
     // Look again soon rather than at the pause's end, so an operator's resume takes effect
@@ -50,10 +59,19 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   const { deps, log } = ctx;
   const job = await readJobHash(deps.redis, deps.keys, rec.jobId);
   if (!job.id) return done; // deleted
-  const blocked = await gate(ctx, rec, job);
+  const stop = await stopped(ctx, rec, job);
+  if (stop) return stop;
+
+  let files = await deps.store.readFiles(rec.jobId, rec.files);
+  if (job.reuse === '1') {
+    const reuse = await reuseBeforeSubmit(ctx, rec, job, files);
+    if (reuse.kind === 'step') return reuse.result;
+    rec = reuse.rec;
+    files = reuse.files;
+  }
+  const blocked = await gate(ctx, job);
   if (blocked) return blocked;
 
-  const files = await deps.store.readFiles(rec.jobId, rec.files);
   // A task slot first, the request budget second: a batch that would only find every slot taken
   // parks without booking a request, so hundreds of parked batches waking to look cost polls
   // (which free slots) nothing. The claim below still decides; losing the slot in between

@@ -17,6 +17,8 @@ export interface NewJobRecord {
   createdAt: string;
   files: number;
   batches: number;
+  /** `reuse` asked at submit (stored only when true). */
+  reuse?: boolean;
 }
 
 export function jobRecordFields(rec: NewJobRecord): Record<string, string> {
@@ -34,6 +36,7 @@ export function jobRecordFields(rec: NewJobRecord): Record<string, string> {
   if (rec.metadata !== null) fields.metadata = JSON.stringify(rec.metadata);
   if (rec.callbackUrl !== null) fields.callback_url = rec.callbackUrl;
   if (rec.scheduleId !== null) fields.schedule_id = rec.scheduleId;
+  if (rec.reuse) fields.reuse = '1';
   for (const name of COUNT_NAMES) {
     fields[`f_${name}`] = String(name === 'total' || name === 'queued' ? rec.files : 0);
     fields[`b_${name}`] = String(name === 'total' || name === 'queued' ? rec.batches : 0);
@@ -86,6 +89,7 @@ export function jobFromHash(hash: Record<string, string>): Job {
     error: json<ErrorInfo>(hash.error),
     webhook: json<WebhookState>(hash.webhook),
     waiting_reason: null,
+    reuse: hash.reuse === '1',
     usage: {
       audio_seconds: Number(hash.u_audio_ms ?? 0) / 1000,
       billed_seconds: hash.u_billed_ms === undefined ? null : Number(hash.u_billed_ms) / 1000,

@@ -113,6 +113,10 @@ export const jobSchema = z
       description:
         'Why queued files are not going out right now: `upstream_insufficient_quota`, `upstream_auth` (submits paused upstream), `upstream_unreachable`, `budget_exhausted` (the tenant used its monthly TENANT_BUDGETS hours).',
     }),
+    reuse: z.boolean().meta({
+      description:
+        'As given at submit: files this tenant already had transcribed (same URL or upload content, model and options) within JOB_RETENTION_S are completed from that transcript, with no foxapi call.',
+    }),
     usage: jobUsageSchema,
   })
   .meta({ id: 'Job', description: 'A transcription job.' });
@@ -124,6 +128,13 @@ export const fileResultSchema = z
     file_url: z.string(),
     ref: z.string().nullable().meta({ description: "The caller's own id, echoed." }),
     status: z.enum(FILE_STATUSES),
+    reused_from: z
+      .strictObject({ job_id: z.string(), index: z.number().int().min(0) })
+      .nullable()
+      .meta({
+        description:
+          'Set when the file was completed from an earlier transcript (`reuse`), with no foxapi call: the job and file that transcribed it, whose transcript this result reads.',
+      }),
     batch: z.number().int().min(0),
     task_id: z.string().nullable(),
     transcript: transcriptSchema.nullable(),
@@ -146,6 +157,10 @@ export interface FileRecord {
   t?: string;
   /** error */
   e?: ErrorInfo;
+  /** reused from: the job and file whose transcript this file was completed with (`reuse`), with no foxapi call */
+  rf?: { j: string; i: number };
+  /** leader: in a `reuse` job, the first file of the job with the same recording (this one waits for it rather than pay again) */
+  ld?: number;
 }
 
 export function toFileResult(index: number, rec: FileRecord, transcript: Transcript | null): FileResult {
@@ -154,6 +169,7 @@ export function toFileResult(index: number, rec: FileRecord, transcript: Transcr
     file_url: rec.u,
     ref: rec.r ?? null,
     status: rec.s,
+    reused_from: rec.rf ? { job_id: rec.rf.j, index: rec.rf.i } : null,
     batch: rec.b,
     task_id: rec.t ?? null,
     transcript,
@@ -167,6 +183,11 @@ export function toFileResult(index: number, rec: FileRecord, transcript: Transcr
  * Safe: in JSON.stringify's output the unescaped `"transcript":null` can only be the key itself
  * (any such text inside a string value has its quotes escaped).
  */
+/** Where the transcript of file `index` of `jobId` is stored: its own, or for a reused file the one of the job that transcribed it. */
+export function transcriptLocation(jobId: string, index: number, rec: FileRecord): { jobId: string; index: number } {
+  return rec.rf ? { jobId: rec.rf.j, index: rec.rf.i } : { jobId, index };
+}
+
 export function fileResultJson(index: number, rec: FileRecord, transcriptJson: string | null): string {
   const json = JSON.stringify(toFileResult(index, rec, null));
   return transcriptJson === null ? json : json.replace('"transcript":null', () => `"transcript":${transcriptJson}`);

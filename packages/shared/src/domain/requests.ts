@@ -85,6 +85,8 @@ export const jobOptionsShape = {
   metadata: boundedJsonObject(MAX_METADATA_BYTES).optional(),
   callback_url: callbackUrl.optional(),
   priority: z.enum(['interactive', 'bulk']).optional(),
+  /** README, "Costs": complete files this tenant already had transcribed from that transcript. */
+  reuse: z.boolean({ message: 'must be true or false' }).optional(),
 };
 
 /** language_hints only with paraformer-v2; shared by job and schedule requests. */
@@ -129,6 +131,10 @@ export const createJobQuery = z
     name: jobOptionsShape.name,
     callback_url: jobOptionsShape.callback_url,
     priority: jobOptionsShape.priority,
+    reuse: z
+      .enum(['true', 'false'], { message: 'must be "true" or "false"' })
+      .transform((v) => v === 'true')
+      .optional(),
   })
   .superRefine(checkHints);
 

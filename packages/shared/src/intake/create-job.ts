@@ -23,6 +23,8 @@ export interface JobRequest {
   metadata: Record<string, unknown> | null;
   callbackUrl: string | null;
   priority: Priority | null;
+  /** Complete files this tenant already had transcribed from that transcript (README, "Costs"); default false. */
+  reuse?: boolean;
 }
 
 export interface CreateJobDeps {
@@ -71,6 +73,7 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     createdAt: now.toISOString(),
     files: req.files.length,
     batches,
+    reuse: req.reuse === true,
   });
 
   await writeNewJob(deps.redis, deps.keys, {
@@ -80,6 +83,7 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     files: req.files,
     page: deps.batchSize,
     createdMs: now.getTime(),
+    reuse: req.reuse === true,
     ...(extra.idempotency ? { claim: extra.idempotency } : {}),
   });
 

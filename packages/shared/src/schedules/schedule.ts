@@ -115,5 +115,6 @@ export function jobRequestFor(rec: ScheduleRecord, files: JobRequest['files']): 
     metadata: job.metadata ?? null,
     callbackUrl: job.callback_url ?? null,
     priority: job.priority ?? null,
+    reuse: job.reuse ?? false,
   };
 }

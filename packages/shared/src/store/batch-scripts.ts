@@ -1,6 +1,7 @@
 import { FILE_STATUSES, TERMINAL_JOB_STATUSES } from '../domain/job.js';
 import { STATUS_LETTERS } from './file-entries.js';
 import { RECORD_USAGE_LUA } from './usage-scripts.js';
+import { REUSE_LEARN_LUA } from './reuse-scripts.js';
 
 /**
  * Lua scripts that move a batch's intent record and the job's aggregate counts in one atomic
@@ -79,11 +80,12 @@ local function homeOf(idx, page)
   if not key then return nil end
   return key, idx - h * page
 end
--- The file indexes a batch carries: a home batch's range (first, n), or a retry batch's list.
+-- The file indexes a batch carries: its list when it has one (a retry's batch, or a batch whose
+-- reused files were taken out of it, REUSE_SPLIT), else a home batch's range (first, n).
 local function batchFiles(bkey)
   local fields = redis.call('HMGET', bkey, 'first', 'n', 'files')
   local first, n = tonumber(fields[1]), tonumber(fields[2])
-  if first and n then
+  if first and n and not fields[3] then
     local idxs = {}
     for i = 0, n - 1 do idxs[#idxs + 1] = first + i end
     return idxs
@@ -91,17 +93,19 @@ local function batchFiles(bkey)
   return decodeJson(fields[3], 'the file list of ' .. label(bkey))
 end
 local function newEdits() return { order = {}, byKey = {} } end
--- err: a table sets the file's error, false clears it, nil keeps it; via: a batch number, or nil.
-local function editFile(edits, key, offset, letter, err, via)
+-- err: a table sets the file's error, false clears it, nil keeps it; via: a batch number, or nil;
+-- ru: the "<job id>:<index>" a reused file reads its transcript from, or nil.
+local function editFile(edits, key, offset, letter, err, via, ru)
   local e = edits.byKey[key]
   if not e then
-    e = { key = key, set = {}, err = {}, via = {}, hasErr = false, hasVia = false }
+    e = { key = key, set = {}, err = {}, via = {}, ru = {}, hasErr = false, hasVia = false, hasRu = false }
     edits.byKey[key] = e
     edits.order[#edits.order + 1] = e
   end
   e.set[offset] = letter
   if err ~= nil then e.err[tostring(offset)] = err; e.hasErr = true end
   if via ~= nil then e.via[tostring(offset)] = via; e.hasVia = true end
+  if ru ~= nil then e.ru[tostring(offset)] = ru; e.hasRu = true end
 end
 local function mergeJsonField(key, field, changes)
   local raw = redis.call('HGET', key, field)
@@ -138,6 +142,11 @@ local function prepareEdits(edits)
       if v == nil then return nil, err end
       w.via = v
     end
+    if e.hasRu then
+      local v, err = mergeJsonField(e.key, 'ru', e.ru)
+      if v == nil then return nil, err end
+      w.ru = v
+    end
     writes[#writes + 1] = w
   end
   return writes
@@ -147,6 +156,7 @@ local function applyEdits(writes)
     redis.call('HSET', w.key, 'st', w.st)
     if w.err == false then redis.call('HDEL', w.key, 'err') elseif w.err then redis.call('HSET', w.key, 'err', w.err) end
     if w.via == false then redis.call('HDEL', w.key, 'via') elseif w.via then redis.call('HSET', w.key, 'via', w.via) end
+    if w.ru then redis.call('HSET', w.key, 'ru', w.ru) end
   end
 end
 `;
@@ -304,21 +314,26 @@ return redis.call('HINCRBY', KEYS[1], 'backoffs', 1)
 /**
  * finishBatch: any of the expected states → a terminal batch state, with every file's outcome
  * written into its home record, and what the batch cost counted with the counts it moves.
- * KEYS: job, batch, inflight, webhook outbox, usage day, usage month, usage totals, then every
- * batch key of the job (0 … b_total-1; the home batches are the first of them).
+ * KEYS: job, batch, inflight, webhook outbox, usage day, usage month, usage totals, the tenant's
+ * reuse index of the current period, then every batch key of the job (0 … b_total-1; the home
+ * batches are the first of them).
  * ARGV: expectedStatesCsv, newState, nowIso, retentionS, batchFieldsJson, channel, jobId, usageJson,
- *       then index/status/error triples (status: completed|failed|cancelled; error: ErrorInfo JSON or '').
- * The usage keys and usageJson are usage-scripts.ts's (usage.ts's finishUsage builds them).
+ *       learnJson, then index/status/error triples (status: completed|failed|cancelled; error:
+ *       ErrorInfo JSON or '').
+ * The usage keys and usageJson are usage-scripts.ts's (usage.ts's finishUsage builds them); the
+ * reuse index key and learnJson reuse-scripts.ts's (reuse-index.ts builds them): every file it
+ * completes enters the tenant's index, so a later job with `reuse` finds its transcript.
  * Returns 1, 0 if the batch was not in an expected state (a replay: nothing changes), -1 when
  * the batch is gone; a STALE error reply when the batch keys given are not the job's (re-read b_total).
  */
-export const FINISH_BATCH = `${SAFE_LUA}${FILES_LUA}${SETTLE_JOB_LUA}${RECORD_USAGE_LUA}
+export const FINISH_BATCH = `${SAFE_LUA}${FILES_LUA}${SETTLE_JOB_LUA}${RECORD_USAGE_LUA}${REUSE_LEARN_LUA}
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return -1 end
 local expected = false
 for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then expected = true end end
 if not expected then return 0 end
-local FIRST_BATCH = 8
+local FIRST_BATCH = 9
+local FIRST_FILE = 10
 local batches, keysErr = checkBatchKeys(KEYS[1], FIRST_BATCH)
 if keysErr == 'STALE' then return redis.error_reply('STALE batch keys; nothing was changed') end
 if keysErr then return damaged(keysErr) end
@@ -334,9 +349,10 @@ local moved = { completed = 0, failed = 0, cancelled = 0 }
 if moved[ARGV[2]] == nil then return badArgs('unknown batch state ' .. ARGV[2]) end
 local extra = decodeJson(ARGV[5], 'batch fields')
 if not extra then return badArgs('batch fields are not a JSON object') end
-if (#ARGV - 8) % 3 ~= 0 then return badArgs('file arguments are not index/status/error triples') end
+if (#ARGV - FIRST_FILE + 1) % 3 ~= 0 then return badArgs('file arguments are not index/status/error triples') end
 local edits = newEdits()
-for i = 9, #ARGV, 3 do
+local completed = {}
+for i = FIRST_FILE, #ARGV, 3 do
   local idx, status, errRaw = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]
   if not idx then return badArgs('file index ' .. ARGV[i]) end
   if moved[status] == nil then return badArgs('file ' .. ARGV[i] .. ' has unknown status ' .. status) end
@@ -349,11 +365,14 @@ for i = 9, #ARGV, 3 do
   if not home then return badArgs('file ' .. ARGV[i] .. ' is not a file of this job') end
   editFile(edits, home, offset, LETTER[status], err)
   moved[status] = moved[status] + 1
+  if status == 'completed' then completed[#completed + 1] = idx end
 end
 -- Usage is checked before the first write too (usage-scripts.ts).
 local usage, usageErr = decode_usage(ARGV[8], KEYS[1])
 if usageErr == 'STALE' then return redis.error_reply('STALE usage keys name another tenant; nothing was changed') end
 if not usage then return badArgs(usageErr) end
+local learn, learnErr = decode_learn(ARGV[9])
+if not learn then return badArgs(learnErr) end
 local writes, werr = prepareEdits(edits)
 if not writes then return damaged(werr) end
 redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
@@ -361,7 +380,7 @@ redis.call('HSET', KEYS[2], 'state', ARGV[2], 'ended_at', ARGV[3])
 redis.call('HDEL', KEYS[2], 'claim', 'lease_until', 'collected', 'unusable_tries')
 for k, v in pairs(extra) do redis.call('HSET', KEYS[2], k, tostring(v)) end
 applyEdits(writes)
-local n = (#ARGV - 8) / 3
+local n = (#ARGV - FIRST_FILE + 1) / 3
 incrBy(KEYS[1], 'f_' .. fileFrom, -n)
 for k, v in pairs(moved) do if v > 0 then redis.call('HINCRBY', KEYS[1], 'f_' .. k, v) end end
 redis.call('HINCRBY', KEYS[1], 'b_' .. batchFrom, -1)
@@ -369,6 +388,8 @@ redis.call('HINCRBY', KEYS[1], 'b_' .. ARGV[2], 1)
 redis.call('SREM', KEYS[3], KEYS[2])
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 record_usage(KEYS[1], KEYS[5], KEYS[6], KEYS[7], usage, moved.completed)
+-- The transcripts were stored before this script ran: the index never names one that is not.
+learn_reuse(KEYS[8], ARGV[7], learn, completed)
 settleJob(KEYS[1], KEYS[4], FIRST_BATCH, ARGV[3], ARGV[4])
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
@@ -383,4 +404,143 @@ export const UPDATE_BATCH_IF_STATE = `
 if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
+`;
+
+/**
+ * reuseSplit: before a queued batch is submitted, the files that need no foxapi task leave it
+ * (docs/architecture.md, "Reuse"): those completed from an earlier transcript (queued →
+ * completed, `ru` names the transcript, counted as reused in the job's and tenant's usage, and
+ * the source job learns this job as a referrer of its blobs), and those that wait for an earlier
+ * file of the same job still at foxapi (moved into a new queued batch, numbered b_total, when the
+ * rest go out now; else the batch keeps only them and waits). The batch then carries the rest
+ * (`files`), in the order they will be submitted; with nothing left it ends `completed` with no
+ * task, and may settle the job. Every source job is checked in the same step: it must still be
+ * the tenant's and not being deleted, so a reuse never points at a transcript about to go.
+ * KEYS: job, batch, new batch (number b_total), intake pending, webhook outbox, usage day, month,
+ * totals, then k source job keys, then their k blob reference sets, then every batch key of the
+ * job (0 … b_total-1).
+ * ARGV: nowIso, retentionS, channel, jobId, usageJson, k, expectedFilesJson (the batch's files as
+ * read), reusedJson ([[index, source 1..k, source index], …]), deferredJson ([index, …]),
+ * restJson ([index, …]), nowMs, then the k source job ids.
+ * Returns {'ok', ended 0|1, new batch number or -1}; {'moved'} when the batch is no longer the
+ * one planned for (a replay); {'cancelling'}; {'invalid', source numbers…} when some sources may
+ * not be read (nothing changed: plan without them); -1 when the batch is gone; STALE error reply
+ * when the batch keys are not the job's.
+ */
+export const REUSE_SPLIT = `${SAFE_LUA}${FILES_LUA}${SETTLE_JOB_LUA}${RECORD_USAGE_LUA}
+local job = KEYS[1]
+local state = redis.call('HGET', KEYS[2], 'state')
+if not state then return -1 end
+if state ~= 'queued' then return { 'moved' } end
+local status = redis.call('HGET', job, 'status')
+if status == 'cancelling' or status == 'cancelled' then return { 'cancelling' } end
+local k = tonumber(ARGV[6])
+if not k or k < 0 then return badArgs('source count ' .. tostring(ARGV[6])) end
+local FIRST_BATCH = 9 + 2 * k
+local batches, keysErr = checkBatchKeys(job, FIRST_BATCH)
+if keysErr == 'STALE' then return redis.error_reply('STALE batch keys; nothing was changed') end
+if keysErr then return damaged(keysErr) end
+local page = jobPage(job)
+if not page then return damaged('the job record (page)') end
+local numbers = {}
+for b = 0, batches - 1 do numbers[#numbers + 1] = b end
+useHomes(FIRST_BATCH, numbers)
+local current, cerr = batchFiles(KEYS[2])
+if not current then return damaged(cerr) end
+local expected = decodeJson(ARGV[7], 'expected files')
+local reused = decodeJson(ARGV[8], 'reused files')
+local deferred = decodeJson(ARGV[9], 'deferred files')
+local rest = decodeJson(ARGV[10], 'remaining files')
+if not expected or not reused or not deferred or not rest then return badArgs('file lists are not JSON arrays') end
+if #current ~= #expected then return { 'moved' } end
+local carried = {}
+for i, idx in ipairs(current) do
+  if expected[i] ~= idx then return { 'moved' } end
+  carried[idx] = true
+end
+if #reused + #deferred + #rest ~= #current then return badArgs('the planned files are not the batch files') end
+for _, idx in ipairs(rest) do if not carried[idx] then return badArgs('file ' .. tostring(idx) .. ' is not in the batch') end end
+local tenant = redis.call('HGET', job, 'tenant')
+local invalid = {}
+for s = 1, k do
+  local src = KEYS[8 + s]
+  if redis.call('HGET', src, 'tenant') ~= tenant or redis.call('HGET', src, 'pending_action') == 'delete' then invalid[#invalid + 1] = s end
+end
+if #invalid > 0 then
+  local out = { 'invalid' }
+  for _, s in ipairs(invalid) do out[#out + 1] = s end
+  return out
+end
+local statuses = {}
+local function queuedAt(idx)
+  local home, offset = homeOf(idx, page)
+  if not home then return nil, 'the home batch of file ' .. idx .. ' was not given' end
+  if statuses[home] == nil then statuses[home] = redis.call('HGET', home, 'st') or false end
+  local st = statuses[home]
+  if not st or string.sub(st, offset + 1, offset + 1) ~= LETTER.queued then return nil, 'file ' .. idx .. ' is not queued' end
+  return home, offset
+end
+local edits = newEdits()
+for _, r in ipairs(reused) do
+  local idx, s, from = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
+  if not idx or not carried[idx] or not s or s < 1 or s > k or not from or from < 0 then return badArgs('a reused file is not [index, source, index]') end
+  local home, offset = queuedAt(idx)
+  if not home then return damaged(offset) end
+  editFile(edits, home, offset, LETTER.completed, nil, nil, ARGV[11 + s] .. ':' .. from)
+end
+local created = -1
+if #deferred > 0 and #rest > 0 then created = batches end
+for _, idx in ipairs(deferred) do
+  if not carried[idx] then return badArgs('file ' .. tostring(idx) .. ' is not in the batch') end
+  local home, offset = queuedAt(idx)
+  if not home then return damaged(offset) end
+  if created >= 0 then editFile(edits, home, offset, LETTER.queued, nil, created) end
+end
+if created >= 0 and redis.call('EXISTS', KEYS[3]) == 1 then return damaged('batch ' .. created .. ' exists already') end
+local usage, usageErr = decode_usage(ARGV[5], job)
+if usageErr == 'STALE' then return redis.error_reply('STALE usage keys name another tenant; nothing was changed') end
+if not usage then return badArgs(usageErr) end
+local writes, werr = prepareEdits(edits)
+if not writes then return damaged(werr) end
+applyEdits(writes)
+local ended = 0
+if created >= 0 then
+  redis.call('HSET', KEYS[3], 'state', 'queued', 'files', ARGV[9])
+  redis.call('HINCRBY', job, 'b_total', 1)
+  redis.call('HINCRBY', job, 'b_queued', 1)
+  -- Until the new batch is on the queue: the intake sweeper enqueues it if this worker dies first.
+  redis.call('ZADD', KEYS[4], 'NX', ARGV[11], ARGV[4])
+end
+if #rest == 0 and #deferred == 0 then
+  redis.call('HSET', KEYS[2], 'state', 'completed', 'ended_at', ARGV[1], 'files', '[]')
+  redis.call('HINCRBY', job, 'b_queued', -1)
+  redis.call('HINCRBY', job, 'b_completed', 1)
+  ended = 1
+elseif #rest == 0 then
+  redis.call('HSET', KEYS[2], 'files', ARGV[9])
+else
+  redis.call('HSET', KEYS[2], 'files', ARGV[10])
+end
+incrBy(job, 'f_queued', -#reused)
+incrBy(job, 'f_completed', #reused)
+record_usage(job, KEYS[6], KEYS[7], KEYS[8], usage, #reused)
+for s = 1, k do
+  if ARGV[11 + s] ~= ARGV[4] then redis.call('SADD', KEYS[8 + k + s], ARGV[4]) end
+end
+if #reused > 0 and status == 'queued' then redis.call('HSET', job, 'status', 'running') end
+redis.call('HSET', job, 'updated_at', ARGV[1])
+if ended == 1 then settleJob(job, KEYS[5], FIRST_BATCH, ARGV[1], ARGV[2]) end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return { 'ok', ended, created }
+`;
+
+/**
+ * clearOwnPending: takes a job off intake pending only if its entry is still the one this caller
+ * added (REUSE_SPLIT's, score = nowMs), so the entry of an intake still fanning out is left to it.
+ * KEYS: intake pending. ARGV: jobId, nowMs. Returns 1 if removed.
+ */
+export const CLEAR_OWN_PENDING = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]); return 1 end
+return 0
 `;

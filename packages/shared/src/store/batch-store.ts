@@ -4,18 +4,23 @@ import type { BatchState, FileRecord } from '../domain/job.js';
 import type { WriteDurability } from '../redis/durability.js';
 import {
   CLAIM_SUBMIT,
+  CLEAR_OWN_PENDING,
   COUNT_BACKOFF,
   FINISH_BATCH,
   HAS_FREE_SLOT,
   RECORD_SUBMITTED,
   RELEASE_CLAIM,
+  REUSE_SPLIT,
   UPDATE_BATCH_IF_STATE,
 } from './batch-scripts.js';
 import { wellFormedJson } from '../domain/json-input.js';
 import { DamagedRecordError } from '../domain/errors.js';
 import { scriptRefusal, withScripts } from './commands.js';
-import { HOME_FIELDS, homeFieldsFrom, homeOf, unpackHome, viaBatches } from './file-entries.js';
+import { HOME_FIELDS, homeFieldsFrom, homeOf, reuseIdentity, unpackHome, viaBatches } from './file-entries.js';
 import { finishUsage, type BatchUsage } from './usage.js';
+import { ReuseIndex } from './reuse-index.js';
+import { reuseFingerprint, type ReuseSource } from '../domain/reuse.js';
+import { upstreamOptionsFromHash } from '../domain/job-record.js';
 
 /** One batch's intent record, as the worker reads it. */
 export interface BatchRecord {
@@ -61,6 +66,32 @@ export interface FileOutcomeRecord {
   record: FileRecord;
 }
 
+/**
+ * How a queued batch's files split before it is submitted (docs/architecture.md, "Reuse"), every
+ * one of `expected` (the batch's files as read, in order) in exactly one of the three lists.
+ */
+export interface ReusePlan {
+  expected: number[];
+  /** Completed now from the transcript of `source`. */
+  reused: Array<{ index: number; source: ReuseSource }>;
+  /** Waiting for an earlier file of the same job, still at foxapi. */
+  deferred: number[];
+  /** Submitted now, in this order. */
+  rest: number[];
+  /** The worker's clock (ms): the day the reused files count on, and the intake entry of a new batch. */
+  at: number;
+}
+
+export type ReuseSplitOutcome =
+  /** `ended`: nothing was left to submit; `created`: the new batch that holds the deferred files, to enqueue. */
+  | { kind: 'ok'; ended: boolean; created: number | null }
+  /** The batch moved on, or carries other files than planned for: read it again. */
+  | { kind: 'moved' }
+  | { kind: 'cancelling' }
+  | { kind: 'gone' }
+  /** These source jobs may not be read any more (deleted, being deleted): nothing changed. */
+  | { kind: 'invalid'; sources: string[] };
+
 interface BatchScripts {
   bsClaimSubmit(batch: string, inflight: string, job: string, token: string, leaseMs: number, max: number): Promise<string>;
   bsReleaseClaim(batch: string, inflight: string, token: string): Promise<number>;
@@ -69,6 +100,8 @@ interface BatchScripts {
   bsHasFreeSlot(batch: string, inflight: string, max: number): Promise<number>;
   bsFinishBatch(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   bsUpdateBatchIfState(batch: string, expected: string, ...fieldsAndValues: string[]): Promise<number>;
+  bsReuseSplit(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  bsClearOwnPending(pending: string, jobId: string, score: number): Promise<number>;
 }
 type ScriptClient = Redis & BatchScripts;
 
@@ -86,6 +119,8 @@ function defineScripts(redis: Redis): ScriptClient {
     bsHasFreeSlot: { keys: 2, lua: HAS_FREE_SLOT },
     bsFinishBatch: { lua: FINISH_BATCH },
     bsUpdateBatchIfState: { keys: 1, lua: UPDATE_BATCH_IF_STATE },
+    bsReuseSplit: { lua: REUSE_SPLIT },
+    bsClearOwnPending: { keys: 1, lua: CLEAR_OWN_PENDING },
   });
 }
 
@@ -102,6 +137,8 @@ export class BatchStore {
   private readonly redis: ScriptClient;
   /** Where the claim and the task id are written: the durability's own connection, when enabled. */
   private readonly submitRedis: ScriptClient;
+  /** The tenants' reuse indexes: every finish teaches its completed files. */
+  readonly reuse: ReuseIndex;
 
   constructor(
     redis: Redis,
@@ -111,6 +148,7 @@ export class BatchStore {
   ) {
     this.redis = defineScripts(redis);
     this.submitRedis = durability?.enabled ? defineScripts(durability.connection) : this.redis;
+    this.reuse = new ReuseIndex(redis, keys, retentionS);
   }
 
   async get(jobId: string, batch: number): Promise<BatchRecord | null> {
@@ -255,16 +293,18 @@ export class BatchStore {
   ): Promise<boolean> {
     const args = files.flatMap((f) => [String(f.index), f.record.s, f.record.e ? wellFormedJson(f.record.e) : '']);
     for (let attempt = 0; ; attempt++) {
-      // usage: the job's tenant names its usage keys (usage.ts)
-      const [total, tenant] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'tenant');
+      // usage: the job's tenant names its usage keys (usage.ts); reuse: its model and options make the fingerprints
+      const [total, tenant, model, options] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'tenant', 'model', 'options');
       const batches = Number(total ?? 0);
       const counted = finishUsage(this.keys, tenant ?? '', usage); // usage
+      const learnt = this.reuse.learning(tenant ?? '', usage?.at ?? Date.now(), completedFingerprints(files, model ?? null, options ?? null));
       const keys = [
         this.keys.job(jobId),
         this.keys.batch(jobId, batch),
         this.keys.inflight,
         this.keys.webhookOutbox,
         ...counted.keys, // usage
+        learnt.key, // reuse
         ...this.keys.batches(jobId, 0, batches),
       ];
       try {
@@ -279,6 +319,7 @@ export class BatchStore {
           this.keys.jobEvents,
           jobId,
           counted.arg, // usage
+          learnt.arg, // reuse
           ...args,
         );
         return res === 1;
@@ -287,6 +328,68 @@ export class BatchStore {
         if (scriptRefusal(err)?.word !== 'STALE' || attempt >= STALE_RETRIES) throw err;
       }
     }
+  }
+
+  /**
+   * Takes out of a queued batch the files that need no foxapi task (REUSE_SPLIT): completes the
+   * reused ones, moves the deferred ones into a new batch (or keeps only them), and leaves the
+   * batch carrying `rest`. A new batch must then be enqueued, and `doneEnqueueing` called.
+   */
+  async reuseSplit(jobId: string, batch: number, plan: ReusePlan): Promise<ReuseSplitOutcome> {
+    const sources = [...new Set(plan.reused.map((r) => r.source.jobId))];
+    const reused = plan.reused.map((r) => [r.index, sources.indexOf(r.source.jobId) + 1, r.source.index]);
+    for (let attempt = 0; ; attempt++) {
+      const [total, tenant] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'tenant');
+      if (total === null) return { kind: 'gone' };
+      const batches = Number(total);
+      // usage: reused files count as reused, with no audio and nothing billed
+      const counted = finishUsage(this.keys, tenant ?? '', { at: plan.at, audioMs: 0, billedMs: null, reused: plan.reused.length });
+      const keys = [
+        this.keys.job(jobId),
+        this.keys.batch(jobId, batch),
+        this.keys.batch(jobId, batches),
+        this.keys.intakePending,
+        this.keys.webhookOutbox,
+        ...counted.keys,
+        ...sources.map((id) => this.keys.job(id)),
+        ...sources.map((id) => this.keys.blobRefs(id)),
+        ...this.keys.batches(jobId, 0, batches),
+      ];
+      let reply: unknown;
+      try {
+        reply = await this.redis.bsReuseSplit(
+          keys.length,
+          ...keys,
+          new Date().toISOString(),
+          this.retentionS,
+          this.keys.jobEvents,
+          jobId,
+          counted.arg,
+          sources.length,
+          JSON.stringify(plan.expected),
+          JSON.stringify(reused),
+          JSON.stringify(plan.deferred),
+          JSON.stringify(plan.rest),
+          plan.at,
+          ...sources,
+        );
+      } catch (err) {
+        // A retry or another split added batches between the read of b_total and the script.
+        if (scriptRefusal(err)?.word !== 'STALE' || attempt >= STALE_RETRIES) throw err;
+        continue;
+      }
+      if (reply === -1) return { kind: 'gone' };
+      const [word, ...rest] = reply as Array<string | number>;
+      if (word === 'moved' || word === 'cancelling') return { kind: word };
+      if (word === 'invalid') return { kind: 'invalid', sources: rest.map((s) => sources[Number(s) - 1]!) };
+      const created = Number(rest[1]);
+      return { kind: 'ok', ended: Number(rest[0]) === 1, created: created >= 0 ? created : null };
+    }
+  }
+
+  /** The batch a split made is on the queue: the job leaves intake pending, unless an intake still holds it there. */
+  async doneEnqueueing(jobId: string, at: number): Promise<void> {
+    await this.redis.bsClearOwnPending(this.keys.intakePending, jobId, at);
   }
 
   /** The home batches of these files (distinct, ascending). */
@@ -305,9 +408,22 @@ export class BatchStore {
   }
 }
 
-/** A batch's file indexes: a home batch's range (`first`, `n`), or the list a retry's batch carries. */
+/**
+ * The fingerprints of the completed files among these (index → hex), which FINISH_BATCH teaches
+ * the tenant's reuse index; a reused file is never among them (REUSE_SPLIT completes those).
+ */
+function completedFingerprints(files: readonly FileOutcomeRecord[], model: string | null, options: string | null): Map<number, string> {
+  const out = new Map<number, string>();
+  const completed = files.filter((f) => f.record.s === 'completed' && f.record.rf === undefined);
+  if (completed.length === 0) return out;
+  const opts = upstreamOptionsFromHash(options === null ? {} : { options });
+  for (const f of completed) out.set(f.index, reuseFingerprint(reuseIdentity(f.record), model ?? 'paraformer-v2', opts));
+  return out;
+}
+
+/** A batch's file indexes: the list it carries when it has one (a retry's, or one split by reuse), else a home batch's range (`first`, `n`). */
 function batchFileIndexes(h: Record<string, string>): number[] {
-  if (h.first !== undefined && h.n !== undefined) {
+  if (h.first !== undefined && h.n !== undefined && h.files === undefined) {
     const first = Number(h.first);
     return Array.from({ length: Number(h.n) }, (_, k) => first + k);
   }

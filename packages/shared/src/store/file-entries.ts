@@ -13,7 +13,11 @@ import { FILE_STATUSES } from '../domain/job.js';
  *   change, by position, without decoding anything else;
  * - `err`: JSON object offset → ErrorInfo, for the failed files only;
  * - `via`: JSON object offset → batch number, for files a retry put into a later batch (that
- *   batch's task id and number are theirs from then on).
+ *   batch's task id and number are theirs from then on);
+ * - `ru`: JSON object offset → `"<job id>:<index>"`, for files completed from an earlier
+ *   transcript (reuse: the file whose transcript they read);
+ * - `dup`: JSON object offset → file index, in a `reuse` job, for a file whose recording an
+ *   earlier file of the same job already is (its leader: transcribed once, for both).
  *
  * A retry's batches carry no files of their own: their `files` field lists the indexes.
  */
@@ -56,6 +60,37 @@ export function unpackInputs(raw: string): FileInput[] {
 
 export const homeOf = (index: number, page: number): number => Math.floor(index / page);
 
+/**
+ * What makes two files the same recording for reuse (domain/reuse.ts): the content hash of an
+ * upload, `sha256:<hex>`, when the entry has one, else the URL. Takes a FileRecord or an input.
+ */
+export function reuseIdentity(file: { readonly h?: string | undefined; readonly u?: string | undefined; readonly url?: string | undefined }): string {
+  if (file.h !== undefined && file.h !== '') return `sha256:${file.h}`;
+  return file.u ?? file.url ?? '';
+}
+
+/**
+ * For a `reuse` job, each home's `dup` field: offset → the index of the first file of the job
+ * with the same reuse identity, for every later file that repeats one (homes without any are absent).
+ */
+export function packLeaders(files: readonly FileInput[], page: number): Map<number, string> {
+  const first = new Map<string, number>();
+  const byHome = new Map<number, Record<string, number>>();
+  for (const [index, file] of files.entries()) {
+    const identity = reuseIdentity(file);
+    const leader = first.get(identity);
+    if (leader === undefined) {
+      first.set(identity, index);
+      continue;
+    }
+    const home = homeOf(index, page);
+    let dup = byHome.get(home);
+    if (!dup) byHome.set(home, (dup = {}));
+    dup[index - home * page] = leader;
+  }
+  return new Map([...byHome].map(([home, dup]) => [home, JSON.stringify(dup)]));
+}
+
 /** The fields of one home batch's hash that describe its files, as read. */
 export interface HomeFields {
   f: string | null;
@@ -64,12 +99,32 @@ export interface HomeFields {
   via: string | null;
   /** The home batch's own task id (its files' unless `via` says otherwise). */
   task_id: string | null;
+  /** Reused files: offset → `"<job id>:<index>"` of the transcript they read. */
+  ru?: string | null;
+  /** Files of a `reuse` job that repeat an earlier one: offset → that file's index. */
+  dup?: string | null;
 }
 
-export const HOME_FIELDS = ['f', 'st', 'err', 'via', 'task_id'] as const;
+export const HOME_FIELDS = ['f', 'st', 'err', 'via', 'task_id', 'ru', 'dup'] as const;
 
 export function homeFieldsFrom(values: readonly (string | null)[]): HomeFields {
-  return { f: values[0] ?? null, st: values[1] ?? null, err: values[2] ?? null, via: values[3] ?? null, task_id: values[4] ?? null };
+  return {
+    f: values[0] ?? null,
+    st: values[1] ?? null,
+    err: values[2] ?? null,
+    via: values[3] ?? null,
+    task_id: values[4] ?? null,
+    ru: values[5] ?? null,
+    dup: values[6] ?? null,
+  };
+}
+
+/** `"<job id>:<index>"` as kept in `ru`. */
+export function parseReusedFrom(raw: string): { j: string; i: number } {
+  const sep = raw.lastIndexOf(':');
+  const i = Number(raw.slice(sep + 1));
+  if (sep < 1 || !Number.isInteger(i) || i < 0) throw new Error(`unreadable reuse source ${JSON.stringify(raw)}`);
+  return { j: raw.slice(0, sep), i };
 }
 
 /**
@@ -88,14 +143,21 @@ export function unpackHome(
   if (inputs.length !== fields.st.length) throw new Error(`batch ${home} holds ${inputs.length} files but ${fields.st.length} statuses`);
   const errors = fields.err === null ? {} : (JSON.parse(fields.err) as Record<string, ErrorInfo>);
   const via = fields.via === null ? {} : (JSON.parse(fields.via) as Record<string, number>);
+  const reused = fields.ru ? (JSON.parse(fields.ru) as Record<string, string>) : {};
+  const leaders = fields.dup ? (JSON.parse(fields.dup) as Record<string, number>) : {};
   return inputs.map((input, offset) => {
     const batch = via[offset] ?? home;
     const record: FileRecord = { u: input.url, b: batch, s: statusOfLetter(fields.st![offset]!) };
     if (input.ref !== undefined) record.r = input.ref;
+    const source = reused[offset];
+    // A reused file had no task: its transcript is another file's.
+    if (source !== undefined) record.rf = parseReusedFrom(source);
     const task = batch === home ? fields.task_id : taskOf(batch);
-    if (task !== null && record.s !== 'queued') record.t = task;
+    if (task !== null && record.s !== 'queued' && source === undefined) record.t = task;
     const error = errors[offset];
     if (error !== undefined) record.e = error;
+    const leader = leaders[offset];
+    if (leader !== undefined) record.ld = leader;
     return { index: home * page + offset, record };
   });
 }

@@ -4,7 +4,7 @@ import type { Priority } from '../domain/job.js';
 import type { ClaimHandle } from './claims.js';
 import type { KeyLayout } from './keys.js';
 import { scriptRefusal, withScripts } from './commands.js';
-import { STATUS_LETTERS, homeOf, packInputs, type FileInput } from './file-entries.js';
+import { STATUS_LETTERS, homeOf, packInputs, packLeaders, type FileInput } from './file-entries.js';
 import {
   ACTION_DONE,
   CANCEL_CHUNK,
@@ -407,6 +407,8 @@ export interface NewJob {
   createdMs: number;
   /** A claim-once record that names the job in the same MULTI, so a replay never sees it without its job. */
   claim?: ClaimHandle;
+  /** A `reuse` job: each home notes which of its files repeat an earlier file of the job (file-entries.ts `dup`). */
+  reuse?: boolean;
 }
 
 /**
@@ -419,9 +421,18 @@ export async function writeNewJob(redis: Redis, keys: KeyLayout, job: NewJob): P
   const multi = redis.multi();
   multi.hset(keys.job(job.id), { ...job.record, page: job.page });
   const queued = STATUS_LETTERS.queued;
+  const leaders = job.reuse ? packLeaders(job.files, job.page) : new Map<number, string>();
   for (let b = 0, first = 0; first < job.files.length; b++, first += job.page) {
     const files = job.files.slice(first, first + job.page);
-    multi.hset(keys.batch(job.id, b), { state: 'queued', first, n: files.length, f: packInputs(files), st: queued.repeat(files.length) });
+    const dup = leaders.get(b);
+    multi.hset(keys.batch(job.id, b), {
+      state: 'queued',
+      first,
+      n: files.length,
+      f: packInputs(files),
+      st: queued.repeat(files.length),
+      ...(dup === undefined ? {} : { dup }),
+    });
   }
   multi.zadd(keys.tenantJobs(job.tenant), 0, job.id);
   multi.zadd(keys.intakePending, job.createdMs, job.id);

@@ -75,6 +75,13 @@ export interface KeyLayout {
   readonly usageTotals: string;
   /** STRING with TTL: a worker holds this tenant's batches because its month's budget is used up (JSON), refreshed while it does. */
   budgetHold(tenant: string): string;
+  /**
+   * HASH with a TTL: a tenant's reuse index for one period (`period` seconds long, number
+   * `epoch` since 1970): fingerprint → file of the job that transcribed it (store/reuse-index.ts).
+   */
+  reuseIndex(tenant: string, period: number, epoch: number): string;
+  /** SET: the jobs that completed files from this job's transcripts (reuse), which keep its blobs while they live. */
+  blobRefs(jobId: string): string;
 }
 
 export function createKeyLayout(queuePrefix: string): KeyLayout {
@@ -115,5 +122,7 @@ export function createKeyLayout(queuePrefix: string): KeyLayout {
     usageMonth: (tenant, month) => `${tag}:usage:${tenant}:month:${month}`,
     usageTotals: `${tag}:usage:totals`,
     budgetHold: (tenant) => `${tag}:budget:hold:${tenant}`,
+    reuseIndex: (tenant, period, epoch) => `${tag}:reuse:${tenant}:${period}:${epoch}`,
+    blobRefs: (jobId) => `${tag}:blobs:refs:${jobId}`,
   };
 }
