@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchStore, batchScripts, finishUsage } from '@batchscribe/shared';
+import { BatchStore, ReuseIndex, batchScripts, finishUsage } from '@batchscribe/shared';
 import { snapshotKeys } from '../support/raw-http.js';
 import { Stack, urls } from '../support/stack.js';
 
@@ -27,11 +27,12 @@ async function claimedBatch(): Promise<{ jobId: string; token: string }> {
   return { jobId: job.id, token: 'tok' };
 }
 
-/** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields, file triples and usage. */
-function finishArgs(jobId: string, fields: string, triples: string[], usage?: string): [number, ...(string | number)[]] {
+/** finishBatch's keys and arguments as BatchStore.finish sends them, with the given fields, file triples, usage and reuse entries. */
+function finishArgs(jobId: string, fields: string, triples: string[], usage?: string, learn?: string): [number, ...(string | number)[]] {
   const k = stack.keys;
   const counted = finishUsage(k, 'acme', { at: Date.now(), audioMs: 1_000, billedMs: 1_000, reused: 0 });
-  const keys = [k.job(jobId), k.batch(jobId, 0), k.inflight, k.webhookOutbox, ...counted.keys, ...k.batches(jobId, 0, 1)];
+  const learnt = new ReuseIndex(stack.redis, k, 60).learning('acme', Date.now(), new Map([[0, 'ab'.repeat(12)]]));
+  const keys = [k.job(jobId), k.batch(jobId, 0), k.inflight, k.webhookOutbox, ...counted.keys, learnt.key, ...k.batches(jobId, 0, 1)];
   return [
     keys.length,
     ...keys,
@@ -43,6 +44,7 @@ function finishArgs(jobId: string, fields: string, triples: string[], usage?: st
     k.jobEvents,
     jobId,
     usage ?? counted.arg,
+    learn ?? learnt.arg,
     ...triples,
   ];
 }
@@ -83,6 +85,36 @@ describe('finishBatch refuses bad arguments before writing', () => {
       /^BADARGS .*nothing was changed/,
     );
     expect(await state()).toBe(before);
+  });
+
+  it.each([
+    ['reuse entries that are not JSON', '{oops'],
+    ['reuse entries without a time', '{"fps":{"0":"' + 'ab'.repeat(12) + '"}}'],
+    ['a fingerprint that is not 24 hex digits', '{"at":1,"ttl":60,"fps":{"0":"abc"}}'],
+    ['a reuse entry for an index that is not a number', '{"at":1,"ttl":60,"fps":{"x":"' + 'ab'.repeat(12) + '"}}'],
+  ])('when given %s, then an error reply and nothing changed (no index entry either)', async (_what, learn) => {
+    const { jobId } = await claimedBatch();
+    const before = await state();
+    await expect(
+      batchScripts(stack.redis).bsFinishBatch(...finishArgs(jobId, '{}', ['0', 'completed', ''], undefined, learn)),
+    ).rejects.toThrow(/^BADARGS .*nothing was changed/);
+    expect(await state()).toBe(before);
+  });
+
+  it('when a batch completes a file, then the tenant index learns it; a failed file is not learnt', async () => {
+    const { jobId } = await claimedBatch();
+    const index = new ReuseIndex(stack.redis, stack.keys, 60);
+    const fps = new Map([
+      [0, '01'.repeat(12)],
+      [1, '02'.repeat(12)],
+    ]);
+    const learnt = index.learning('acme', Date.now(), fps);
+    const args = finishArgs(jobId, '{}', ['0', 'completed', '', '1', 'failed', error], undefined, learnt.arg);
+    expect(await batchScripts(stack.redis).bsFinishBatch(...args)).toBe(1);
+    expect(await index.lookup('acme', [...fps.values()], Date.now())).toEqual([{ jobId, index: 0 }, null]);
+    // Another tenant's index knows nothing of it.
+    expect(await index.lookup('globex', [...fps.values()], Date.now())).toEqual([null, null]);
+    expect(await stack.redis.ttl(learnt.key)).toBeGreaterThan(60);
   });
 
   it('when the home record of a file is damaged (its statuses gone), then DAMAGED and nothing changed', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchStore, UsageStore, USAGE_KEEP_S, batchScripts, finishUsage, type FileRecord, type Job } from '@batchscribe/shared';
+import { BatchStore, ReuseIndex, UsageStore, USAGE_KEEP_S, batchScripts, finishUsage, type FileRecord, type Job } from '@batchscribe/shared';
 import { snapshotKeys } from '../support/raw-http.js';
 import { Stack, TOKENS, urls } from '../support/stack.js';
 
@@ -113,7 +113,8 @@ describe('usage recorded with the counts (FINISH_BATCH)', () => {
     const job = await stack.submit({ file_urls: urls(2, 'stale-tenant') });
     const k = stack.keys;
     const counted = finishUsage(k, 'globex', { at: DAY1, audioMs: 1, billedMs: null, reused: 0 });
-    const keys = [k.job(job.id), k.batch(job.id, 0), k.inflight, k.webhookOutbox, ...counted.keys, ...k.batches(job.id, 0, 1)];
+    const learnt = new ReuseIndex(stack.redis, k, 60).learning('globex', DAY1, new Map());
+    const keys = [k.job(job.id), k.batch(job.id, 0), k.inflight, k.webhookOutbox, ...counted.keys, learnt.key, ...k.batches(job.id, 0, 1)];
     const before = await state();
     await expect(
       batchScripts(stack.redis).bsFinishBatch(
@@ -127,6 +128,7 @@ describe('usage recorded with the counts (FINISH_BATCH)', () => {
         k.jobEvents,
         job.id,
         counted.arg,
+        learnt.arg,
         '0',
         'completed',
         '',
