@@ -10,7 +10,7 @@ import { waitFor } from '../support/wait-for.js';
 /*
  * Costs (README, "Costs") through the whole service: real Redis, the simulator over HTTP with
  * meeting-size transcripts. What the Job, GET /v1/usage, /metrics and the simulator's own
- * counters say must agree; a tenant's monthly budget holds its batches until the month turns
+ * counters say must agree, also for a job that reuses earlier transcripts; a tenant's monthly budget holds its batches until the month turns
  * (a clock the test moves) or the budget is raised.
  */
 
@@ -127,6 +127,77 @@ describe('usage of a job: Job, GET /v1/usage, /metrics and the simulator agree',
     expect(sample(metrics, 'batchscribe_audio_seconds_total', { tenant: 'globex' })).toBeUndefined();
     const complaint = promtoolCheck(metrics);
     if (complaint !== 'skipped') expect(complaint).toBeNull();
+  }, 120_000);
+
+  it('when a reuse job has transcribed, failed, reused and cancelled files, then the Job, GET /v1/usage, /metrics and the simulator agree', async () => {
+    stack = await Stack.start({
+      sim: { taskDurationMs: 300 },
+      apiEnv: { BATCH_SIZE: '2' },
+      workerEnv: { FOXAPI_MAX_INFLIGHT_TASKS: '1' },
+    });
+    const s = stack;
+    // An earlier job transcribes four recordings; the mixed job names them again among new ones.
+    const earlier = [0, 1, 2, 3].map((i) => meeting(`seen${i}`, 20 + 5 * i));
+    const prior = await s.waitForJob((await s.submit({ file_urls: earlier })).id, undefined, 60_000);
+    expect(prior.status).toBe('completed');
+    const simBefore = s.sim.stats();
+
+    // Batches of two: [seen0, seen1] all reused, [new, seen2] and [seen3, fail] mixed, the rest new.
+    const files = [
+      earlier[0]!,
+      earlier[1]!,
+      meeting('new0', 11),
+      earlier[2]!,
+      earlier[3]!,
+      'https://media.example.com/sim-fail-mixed.wav',
+      ...Array.from({ length: 18 }, (_, i) => meeting(`new${i + 1}`, 12 + 3 * i)),
+    ];
+    const job = await s.submit({ file_urls: files, reuse: true });
+    const seen: Job[] = [];
+    await s.waitForJob(
+      job.id,
+      (j) => {
+        seen.push(j);
+        return j.counts.failed >= 1 && j.usage.reused_files === 4;
+      },
+      60_000,
+    );
+    expect((await s.request<Job>('POST', `/v1/jobs/${job.id}/cancel`)).status).toBe(202);
+    const final = await s.waitForJob(job.id, (j) => j.status === 'cancelled', 60_000);
+    expect(final.counts).toMatchObject({ failed: 1, total: 24 });
+    expect(final.counts.cancelled).toBeGreaterThan(0);
+    expect(final.usage.reused_files).toBe(4);
+    for (const j of [...seen, final]) expect(countsAddUp(j)).toBe(true);
+
+    const results = await s.request<{
+      data: Array<{ index: number; file_url: string; status: string; reused_from: { job_id: string; index: number } | null }>;
+    }>('GET', `/v1/jobs/${job.id}/results?limit=100&include_transcript=false`);
+    const completed = results.body.data.filter((r) => r.status === 'completed');
+    expect(completed).toHaveLength(final.counts.completed);
+    const reused = completed.filter((r) => r.reused_from !== null);
+    expect(reused.map((r) => [r.file_url, r.reused_from])).toEqual(
+      earlier.map((url, i) => [url, { job_id: prior.id, index: i }]),
+    );
+    const transcribed = completed.filter((r) => r.reused_from === null);
+    expect(transcribed.length).toBeGreaterThan(0);
+    // audio_seconds counts what this job transcribed, not what it reused; billed is what foxapi billed for it.
+    const audio = sum(transcribed.map((r) => sourceSeconds(r.file_url)));
+    const sim = s.sim.stats();
+    for (const url of earlier) expect(sim.submittedUrls[url]).toBe(1);
+    expect(sim.audioSecondsTranscribed - simBefore.audioSecondsTranscribed).toBeCloseTo(audio, 6);
+    expect(final.usage.audio_seconds).toBeCloseTo(audio, 6);
+    expect(final.usage.billed_seconds).toBeCloseTo(sim.billedSeconds - simBefore.billedSeconds, 6);
+
+    // The tenant's day: both jobs' completed files, of which the four reused; audio and billed of both.
+    const row = (await usage(s)).data[0]!;
+    expect(row).toMatchObject({ jobs: 2, files: prior.counts.completed + final.counts.completed, reused_files: 4 });
+    expect(row.audio_seconds).toBeCloseTo(prior.usage.audio_seconds + audio, 6);
+    expect(row.billed_seconds).toBeCloseTo(sim.billedSeconds, 6);
+
+    const metrics = await scrape(s);
+    expect(sample(metrics, 'batchscribe_reused_files_total', { tenant: 'acme' })).toBe(4);
+    expect(sample(metrics, 'batchscribe_audio_seconds_total', { tenant: 'acme' })).toBeCloseTo(sim.audioSecondsTranscribed, 3);
+    expect(sample(metrics, 'batchscribe_billed_seconds_total', { tenant: 'acme' })).toBeCloseTo(sim.billedSeconds, 3);
   }, 120_000);
 
   it('when the CLI asks for usage, then it reads GET /v1/usage of the running api', async () => {

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Job } from '@batchscribe/shared';
+import { runCli } from '../../apps/cli/src/index.js';
+import { memoryIo } from '../../apps/cli/test/fake-api.js';
 import { Stack, TOKENS, countsAddUp, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -229,6 +231,65 @@ describe.each(['fs', 's3'] as const)('the transcript is shared, and outlives its
     await waitFor(async () => ((await s.transcripts.storedIndexes(source.id)).length === 0 ? true : undefined), {
       what: 'the sweeper to delete the expired source’s transcripts once the later job expired too',
     });
+  }, 60_000);
+});
+
+describe('asking for reuse: JSON, text/plain, schedules, the CLI', () => {
+  it('when reuse is not a boolean, then 422 naming it and nothing is written', async () => {
+    stack = await Stack.start({ worker: false });
+    const s = stack;
+    const before = await s.keysUnderPrefix();
+    const json = await s.request<{ type: string; errors: Array<{ path: string }> }>('POST', '/v1/jobs', {
+      body: { file_urls: urls(1), reuse: 'yes' },
+    });
+    expect(json.status).toBe(422);
+    expect(json.body.errors.map((e) => e.path)).toEqual(['reuse']);
+    const text = await s.request<{ errors: Array<{ path: string; message: string }> }>('POST', '/v1/jobs?reuse=1', {
+      body: `${urls(1)[0]}\n`,
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text.status).toBe(422);
+    expect(text.body.errors).toEqual([{ path: 'reuse', message: 'must be "true" or "false"' }]);
+    const schedule = await s.request<{ errors: Array<{ path: string }> }>('POST', '/v1/schedules', {
+      body: { name: 'n', cron: '0 2 * * *', file_urls: urls(1), job: { reuse: 1 } },
+    });
+    expect(schedule.status).toBe(422);
+    expect(schedule.body.errors.map((e) => e.path)).toEqual(['job.reuse']);
+    expect((await s.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'))).toEqual(before.filter((k) => !k.includes(':ratelimit:')));
+  });
+
+  it('when a text/plain job or a schedule’s job asks for reuse, then the job reuses', async () => {
+    stack = await Stack.start();
+    const s = stack;
+    const list = urls(2, 'surfaces');
+    await s.waitForJob((await s.submit({ file_urls: list })).id);
+    const text = await s.request<Job>('POST', '/v1/jobs?reuse=true', { body: list.join('\n'), headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(202);
+    expect(text.body.reuse).toBe(true);
+    expect((await s.waitForJob(text.body.id)).usage.reused_files).toBe(2);
+
+    const created = await s.request<{ id: string; job: { reuse?: boolean } }>('POST', '/v1/schedules', {
+      body: { name: 'nightly', cron: '0 2 * * *', file_urls: list, job: { reuse: true } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.job.reuse).toBe(true);
+    const run = await s.request<Job>('POST', `/v1/schedules/${created.body.id}/run`);
+    expect(run.status).toBe(202);
+    expect(run.body.reuse).toBe(true);
+    expect((await s.waitForJob(run.body.id)).usage.reused_files).toBe(2);
+    expect(s.sim.stats().submissions).toBe(1);
+  }, 60_000);
+
+  it('when the CLI submits with --reuse, then the job reuses', async () => {
+    stack = await Stack.start();
+    const s = stack;
+    const list = urls(3, 'cli');
+    await s.waitForJob((await s.submit({ file_urls: list })).id);
+    const mem = memoryIo({ fetch, env: { BATCHSCRIBE_URL: s.apiUrl, BATCHSCRIBE_TOKEN: TOKENS.acme }, stdinText: list.join('\n') });
+    expect(await runCli(['submit', '-', '--reuse', '--wait', '--no-progress'], mem.io)).toBe(0);
+    const id = mem.out().trim().split('\n').pop()!;
+    expect(await s.waitForJob(id)).toMatchObject({ reuse: true, usage: { reused_files: 3 } });
+    expect(s.sim.stats().submissions).toBe(1);
   }, 60_000);
 });
 
