@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchStore, ReuseIndex, batchScripts, finishUsage } from '@batchscribe/shared';
+import { BatchStore, ReuseIndex, batchScripts, finishUsage, type Job, type ReusePlan } from '@batchscribe/shared';
 import { snapshotKeys } from '../support/raw-http.js';
-import { Stack, urls } from '../support/stack.js';
+import { Stack, TOKENS, urls } from '../support/stack.js';
 
 /**
  * The batch scripts read, decode and check every argument before their first write: a script
@@ -164,3 +164,138 @@ describe('records made from upstream data', () => {
     expect(retried.body.status).toBe('running');
   });
 });
+
+describe('reuseSplit checks everything before writing', () => {
+  async function reuseJob(): Promise<{ jobId: string; source: string; store: BatchStore }> {
+    const source = await stack.submit({ file_urls: urls(2, 'split-source') });
+    const job = await stack.submit({ file_urls: urls(2, 'split'), reuse: true });
+    return { jobId: job.id, source: source.id, store: new BatchStore(stack.redis, stack.keys, 60) };
+  }
+  const plan = (source: string, over: Partial<ReusePlan> = {}): ReusePlan => ({
+    expected: [0, 1],
+    reused: [{ index: 0, source: { jobId: source, index: 1 } }],
+    deferred: [],
+    rest: [1],
+    at: Date.now(),
+    ...over,
+  });
+
+  it('when a file is reused, then it completes with its source, the source learns the referrer, and the rest stay to submit', async () => {
+    const { jobId, source, store } = await reuseJob();
+    expect(await store.reuseSplit(jobId, 0, plan(source))).toEqual({ kind: 'ok', ended: false, created: null });
+    const [reused, rest] = await store.readFiles(jobId, [0, 1]);
+    expect(reused).toMatchObject({ s: 'completed', rf: { j: source, i: 1 } });
+    expect(reused?.t).toBeUndefined();
+    expect(rest).toMatchObject({ s: 'queued' });
+    expect((await store.get(jobId, 0))?.files).toEqual([1]);
+    expect(await stack.redis.smembers(stack.keys.blobRefs(source))).toEqual([jobId]);
+    const job = await stack.request<Job>('GET', `/v1/jobs/${jobId}`);
+    expect(job.body).toMatchObject({ status: 'running', counts: { queued: 1, completed: 1 }, usage: { reused_files: 1, audio_seconds: 0 } });
+  });
+
+  it.each([
+    ['a planned file that is not in the batch', (): Partial<ReusePlan> => ({ rest: [5] }), /^BADARGS file 5 is not in the batch/],
+    ['lists that do not add up to the batch', (): Partial<ReusePlan> => ({ rest: [] }), /^BADARGS the planned files are not/],
+    [
+      'a reused entry with a negative source index',
+      (source: string): Partial<ReusePlan> => ({ reused: [{ index: 0, source: { jobId: source, index: -1 } }] }),
+      /^BADARGS a reused file is not/,
+    ],
+  ])('when given %s, then an error reply and nothing changed', async (_what, over, refusal) => {
+    const { jobId, source, store } = await reuseJob();
+    const before = await state();
+    await expect(store.reuseSplit(jobId, 0, plan(source, over(source)))).rejects.toThrow(refusal);
+    expect(await state()).toBe(before);
+  });
+
+  it('when a file planned for reuse is not queued any more, then DAMAGED and nothing changed', async () => {
+    const { jobId, source, store } = await reuseJob();
+    await stack.redis.hset(stack.keys.batch(jobId, 0), 'st', 'cq');
+    const before = await state();
+    await expect(store.reuseSplit(jobId, 0, plan(source))).rejects.toThrow(/^DAMAGED file 0 is not queued; nothing was changed/);
+    expect(await state()).toBe(before);
+  });
+
+  it('when the source is another tenant’s job, or being deleted, then it is refused as a source and nothing changed', async () => {
+    const { jobId, store } = await reuseJob();
+    const foreign = await stack.submit({ file_urls: urls(2, 'foreign') }, TOKENS.globex);
+    const before = await state();
+    expect(await store.reuseSplit(jobId, 0, plan(foreign.id))).toEqual({ kind: 'invalid', sources: [foreign.id] });
+    const deleting = await stack.submit({ file_urls: urls(2, 'deleting') });
+    await stack.redis.hset(stack.keys.job(deleting.id), 'pending_action', 'delete');
+    const withDeleting = await state();
+    expect(await store.reuseSplit(jobId, 0, plan(deleting.id))).toEqual({ kind: 'invalid', sources: [deleting.id] });
+    expect(await state()).toBe(withDeleting);
+    expect(withDeleting).not.toBe(before);
+  });
+
+  it('when the batch carries other files than planned for, or moved on, then moved and nothing changed', async () => {
+    const { jobId, source, store } = await reuseJob();
+    const before = await state();
+    expect(await store.reuseSplit(jobId, 0, plan(source, { expected: [1, 0], rest: [1] }))).toEqual({ kind: 'moved' });
+    await stack.redis.hset(stack.keys.batch(jobId, 0), 'state', 'submitting');
+    expect(await store.reuseSplit(jobId, 0, plan(source))).toEqual({ kind: 'moved' });
+    await stack.redis.hset(stack.keys.batch(jobId, 0), 'state', 'queued');
+    expect(await state()).toBe(before);
+  });
+
+  it('when usage is not JSON, then an error reply and nothing changed', async () => {
+    const { jobId, source } = await reuseJob();
+    const k = stack.keys;
+    const counted = finishUsage(k, 'acme', { at: Date.now(), audioMs: 0, billedMs: null, reused: 1 });
+    const keys = [k.job(jobId), k.batch(jobId, 0), k.batch(jobId, 1), k.intakePending, k.webhookOutbox, ...counted.keys, k.job(source), k.blobRefs(source), k.batch(jobId, 0)];
+    const before = await state();
+    await expect(
+      batchScripts(stack.redis).bsReuseSplit(
+        keys.length,
+        ...keys,
+        new Date().toISOString(),
+        60,
+        k.jobEvents,
+        jobId,
+        '{oops',
+        1,
+        '[0,1]',
+        '[[0,1,1]]',
+        '[]',
+        '[1]',
+        Date.now(),
+        source,
+      ),
+    ).rejects.toThrow(/^BADARGS usage is not a JSON object; nothing was changed/);
+    expect(await state()).toBe(before);
+  });
+
+  it('when every file is reused, then the batch ends with no task and the job settles', async () => {
+    const { jobId, source, store } = await reuseJob();
+    const all = plan(source, {
+      reused: [
+        { index: 0, source: { jobId: source, index: 0 } },
+        { index: 1, source: { jobId: source, index: 1 } },
+      ],
+      rest: [],
+    });
+    expect(await store.reuseSplit(jobId, 0, all)).toEqual({ kind: 'ok', ended: true, created: null });
+    const job = await stack.request<Job>('GET', `/v1/jobs/${jobId}`);
+    expect(job.body).toMatchObject({ status: 'completed', counts: { completed: 2 }, batches: { completed: 1 }, usage: { reused_files: 2 } });
+    expect(await stack.redis.ttl(stack.keys.batch(jobId, 0))).toBeGreaterThan(0);
+    expect(await store.reuseSplit(jobId, 0, all)).toEqual({ kind: 'moved' });
+  });
+
+  it('when files wait for an earlier file and others go out, then the waiting ones become a new queued batch', async () => {
+    const { jobId, source, store } = await reuseJob();
+    const at = Date.now();
+    const split = await store.reuseSplit(jobId, 0, plan(source, { reused: [], deferred: [0], rest: [1], at }));
+    expect(split).toEqual({ kind: 'ok', ended: false, created: 1 });
+    expect(await store.get(jobId, 1)).toMatchObject({ state: 'queued', files: [0] });
+    expect((await store.readFiles(jobId, [0]))[0]).toMatchObject({ s: 'queued', b: 1 });
+    expect(await stack.redis.hget(stack.keys.job(jobId), 'b_total')).toBe('2');
+    // On intake pending until enqueued; cleared only by the entry this split added.
+    expect(Number(await stack.redis.zscore(stack.keys.intakePending, jobId))).toBe(at);
+    await store.doneEnqueueing(jobId, at - 1);
+    expect(await stack.redis.zscore(stack.keys.intakePending, jobId)).not.toBeNull();
+    await store.doneEnqueueing(jobId, at);
+    expect(await stack.redis.zscore(stack.keys.intakePending, jobId)).toBeNull();
+  });
+});
+
