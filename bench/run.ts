@@ -15,6 +15,7 @@ import { meetingsBench } from './meetings.bench.js';
 import { parkedBench } from './parked.bench.js';
 import { actionsBench } from './actions.bench.js';
 import { uploadsBench } from './uploads.bench.js';
+import { reuseBench } from './reuse.bench.js';
 
 /**
  * `pnpm bench [name…]`: every benchmark of issue 6 (or the named ones) against one Redis,
@@ -31,6 +32,7 @@ const BENCHMARKS: Record<string, (redis: BenchRedis) => Promise<BenchResult[]>> 
   parked: parkedBench,
   actions: actionsBench,
   uploads: uploadsBench,
+  reuse: reuseBench,
 };
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');

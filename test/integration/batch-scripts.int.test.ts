@@ -216,6 +216,14 @@ describe('reuseSplit checks everything before writing', () => {
     expect(await state()).toBe(before);
   });
 
+  it('when the home’s list of reuse sources cannot be read, then DAMAGED and nothing changed', async () => {
+    const { jobId, source, store } = await reuseJob();
+    await stack.redis.hset(stack.keys.batch(jobId, 0), 'rs', '[oops');
+    const before = await state();
+    await expect(store.reuseSplit(jobId, 0, plan(source))).rejects.toThrow(/^DAMAGED the reuse sources of batch 0 is not readable JSON/);
+    expect(await state()).toBe(before);
+  });
+
   it('when the source is another tenant’s job, or being deleted, then it is refused as a source and nothing changed', async () => {
     const { jobId, store } = await reuseJob();
     const foreign = await stack.submit({ file_urls: urls(2, 'foreign') }, TOKENS.globex);

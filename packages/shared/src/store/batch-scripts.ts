@@ -94,7 +94,7 @@ local function batchFiles(bkey)
 end
 local function newEdits() return { order = {}, byKey = {} } end
 -- err: a table sets the file's error, false clears it, nil keeps it; via: a batch number, or nil;
--- ru: the "<job id>:<index>" a reused file reads its transcript from, or nil.
+-- ru: the "<source>:<index>" a reused file reads its transcript from (REUSE_SPLIT), or nil.
 local function editFile(edits, key, offset, letter, err, via, ru)
   local e = edits.byKey[key]
   if not e then
@@ -412,7 +412,9 @@ return 1
  * completed, `ru` names the transcript, counted as reused in the job's and tenant's usage, and
  * the source job learns this job as a referrer of its blobs), and those that wait for an earlier
  * file of the same job still at foxapi (moved into a new queued batch, numbered b_total, when the
- * rest go out now; else the batch keeps only them and waits). The batch then carries the rest
+ * rest go out now; else the batch keeps only them and waits). A home names its files' source
+ * jobs once, in `rs` (a JSON list), and each reused file's `ru` entry by position in it: a job
+ * id is 30 bytes, repeated for every file otherwise. The batch then carries the rest
  * (`files`), in the order they will be submitted; with nothing left it ends `completed` with no
  * task, and may settle the job. Every source job is checked in the same step: it must still be
  * the tenant's and not being deleted, so a reuse never points at a transcript about to go.
@@ -480,13 +482,38 @@ local function queuedAt(idx)
   if not st or string.sub(st, offset + 1, offset + 1) ~= LETTER.queued then return nil, 'file ' .. idx .. ' is not queued' end
   return home, offset
 end
+-- A home's rs lists the source jobs its reused files read from; ru names one by position.
+local sourceLists = {}
+local function sourceRef(home, id)
+  local s = sourceLists[home]
+  if not s then
+    local list = {}
+    local raw = redis.call('HGET', home, 'rs')
+    if raw then
+      local decoded, err = decodeJson(raw, 'the reuse sources of ' .. label(home))
+      if not decoded then return nil, err end
+      list = decoded
+    end
+    s = { list = list, pos = {}, changed = false }
+    for p, v in ipairs(list) do s.pos[v] = p - 1 end
+    sourceLists[home] = s
+  end
+  if s.pos[id] == nil then
+    s.list[#s.list + 1] = id
+    s.pos[id] = #s.list - 1
+    s.changed = true
+  end
+  return s.pos[id]
+end
 local edits = newEdits()
 for _, r in ipairs(reused) do
   local idx, s, from = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
   if not idx or not carried[idx] or not s or s < 1 or s > k or not from or from < 0 then return badArgs('a reused file is not [index, source, index]') end
   local home, offset = queuedAt(idx)
   if not home then return damaged(offset) end
-  editFile(edits, home, offset, LETTER.completed, nil, nil, ARGV[11 + s] .. ':' .. from)
+  local ref, rerr = sourceRef(home, ARGV[11 + s])
+  if not ref then return damaged(rerr) end
+  editFile(edits, home, offset, LETTER.completed, nil, nil, ref .. ':' .. from)
 end
 local created = -1
 if #deferred > 0 and #rest > 0 then created = batches end
@@ -503,6 +530,9 @@ if not usage then return badArgs(usageErr) end
 local writes, werr = prepareEdits(edits)
 if not writes then return damaged(werr) end
 applyEdits(writes)
+for home, list in pairs(sourceLists) do
+  if list.changed then redis.call('HSET', home, 'rs', cjson.encode(list.list)) end
+end
 local ended = 0
 if created >= 0 then
   redis.call('HSET', KEYS[3], 'state', 'queued', 'files', ARGV[9])

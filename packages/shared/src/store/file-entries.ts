@@ -14,8 +14,9 @@ import { FILE_STATUSES } from '../domain/job.js';
  * - `err`: JSON object offset → ErrorInfo, for the failed files only;
  * - `via`: JSON object offset → batch number, for files a retry put into a later batch (that
  *   batch's task id and number are theirs from then on);
- * - `ru`: JSON object offset → `"<job id>:<index>"`, for files completed from an earlier
- *   transcript (reuse: the file whose transcript they read);
+ * - `ru`: JSON object offset → `"<k>:<index>"`, for files completed from an earlier transcript
+ *   (reuse): they read file `<index>` of the job at position `<k>` of `rs`;
+ * - `rs`: JSON array of the job ids those reused files read from (each named once per home);
  * - `dup`: JSON object offset → file index, in a `reuse` job, for a file whose recording an
  *   earlier file of the same job already is (its leader: transcribed once, for both).
  *
@@ -99,13 +100,15 @@ export interface HomeFields {
   via: string | null;
   /** The home batch's own task id (its files' unless `via` says otherwise). */
   task_id: string | null;
-  /** Reused files: offset → `"<job id>:<index>"` of the transcript they read. */
+  /** Reused files: offset → `"<k>:<index>"`: file `<index>` of job `rs[k]` is the transcript they read. */
   ru?: string | null;
+  /** The source jobs `ru` names by position. */
+  rs?: string | null;
   /** Files of a `reuse` job that repeat an earlier one: offset → that file's index. */
   dup?: string | null;
 }
 
-export const HOME_FIELDS = ['f', 'st', 'err', 'via', 'task_id', 'ru', 'dup'] as const;
+export const HOME_FIELDS = ['f', 'st', 'err', 'via', 'task_id', 'ru', 'rs', 'dup'] as const;
 
 export function homeFieldsFrom(values: readonly (string | null)[]): HomeFields {
   return {
@@ -115,16 +118,17 @@ export function homeFieldsFrom(values: readonly (string | null)[]): HomeFields {
     via: values[3] ?? null,
     task_id: values[4] ?? null,
     ru: values[5] ?? null,
-    dup: values[6] ?? null,
+    rs: values[6] ?? null,
+    dup: values[7] ?? null,
   };
 }
 
-/** `"<job id>:<index>"` as kept in `ru`. */
-export function parseReusedFrom(raw: string): { j: string; i: number } {
-  const sep = raw.lastIndexOf(':');
-  const i = Number(raw.slice(sep + 1));
-  if (sep < 1 || !Number.isInteger(i) || i < 0) throw new Error(`unreadable reuse source ${JSON.stringify(raw)}`);
-  return { j: raw.slice(0, sep), i };
+/** `"<k>:<index>"` as kept in `ru`, with the home's `rs`. */
+function parseReusedFrom(raw: string, sources: readonly string[]): { j: string; i: number } {
+  const [k, i] = raw.split(':').map(Number);
+  const j = sources[k ?? -1];
+  if (j === undefined || !Number.isInteger(i) || i! < 0) throw new Error(`unreadable reuse source ${JSON.stringify(raw)}`);
+  return { j, i: i! };
 }
 
 /**
@@ -144,6 +148,7 @@ export function unpackHome(
   const errors = fields.err === null ? {} : (JSON.parse(fields.err) as Record<string, ErrorInfo>);
   const via = fields.via === null ? {} : (JSON.parse(fields.via) as Record<string, number>);
   const reused = fields.ru ? (JSON.parse(fields.ru) as Record<string, string>) : {};
+  const sources = fields.rs ? (JSON.parse(fields.rs) as string[]) : [];
   const leaders = fields.dup ? (JSON.parse(fields.dup) as Record<string, number>) : {};
   return inputs.map((input, offset) => {
     const batch = via[offset] ?? home;
@@ -151,7 +156,7 @@ export function unpackHome(
     if (input.ref !== undefined) record.r = input.ref;
     const source = reused[offset];
     // A reused file had no task: its transcript is another file's.
-    if (source !== undefined) record.rf = parseReusedFrom(source);
+    if (source !== undefined) record.rf = parseReusedFrom(source, sources);
     const task = batch === home ? fields.task_id : taskOf(batch);
     if (task !== null && record.s !== 'queued' && source === undefined) record.t = task;
     const error = errors[offset];
