@@ -105,17 +105,10 @@ export async function reuseBench(redis: BenchRedis): Promise<BenchResult[]> {
           firstJobKeysBytesPerFile: Math.round(firstJobBytes / FILES),
         },
       ),
-      result(
-        'reuse-reused-job-redis-bytes-per-file',
-        secondJobBytes / FILES,
-        firstJobBytes / FILES,
-        'B',
-        null,
-        {
-          ...settings,
-          how: "MEMORY USAGE of the second job's keys ÷ files; baseline: the first job's (the reused files also name their source)",
-        },
-      ),
+      result('reuse-reused-job-redis-bytes-per-file', secondJobBytes / FILES, firstJobBytes / FILES, 'B', null, {
+        ...settings,
+        how: "MEMORY USAGE of the second job's keys ÷ files; baseline: the first job's (the reused files also name their source)",
+      }),
     ];
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

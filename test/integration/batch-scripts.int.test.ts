@@ -190,7 +190,11 @@ describe('reuseSplit checks everything before writing', () => {
     expect((await store.get(jobId, 0))?.files).toEqual([1]);
     expect(await stack.redis.smembers(stack.keys.blobRefs(source))).toEqual([jobId]);
     const job = await stack.request<Job>('GET', `/v1/jobs/${jobId}`);
-    expect(job.body).toMatchObject({ status: 'running', counts: { queued: 1, completed: 1 }, usage: { reused_files: 1, audio_seconds: 0 } });
+    expect(job.body).toMatchObject({
+      status: 'running',
+      counts: { queued: 1, completed: 1 },
+      usage: { reused_files: 1, audio_seconds: 0 },
+    });
   });
 
   it.each([
@@ -251,7 +255,17 @@ describe('reuseSplit checks everything before writing', () => {
     const { jobId, source } = await reuseJob();
     const k = stack.keys;
     const counted = finishUsage(k, 'acme', { at: Date.now(), audioMs: 0, billedMs: null, reused: 1 });
-    const keys = [k.job(jobId), k.batch(jobId, 0), k.batch(jobId, 1), k.intakePending, k.webhookOutbox, ...counted.keys, k.job(source), k.blobRefs(source), k.batch(jobId, 0)];
+    const keys = [
+      k.job(jobId),
+      k.batch(jobId, 0),
+      k.batch(jobId, 1),
+      k.intakePending,
+      k.webhookOutbox,
+      ...counted.keys,
+      k.job(source),
+      k.blobRefs(source),
+      k.batch(jobId, 0),
+    ];
     const before = await state();
     await expect(
       batchScripts(stack.redis).bsReuseSplit(
@@ -285,7 +299,12 @@ describe('reuseSplit checks everything before writing', () => {
     });
     expect(await store.reuseSplit(jobId, 0, all)).toEqual({ kind: 'ok', ended: true, created: null });
     const job = await stack.request<Job>('GET', `/v1/jobs/${jobId}`);
-    expect(job.body).toMatchObject({ status: 'completed', counts: { completed: 2 }, batches: { completed: 1 }, usage: { reused_files: 2 } });
+    expect(job.body).toMatchObject({
+      status: 'completed',
+      counts: { completed: 2 },
+      batches: { completed: 1 },
+      usage: { reused_files: 2 },
+    });
     expect(await stack.redis.ttl(stack.keys.batch(jobId, 0))).toBeGreaterThan(0);
     expect(await store.reuseSplit(jobId, 0, all)).toEqual({ kind: 'moved' });
   });
@@ -306,4 +325,3 @@ describe('reuseSplit checks everything before writing', () => {
     expect(await stack.redis.zscore(stack.keys.intakePending, jobId)).toBeNull();
   });
 });
-

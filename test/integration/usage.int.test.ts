@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchStore, ReuseIndex, UsageStore, USAGE_KEEP_S, batchScripts, finishUsage, type FileRecord, type Job } from '@batchscribe/shared';
+import {
+  BatchStore,
+  ReuseIndex,
+  UsageStore,
+  USAGE_KEEP_S,
+  batchScripts,
+  finishUsage,
+  type FileRecord,
+  type Job,
+} from '@batchscribe/shared';
 import { snapshotKeys } from '../support/raw-http.js';
 import { Stack, TOKENS, urls } from '../support/stack.js';
 

@@ -175,9 +175,7 @@ describe('usage of a job: Job, GET /v1/usage, /metrics and the simulator agree',
     const completed = results.body.data.filter((r) => r.status === 'completed');
     expect(completed).toHaveLength(final.counts.completed);
     const reused = completed.filter((r) => r.reused_from !== null);
-    expect(reused.map((r) => [r.file_url, r.reused_from])).toEqual(
-      earlier.map((url, i) => [url, { job_id: prior.id, index: i }]),
-    );
+    expect(reused.map((r) => [r.file_url, r.reused_from])).toEqual(earlier.map((url, i) => [url, { job_id: prior.id, index: i }]));
     const transcribed = completed.filter((r) => r.reused_from === null);
     expect(transcribed.length).toBeGreaterThan(0);
     // audio_seconds counts what this job transcribed, not what it reused; billed is what foxapi billed for it.

@@ -126,7 +126,12 @@ describe('what must match for a reuse', () => {
     }
     expect(s.sim.stats().submittedUrls[url!]).toBe(1 + variants.length);
 
-    const reordered = { recognition: { punctuation: 'full', disfluency_removal: true }, language_hints: ['en'], file_urls: [url!], reuse: true };
+    const reordered = {
+      recognition: { punctuation: 'full', disfluency_removal: true },
+      language_hints: ['en'],
+      file_urls: [url!],
+      reuse: true,
+    };
     const same = await s.waitForJob((await s.submit(reordered)).id);
     expect(same.usage.reused_files).toBe(1);
     expect(s.sim.stats().submittedUrls[url!]).toBe(1 + variants.length);
@@ -167,7 +172,10 @@ describe.each(['fs', 's3'] as const)('the transcript is shared, and outlives its
     const ndjson = await fetch(`${s.apiUrl}/v1/jobs/${jobId}/results`, {
       headers: { authorization: `Bearer ${TOKENS.acme}`, accept: 'application/x-ndjson' },
     });
-    const lines = (await ndjson.text()).trim().split('\n').map((l) => JSON.parse(l) as FileResult);
+    const lines = (await ndjson.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FileResult);
     const out = [JSON.stringify(page.body.data[0]!.transcript), JSON.stringify(lines[0]!.transcript)];
     for (const format of ['json', 'txt', 'raw']) {
       const res = await s.request<unknown>('GET', `/v1/jobs/${jobId}/files/0/transcript?format=${format}`);
@@ -292,4 +300,3 @@ describe('asking for reuse: JSON, text/plain, schedules, the CLI', () => {
     expect(s.sim.stats().submissions).toBe(1);
   }, 60_000);
 });
-

@@ -56,7 +56,10 @@ export async function reuseBeforeSubmit(
     const plan = planReuse(rec, files, hits, leaders, excluded, at);
     if (plan.reused.length === 0 && plan.deferred.length === 0) return { kind: 'submit', rec, files };
     if (plan.reused.length === 0 && plan.rest.length === 0) {
-      return { kind: 'step', result: later(FOLLOWER_WAIT_MS + (deps.random ?? Math.random)() * 250, 'waiting for the same file earlier in the job') };
+      return {
+        kind: 'step',
+        result: later(FOLLOWER_WAIT_MS + (deps.random ?? Math.random)() * 250, 'waiting for the same file earlier in the job'),
+      };
     }
     const outcome = await deps.store.reuseSplit(rec.jobId, rec.batch, plan);
     if (outcome.kind === 'invalid') {

@@ -41,11 +41,7 @@ function upstreamPart(options: UpstreamOptions): UpstreamOptions {
 /** The fingerprint of one file of a job, as hex (FINGERPRINT_BYTES bytes): what the tenant's reuse index is keyed by. */
 export function reuseFingerprint(identity: string, model: string, options: UpstreamOptions): string {
   const text = canonicalJson([identity, model, upstreamPart(options)]);
-  return createHash('sha256')
-    .update(text)
-    .digest()
-    .subarray(0, FINGERPRINT_BYTES)
-    .toString('hex');
+  return createHash('sha256').update(text).digest().subarray(0, FINGERPRINT_BYTES).toString('hex');
 }
 
 /** Where a reused file's transcript is: the file of the job that transcribed it (whose blobs it reads). */

@@ -297,7 +297,11 @@ export class BatchStore {
       const [total, tenant, model, options] = await this.redis.hmget(this.keys.job(jobId), 'b_total', 'tenant', 'model', 'options');
       const batches = Number(total ?? 0);
       const counted = finishUsage(this.keys, tenant ?? '', usage); // usage
-      const learnt = this.reuse.learning(tenant ?? '', usage?.at ?? Date.now(), completedFingerprints(files, model ?? null, options ?? null));
+      const learnt = this.reuse.learning(
+        tenant ?? '',
+        usage?.at ?? Date.now(),
+        completedFingerprints(files, model ?? null, options ?? null),
+      );
       const keys = [
         this.keys.job(jobId),
         this.keys.batch(jobId, batch),

@@ -65,7 +65,11 @@ export const homeOf = (index: number, page: number): number => Math.floor(index 
  * What makes two files the same recording for reuse (domain/reuse.ts): the content hash of an
  * upload, `sha256:<hex>`, when the entry has one, else the URL. Takes a FileRecord or an input.
  */
-export function reuseIdentity(file: { readonly h?: string | undefined; readonly u?: string | undefined; readonly url?: string | undefined }): string {
+export function reuseIdentity(file: {
+  readonly h?: string | undefined;
+  readonly u?: string | undefined;
+  readonly url?: string | undefined;
+}): string {
   if (file.h !== undefined && file.h !== '') return `sha256:${file.h}`;
   return file.u ?? file.url ?? '';
 }
