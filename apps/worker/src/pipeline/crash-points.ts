@@ -15,6 +15,7 @@ export const CRASH_POINTS = [
   'mid-download',
   'after-transcripts-stored',
   'after-batch-finished',
+  'after-reuse-split',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

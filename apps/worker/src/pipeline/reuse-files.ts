@@ -70,6 +70,7 @@ export async function reuseBeforeSubmit(
     if (outcome.kind === 'gone') return { kind: 'step', result: done };
     // A replay found the batch moved on, or a cancel came first: the next look decides.
     if (outcome.kind !== 'ok') return { kind: 'step', result: later(0, `reuse found the batch ${outcome.kind}`) };
+    deps.crash('after-reuse-split');
     if (outcome.created !== null) {
       await deps.enqueue(rec.jobId, [outcome.created], (job.priority ?? 'bulk') as Priority);
       await deps.store.doneEnqueueing(rec.jobId, plan.at);
