@@ -34,6 +34,7 @@ const CREATE_JOB_DESCRIPTION = [
   'The body must be valid UTF-8 (or its declared charset); `Content-Encoding` gzip, deflate and br are undone first. An unknown field is a 422 that suggests the nearest known name.',
   '`callback_url` needs the server to have WEBHOOK_SECRET, and a host in CALLBACK_HOSTS when that is set.',
   '`priority` defaults to interactive for a job of one batch, else bulk.',
+  '`reuse: true`: a file this tenant already had transcribed (the same URL, or the same upload content, with the same model and upstream options) within JOB_RETENTION_S is completed from that transcript with no foxapi call, and its FileResult says `reused_from`; a URL repeated within the job is transcribed once.',
 ].join(' ');
 
 const textQuery = createJobQuery.meta({ description: 'Job options for a text/plain body.' });

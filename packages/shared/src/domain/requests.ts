@@ -86,7 +86,13 @@ export const jobOptionsShape = {
   callback_url: callbackUrl.optional(),
   priority: z.enum(['interactive', 'bulk']).optional(),
   /** README, "Costs": complete files this tenant already had transcribed from that transcript. */
-  reuse: z.boolean({ message: 'must be true or false' }).optional(),
+  reuse: z
+    .boolean({ message: 'must be true or false' })
+    .meta({
+      description:
+        'Complete files this tenant already had transcribed (same URL or upload content, model and upstream options) within JOB_RETENTION_S from that transcript, with no foxapi call.',
+    })
+    .optional(),
 };
 
 /** language_hints only with paraformer-v2; shared by job and schedule requests. */
