@@ -324,4 +324,14 @@ describe('reuseSplit checks everything before writing', () => {
     await store.doneEnqueueing(jobId, at);
     expect(await stack.redis.zscore(stack.keys.intakePending, jobId)).toBeNull();
   });
+
+  it('when a new batch is needed while the job’s intake is still enqueueing, then nothing changes until it is done', async () => {
+    const { jobId, source, store } = await reuseJob();
+    await stack.redis.zadd(stack.keys.intakePending, 1, jobId);
+    const before = await state();
+    expect(await store.reuseSplit(jobId, 0, plan(source, { reused: [], deferred: [0], rest: [1] }))).toEqual({ kind: 'intake' });
+    expect(await state()).toBe(before);
+    // A split that makes no batch does not wait for it.
+    expect(await store.reuseSplit(jobId, 0, plan(source))).toMatchObject({ kind: 'ok', created: null });
+  });
 });

@@ -27,6 +27,9 @@ import { done, later, type StepContext, type StepResult } from './step.js';
 /** How soon a batch holding only files that wait for an earlier file of the job looks again. */
 export const FOLLOWER_WAIT_MS = 2_000;
 
+/** How soon a split that needs a new batch looks again while the job's intake is still enqueueing. */
+const INTAKE_WAIT_MS = 500;
+
 /** What the submit step goes on with. */
 export type ReuseOutcome =
   /** Submit these (the batch as it was, or what a split left in it). */
@@ -68,6 +71,7 @@ export async function reuseBeforeSubmit(
       continue;
     }
     if (outcome.kind === 'gone') return { kind: 'step', result: done };
+    if (outcome.kind === 'intake') return { kind: 'step', result: later(INTAKE_WAIT_MS, 'the job’s batches are still being enqueued') };
     // A replay found the batch moved on, or a cancel came first: the next look decides.
     if (outcome.kind !== 'ok') return { kind: 'step', result: later(0, `reuse found the batch ${outcome.kind}`) };
     deps.crash('after-reuse-split');

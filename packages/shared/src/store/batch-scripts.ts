@@ -425,7 +425,9 @@ return 1
  * read), reusedJson ([[index, source 1..k, source index], …]), deferredJson ([index, …]),
  * restJson ([index, …]), nowMs, then the k source job ids.
  * Returns {'ok', ended 0|1, new batch number or -1}; {'moved'} when the batch is no longer the
- * one planned for (a replay); {'cancelling'}; {'invalid', source numbers…} when some sources may
+ * one planned for (a replay); {'cancelling'}; {'intake'} when a new batch is needed while the
+ * job is on intake pending (its intake or a retry is still enqueueing: nothing changed, try
+ * again shortly); {'invalid', source numbers…} when some sources may
  * not be read (nothing changed: plan without them); -1 when the batch is gone; STALE error reply
  * when the batch keys are not the job's.
  */
@@ -524,6 +526,9 @@ for _, idx in ipairs(deferred) do
   if created >= 0 then editFile(edits, home, offset, LETTER.queued, nil, created) end
 end
 if created >= 0 and redis.call('EXISTS', KEYS[3]) == 1 then return damaged('batch ' .. created .. ' exists already') end
+-- While an intake (or a retry) is still putting the job's batches on the queue, its own
+-- intake-pending entry stands for them and is dropped when it is done: a new batch waits for that.
+if created >= 0 and redis.call('ZSCORE', KEYS[4], ARGV[4]) then return { 'intake' } end
 local usage, usageErr = decode_usage(ARGV[5], job)
 if usageErr == 'STALE' then return redis.error_reply('STALE usage keys name another tenant; nothing was changed') end
 if not usage then return badArgs(usageErr) end
@@ -539,7 +544,7 @@ if created >= 0 then
   redis.call('HINCRBY', job, 'b_total', 1)
   redis.call('HINCRBY', job, 'b_queued', 1)
   -- Until the new batch is on the queue: the intake sweeper enqueues it if this worker dies first.
-  redis.call('ZADD', KEYS[4], 'NX', ARGV[11], ARGV[4])
+  redis.call('ZADD', KEYS[4], ARGV[11], ARGV[4])
 end
 if #rest == 0 and #deferred == 0 then
   redis.call('HSET', KEYS[2], 'state', 'completed', 'ended_at', ARGV[1], 'files', '[]')
@@ -566,7 +571,7 @@ return { 'ok', ended, created }
 
 /**
  * clearOwnPending: takes a job off intake pending only if its entry is still the one this caller
- * added (REUSE_SPLIT's, score = nowMs), so the entry of an intake still fanning out is left to it.
+ * added (REUSE_SPLIT's, score = nowMs), so an entry an intake or a retry made since is left to it.
  * KEYS: intake pending. ARGV: jobId, nowMs. Returns 1 if removed.
  */
 export const CLEAR_OWN_PENDING = `

@@ -88,6 +88,8 @@ export type ReuseSplitOutcome =
   /** The batch moved on, or carries other files than planned for: read it again. */
   | { kind: 'moved' }
   | { kind: 'cancelling' }
+  /** The job's intake (or a retry) is still enqueueing its batches: a new batch waits for it; nothing changed. */
+  | { kind: 'intake' }
   | { kind: 'gone' }
   /** These source jobs may not be read any more (deleted, being deleted): nothing changed. */
   | { kind: 'invalid'; sources: string[] };
@@ -384,7 +386,7 @@ export class BatchStore {
       }
       if (reply === -1) return { kind: 'gone' };
       const [word, ...rest] = reply as Array<string | number>;
-      if (word === 'moved' || word === 'cancelling') return { kind: word };
+      if (word === 'moved' || word === 'cancelling' || word === 'intake') return { kind: word };
       if (word === 'invalid') return { kind: 'invalid', sources: rest.map((s) => sources[Number(s) - 1]!) };
       const created = Number(rest[1]);
       return { kind: 'ok', ended: Number(rest[0]) === 1, created: created >= 0 ? created : null };
