@@ -17,6 +17,8 @@ export interface NewJobRecord {
   createdAt: string;
   files: number;
   batches: number;
+  /** How many of the files come from uploads (their media is released when the job ends). */
+  uploads?: number;
 }
 
 export function jobRecordFields(rec: NewJobRecord): Record<string, string> {
@@ -34,6 +36,7 @@ export function jobRecordFields(rec: NewJobRecord): Record<string, string> {
   if (rec.metadata !== null) fields.metadata = JSON.stringify(rec.metadata);
   if (rec.callbackUrl !== null) fields.callback_url = rec.callbackUrl;
   if (rec.scheduleId !== null) fields.schedule_id = rec.scheduleId;
+  if (rec.uploads) fields.uploads = String(rec.uploads);
   for (const name of COUNT_NAMES) {
     fields[`f_${name}`] = String(name === 'total' || name === 'queued' ? rec.files : 0);
     fields[`b_${name}`] = String(name === 'total' || name === 'queued' ? rec.batches : 0);
