@@ -34,7 +34,9 @@ describe('worker SIGKILLed during the media handoff', () => {
   it.each<Point>(['during-handoff-upload', 'after-handoff-upload'])(
     'when a worker dies at %s and another starts, then every file is transcribed as its own and each batch is submitted once',
     async (point) => {
-      const s = track(await FaultStack.start({ sim: { taskDurationMs: 300, fetchMedia: true }, apiEnv: { BATCH_SIZE: String(BATCH_SIZE) } }));
+      const s = track(
+        await FaultStack.start({ sim: { taskDurationMs: 300, fetchMedia: true }, apiEnv: { BATCH_SIZE: String(BATCH_SIZE) } }),
+      );
       await s.diagnose(async () => {
         const workerA = await s.startApiAndWorker({ BATCHSCRIBE_CRASH_AT: point, WORKER_CONCURRENCY: '1' }, 'workerA');
         const names = Array.from({ length: FILES }, (_, i) => `meeting-${i}.wav`);

@@ -37,114 +37,128 @@ async function blobsUnder(stack: Stack, uploadId: string): Promise<string[]> {
 /** One sweep of the api's upload sweeper at `now`, as main.ts runs it every UPLOAD_SWEEP_MS. */
 function sweepUploads(stack: Stack, now = Date.now()): Promise<{ swept: boolean; deleted: number }> {
   const env = loadApiEnv({ ...stack.blobEnv, QUEUE_PREFIX: stack.prefix, AUTH_DISABLED: 'true', REDIS_URL: process.env.REDIS_URL });
-  const sweep = createUploadSweeper({ env, redis: stack.redis, keys: stack.keys, blobs: stack.blobs, logger: pino({ level: 'silent' }), now: () => now });
+  const sweep = createUploadSweeper({
+    env,
+    redis: stack.redis,
+    keys: stack.keys,
+    blobs: stack.blobs,
+    logger: pino({ level: 'silent' }),
+    now: () => now,
+  });
   return sweep(1);
 }
 
 /** A media host for URL inputs: every path answers a small WAV (the simulator fetches its first bytes). */
 async function mediaHost(): Promise<HttpFixture> {
   const body = wav(1, 99);
-  return HttpFixture.start((_req, res) => void res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': body.length }).end(body));
+  return HttpFixture.start(
+    (_req, res) => void res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': body.length }).end(body),
+  );
 }
 
 describe.each([
   { blob: 'fs', handoff: 'foxapi' },
   { blob: 's3', handoff: 'presign' },
-] as const)('jobs from uploads on the $blob store with MEDIA_HANDOFF=$handoff, the simulator fetching every media URL', ({ blob, handoff }) => {
-  let stack: Stack;
-  let media: HttpFixture;
-  beforeAll(async () => {
-    media = await mediaHost();
-    stack = await Stack.start({ blob, sim: { fetchMedia: true }, workerEnv: { MEDIA_HANDOFF: handoff } });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    await media?.close();
-  });
+] as const)(
+  'jobs from uploads on the $blob store with MEDIA_HANDOFF=$handoff, the simulator fetching every media URL',
+  ({ blob, handoff }) => {
+    let stack: Stack;
+    let media: HttpFixture;
+    beforeAll(async () => {
+      media = await mediaHost();
+      stack = await Stack.start({ blob, sim: { fetchMedia: true }, workerEnv: { MEDIA_HANDOFF: handoff } });
+    });
+    afterAll(async () => {
+      await stack?.stop();
+      await media?.close();
+    });
 
-  /** What the simulator's transcript of an uploaded file names: foxapi's copy keeps the filename, a pre-signed URL the object's key. */
-  const namedIn = (uploadId: string, filename: string) => (handoff === 'foxapi' ? filename : uploadId);
+    /** What the simulator's transcript of an uploaded file names: foxapi's copy keeps the filename, a pre-signed URL the object's key. */
+    const namedIn = (uploadId: string, filename: string) => (handoff === 'foxapi' ? filename : uploadId);
 
-  it('when a job names two ready uploads, then both are transcribed, each FileResult carries its upload_id and filename, and once the job has ended the media is deleted', async () => {
-    const a = await upload(stack, wav(2, 1), 'standup.wav');
-    const b = await upload(stack, wav(1, 2), 'review.m4a');
-    stack.sim.reset();
+    it('when a job names two ready uploads, then both are transcribed, each FileResult carries its upload_id and filename, and once the job has ended the media is deleted', async () => {
+      const a = await upload(stack, wav(2, 1), 'standup.wav');
+      const b = await upload(stack, wav(1, 2), 'review.m4a');
+      stack.sim.reset();
 
-    const created = await stack.submit({ files: [{ upload_id: a, ref: '2026/11/standup.wav' }, { upload_id: b }] });
-    expect(created.counts.total).toBe(2);
-    // While the job uses them, the TTL does not apply.
-    const used = await stack.request<UploadView>('GET', `/v1/uploads/${a}`);
-    expect(used.body).toMatchObject({ status: 'ready', expires_at: null });
+      const created = await stack.submit({ files: [{ upload_id: a, ref: '2026/11/standup.wav' }, { upload_id: b }] });
+      expect(created.counts.total).toBe(2);
+      // While the job uses them, the TTL does not apply.
+      const used = await stack.request<UploadView>('GET', `/v1/uploads/${a}`);
+      expect(used.body).toMatchObject({ status: 'ready', expires_at: null });
 
-    const job = await stack.waitForJob(created.id);
-    expect(job.status).toBe('completed');
-    expect(job.counts).toMatchObject({ total: 2, completed: 2, failed: 0 });
-    const files = await results(stack, created.id);
-    expect(files.map((f) => [f.index, f.file_url, f.upload_id, f.filename, f.ref, f.status, f.error])).toEqual([
-      [0, null, a, 'standup.wav', '2026/11/standup.wav', 'completed', null],
-      [1, null, b, 'review.m4a', null, 'completed', null],
-    ]);
-    expect(files[0]!.transcript?.text).toContain(namedIn(a, 'standup.wav'));
-    expect(files[1]!.transcript?.text).toContain(namedIn(b, 'review.m4a'));
+      const job = await stack.waitForJob(created.id);
+      expect(job.status).toBe('completed');
+      expect(job.counts).toMatchObject({ total: 2, completed: 2, failed: 0 });
+      const files = await results(stack, created.id);
+      expect(files.map((f) => [f.index, f.file_url, f.upload_id, f.filename, f.ref, f.status, f.error])).toEqual([
+        [0, null, a, 'standup.wav', '2026/11/standup.wav', 'completed', null],
+        [1, null, b, 'review.m4a', null, 'completed', null],
+      ]);
+      expect(files[0]!.transcript?.text).toContain(namedIn(a, 'standup.wav'));
+      expect(files[1]!.transcript?.text).toContain(namedIn(b, 'review.m4a'));
 
-    const stats = stack.sim.stats();
-    expect(stats.mediaFetches).toBe(2);
-    expect(stats.mediaFetchFailures).toBe(0);
-    expect(stats.submissions).toBe(1);
-    const submitted = Object.keys(stats.submittedUrls);
-    if (handoff === 'foxapi') {
-      expect(stats.uploads).toBe(2);
-      expect(submitted.every((u) => u.startsWith(`${stack.simUrl}/uploads/`))).toBe(true);
-    } else {
-      expect(stats.uploads).toBe(0);
-      expect(submitted.every((u) => u.startsWith(process.env.TEST_S3_ENDPOINT!) && u.includes('X-Amz-Signature='))).toBe(true);
-    }
+      const stats = stack.sim.stats();
+      expect(stats.mediaFetches).toBe(2);
+      expect(stats.mediaFetchFailures).toBe(0);
+      expect(stats.submissions).toBe(1);
+      const submitted = Object.keys(stats.submittedUrls);
+      if (handoff === 'foxapi') {
+        expect(stats.uploads).toBe(2);
+        expect(submitted.every((u) => u.startsWith(`${stack.simUrl}/uploads/`))).toBe(true);
+      } else {
+        expect(stats.uploads).toBe(0);
+        expect(submitted.every((u) => u.startsWith(process.env.TEST_S3_ENDPOINT!) && u.includes('X-Amz-Signature='))).toBe(true);
+      }
 
-    // The job's end released both uploads: due at once, deleted by the next sweep.
-    await waitFor(async () => ((await stack.redis.zscore(stack.keys.uploadsDue, b)) !== null ? true : undefined), { what: 'uploads released' });
-    expect(await stack.redis.scard(stack.keys.uploadJobs(a))).toBe(0);
-    expect(await blobsUnder(stack, a)).not.toEqual([]);
-    expect((await sweepUploads(stack)).deleted).toBeGreaterThanOrEqual(2);
-    for (const id of [a, b]) {
-      expect((await stack.request('GET', `/v1/uploads/${id}`)).status).toBe(404);
-      expect(await blobsUnder(stack, id)).toEqual([]);
-    }
-    // The transcripts stay.
-    expect((await stack.request('GET', `/v1/jobs/${created.id}/files/0/transcript?format=txt`)).status).toBe(200);
-  });
+      // The job's end released both uploads: due at once, deleted by the next sweep.
+      await waitFor(async () => ((await stack.redis.zscore(stack.keys.uploadsDue, b)) !== null ? true : undefined), {
+        what: 'uploads released',
+      });
+      expect(await stack.redis.scard(stack.keys.uploadJobs(a))).toBe(0);
+      expect(await blobsUnder(stack, a)).not.toEqual([]);
+      expect((await sweepUploads(stack)).deleted).toBeGreaterThanOrEqual(2);
+      for (const id of [a, b]) {
+        expect((await stack.request('GET', `/v1/uploads/${id}`)).status).toBe(404);
+        expect(await blobsUnder(stack, id)).toEqual([]);
+      }
+      // The transcripts stay.
+      expect((await stack.request('GET', `/v1/jobs/${created.id}/files/0/transcript?format=txt`)).status).toBe(200);
+    });
 
-  it('when URL and upload files are mixed, and one upload is named twice, then every result belongs to its own input', async () => {
-    const a = await upload(stack, wav(1, 3), 'alpha.wav');
-    const b = await upload(stack, wav(1, 4), 'beta.wav');
-    const body = {
-      files: [
-        { url: `${media.url}/calls/one.wav` },
-        { upload_id: a, ref: 'alpha' },
-        { url: `${media.url}/calls/two.wav`, ref: 'two' },
-        { upload_id: b },
-        { upload_id: a, ref: 'alpha again' },
-      ],
-    };
-    const job = await stack.waitForJob((await stack.submit(body)).id);
-    expect(job.status).toBe('completed');
-    const files = await results(stack, job.id);
-    expect(files.map((f) => [f.file_url, f.upload_id, f.filename, f.ref, f.status])).toEqual([
-      [`${media.url}/calls/one.wav`, null, null, null, 'completed'],
-      [null, a, 'alpha.wav', 'alpha', 'completed'],
-      [`${media.url}/calls/two.wav`, null, null, 'two', 'completed'],
-      [null, b, 'beta.wav', null, 'completed'],
-      [null, a, 'alpha.wav', 'alpha again', 'completed'],
-    ]);
-    const texts = files.map((f) => f.transcript?.text ?? '');
-    expect(texts[0]).toContain('one.wav');
-    expect(texts[1]).toContain(namedIn(a, 'alpha.wav'));
-    expect(texts[2]).toContain('two.wav');
-    expect(texts[3]).toContain(namedIn(b, 'beta.wav'));
-    expect(texts[4]).toContain(namedIn(a, 'alpha.wav'));
-    // The URL files were fetched where they are; the uploads from the store (or foxapi's copy).
-    expect(media.received.map((r) => r.path).sort()).toEqual(expect.arrayContaining(['/calls/one.wav', '/calls/two.wav']));
-  });
-});
+    it('when URL and upload files are mixed, and one upload is named twice, then every result belongs to its own input', async () => {
+      const a = await upload(stack, wav(1, 3), 'alpha.wav');
+      const b = await upload(stack, wav(1, 4), 'beta.wav');
+      const body = {
+        files: [
+          { url: `${media.url}/calls/one.wav` },
+          { upload_id: a, ref: 'alpha' },
+          { url: `${media.url}/calls/two.wav`, ref: 'two' },
+          { upload_id: b },
+          { upload_id: a, ref: 'alpha again' },
+        ],
+      };
+      const job = await stack.waitForJob((await stack.submit(body)).id);
+      expect(job.status).toBe('completed');
+      const files = await results(stack, job.id);
+      expect(files.map((f) => [f.file_url, f.upload_id, f.filename, f.ref, f.status])).toEqual([
+        [`${media.url}/calls/one.wav`, null, null, null, 'completed'],
+        [null, a, 'alpha.wav', 'alpha', 'completed'],
+        [`${media.url}/calls/two.wav`, null, null, 'two', 'completed'],
+        [null, b, 'beta.wav', null, 'completed'],
+        [null, a, 'alpha.wav', 'alpha again', 'completed'],
+      ]);
+      const texts = files.map((f) => f.transcript?.text ?? '');
+      expect(texts[0]).toContain('one.wav');
+      expect(texts[1]).toContain(namedIn(a, 'alpha.wav'));
+      expect(texts[2]).toContain('two.wav');
+      expect(texts[3]).toContain(namedIn(b, 'beta.wav'));
+      expect(texts[4]).toContain(namedIn(a, 'alpha.wav'));
+      // The URL files were fetched where they are; the uploads from the store (or foxapi's copy).
+      expect(media.received.map((r) => r.path).sort()).toEqual(expect.arrayContaining(['/calls/one.wav', '/calls/two.wav']));
+    });
+  },
+);
 
 describe('media that cannot go to foxapi (fs store, MEDIA_HANDOFF=foxapi)', () => {
   let stack: Stack;
@@ -181,7 +195,9 @@ describe('media that cannot go to foxapi (fs store, MEDIA_HANDOFF=foxapi)', () =
     const big = await upload(stack, wav(3, 7), 'again.wav');
     const job = await stack.waitForJob((await stack.submit({ files: [{ upload_id: big }] })).id);
     expect(job.status).toBe('failed');
-    await waitFor(async () => ((await stack.redis.scard(stack.keys.uploadJobs(big))) === 0 ? true : undefined), { what: 'upload released' });
+    await waitFor(async () => ((await stack.redis.scard(stack.keys.uploadJobs(big))) === 0 ? true : undefined), {
+      what: 'upload released',
+    });
     const submissions = stack.sim.stats().submissions;
     expect((await stack.request('POST', `/v1/jobs/${job.id}/retry`)).status).toBe(202);
     const retried = await stack.waitForJob(job.id, (j) => j.finished_at !== null && j.finished_at !== job.finished_at);
@@ -231,30 +247,40 @@ describe('POST /v1/jobs naming uploads that cannot be used', () => {
     ['a number', () => ({ upload_id: 42 }), /must be a string/],
   ];
 
-  it.each(cases)('when files[1] names an upload that is %s, then 422 names files.1.upload_id and nothing is written', async (_what, entry, message) => {
-    // The intake rate-limit counter is bookkeeping, not job state: a refused request may count.
-    const jobState = async () => (await stack.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'));
-    const before = await jobState();
-    const res = await stack.request<{ type: string; errors: Array<{ path: string; message: string }> }>('POST', '/v1/jobs', {
-      body: { files: [{ upload_id: ready }, entry(), { url: 'https://media.example.com/x.wav' }] },
-    });
-    expect(res.status).toBe(422);
-    expect(res.body.type).toMatch(/validation-error$/);
-    expect(res.body.errors).toHaveLength(1);
-    expect(res.body.errors[0]!.path).toBe('files.1.upload_id');
-    expect(res.body.errors[0]!.message).toMatch(message);
-    expect(await jobState()).toEqual(before);
-    // The ready upload named alongside was not attached: its TTL still runs.
-    expect(await stack.redis.scard(stack.keys.uploadJobs(ready))).toBe(0);
-    expect(await stack.redis.zscore(stack.keys.uploadsDue, ready)).not.toBeNull();
-  });
+  it.each(cases)(
+    'when files[1] names an upload that is %s, then 422 names files.1.upload_id and nothing is written',
+    async (_what, entry, message) => {
+      // The intake rate-limit counter is bookkeeping, not job state: a refused request may count.
+      const jobState = async () => (await stack.keysUnderPrefix()).filter((k) => !k.includes(':ratelimit:'));
+      const before = await jobState();
+      const res = await stack.request<{ type: string; errors: Array<{ path: string; message: string }> }>('POST', '/v1/jobs', {
+        body: { files: [{ upload_id: ready }, entry(), { url: 'https://media.example.com/x.wav' }] },
+      });
+      expect(res.status).toBe(422);
+      expect(res.body.type).toMatch(/validation-error$/);
+      expect(res.body.errors).toHaveLength(1);
+      expect(res.body.errors[0]!.path).toBe('files.1.upload_id');
+      expect(res.body.errors[0]!.message).toMatch(message);
+      expect(await jobState()).toEqual(before);
+      // The ready upload named alongside was not attached: its TTL still runs.
+      expect(await stack.redis.scard(stack.keys.uploadJobs(ready))).toBe(0);
+      expect(await stack.redis.zscore(stack.keys.uploadsDue, ready)).not.toBeNull();
+    },
+  );
 
   it('when several entries are bad, then one 422 lists each of them by its index', async () => {
     const res = await stack.request<{ errors: Array<{ path: string; message: string }> }>('POST', '/v1/jobs', {
-      body: { files: [{ upload_id: never }, { upload_id: ready }, { upload_id: unfinished }, { upload_id: expired }, { upload_id: foreign }] },
+      body: {
+        files: [{ upload_id: never }, { upload_id: ready }, { upload_id: unfinished }, { upload_id: expired }, { upload_id: foreign }],
+      },
     });
     expect(res.status).toBe(422);
-    expect(res.body.errors.map((e) => e.path)).toEqual(['files.0.upload_id', 'files.2.upload_id', 'files.3.upload_id', 'files.4.upload_id']);
+    expect(res.body.errors.map((e) => e.path)).toEqual([
+      'files.0.upload_id',
+      'files.2.upload_id',
+      'files.3.upload_id',
+      'files.4.upload_id',
+    ]);
   });
 
   it('when an entry gives both url and upload_id, then 422 says to give exactly one; with neither, that url is missing', async () => {

@@ -84,8 +84,8 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
       return done;
     case 'completed': {
       let sent = 0;
-      const perFile = inputs.map(
-        (i): FileOutcome => ('url' in i ? outcome.files[sent++]! : { kind: 'failed', code: i.error.code, message: i.error.message }),
+      const perFile = inputs.map((i): FileOutcome =>
+        'url' in i ? outcome.files[sent++]! : { kind: 'failed', code: i.error.code, message: i.error.message },
       );
       return collectResults(ctx, rec, files, perFile, snapshot.raw, snapshot.usage);
     }

@@ -424,7 +424,8 @@ interface AttachCommand {
  */
 export async function writeNewJob(redis: Redis, keys: KeyLayout, job: NewJob): Promise<void> {
   // A MULTI has the scripts defined on its connection when it is made.
-  if (job.files.some((f) => f.upload !== undefined)) withScripts<AttachCommand>(redis, { bsUploadAttach: { keys: 3, lua: ATTACH_UPLOAD_LUA } });
+  if (job.files.some((f) => f.upload !== undefined))
+    withScripts<AttachCommand>(redis, { bsUploadAttach: { keys: 3, lua: ATTACH_UPLOAD_LUA } });
   const multi = redis.multi();
   multi.hset(keys.job(job.id), { ...job.record, page: job.page });
   const queued = STATUS_LETTERS.queued;
