@@ -1,26 +1,38 @@
 /**
  * `pnpm demo`: the whole service on this machine, end to end. Gets a Redis, starts the foxapi
  * simulator, the api and a worker, submits a sample job with a callback URL, shows its
- * progress, receives and verifies the signed webhook, prints one transcript, and exits 0 — or
+ * progress, receives and verifies the signed webhook, prints one transcript; then transcribes
+ * a folder of recordings from disk (tiny WAVs it writes itself) with the CLI's `submit PATH`,
+ * its upload bar and `results --out`, and prints the folder of SRT files it got. Exits 0 — or
  * says plainly what is missing.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createFoxapiSimulator } from '@batchscribe/foxapi-sim';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { freePort, redisServerAvailable, startLocalRedis, type LocalRedis } from './lib/local-redis.js';
-import { spawnTs, stopProcess } from './lib/processes.js';
+import { REPO_ROOT, spawnTs, stopProcess } from './lib/processes.js';
+import { wav } from './lib/wav.js';
 
 const TOKEN = 'demo-token';
 const FILES = 300;
 /** Share of files the simulator fails (as a real upstream does now and then), to show per-file errors. */
 const FAIL_RATE = 0.01;
+/** The demo's meeting archive on disk: path → seconds of (noise) audio. A non-media file is skipped by the CLI. */
+const ARCHIVE: Record<string, number> = {
+  '2026/11/standup.wav': 3,
+  '2026/11/design-review.wav': 2,
+  '2026/12/planning.wav': 4,
+  'calls/customer-call.wav': 2,
+  'calls/notes.txt': 0,
+};
 
 function say(msg: string): void {
   process.stdout.write(`${msg}\n`);
@@ -138,12 +150,15 @@ async function main(): Promise<void> {
     { onLine: keep },
   );
   const children = [api, worker];
+  // The meeting archive the CLI transcribes, with its cache and the SRT folder it writes.
+  const archiveDir = mkdtempSync(join(tmpdir(), 'batchscribe-demo-archive-'));
   const cleanup = async () => {
     await Promise.all(children.map((c) => stopProcess(c)));
     await sim.close();
     receiver.server.close();
     await redis.local?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(archiveDir, { recursive: true, force: true });
   };
 
   try {
@@ -191,6 +206,11 @@ async function main(): Promise<void> {
     say(
       `stats      foxapi submissions ${sim.stats().submissions}, polls ${sim.stats().polls}, duplicate submissions ${sim.stats().duplicateSubmissions}`,
     );
+
+    // From here on the simulator reads the start of every media URL it is given, as foxapi
+    // does, and fails nothing on purpose: the archive's files must all come out.
+    sim.configure({ failRate: 0, fetchMedia: true });
+    await transcribeArchive(archiveDir, apiUrl);
   } catch (err) {
     process.stderr.write(`\ndemo failed: ${(err as Error).message}\nlast log lines:\n${logs.slice(-20).join('\n')}\n`);
     await cleanup();
@@ -198,6 +218,66 @@ async function main(): Promise<void> {
   }
   await cleanup();
   say('demo done');
+}
+
+/**
+ * A meeting archive from disk through the CLI, as a user would run it: `batchscribe submit
+ * meetings/ --wait` uploads each recording (tus, resumable) under one bar, makes the job and
+ * follows it; `results --format srt --out` writes the subtitles in the folders the recordings
+ * were in. The worker hands each file to foxapi's file API (MEDIA_HANDOFF=foxapi with BLOB_STORE=fs).
+ */
+async function transcribeArchive(root: string, apiUrl: string): Promise<void> {
+  const meetings = join(root, 'meetings');
+  for (const [path, seconds] of Object.entries(ARCHIVE)) {
+    mkdirSync(dirname(join(meetings, path)), { recursive: true });
+    writeFileSync(join(meetings, path), seconds > 0 ? wav(seconds, path.length) : 'agenda: none\n');
+  }
+  say(`\narchive    ${meetings}: ${Object.keys(ARCHIVE).length} files in folders, written for the demo`);
+  say(`           $ batchscribe submit meetings --name "demo meeting archive" --wait\n`);
+  const env = {
+    BATCHSCRIBE_URL: apiUrl,
+    BATCHSCRIBE_TOKEN: TOKEN,
+    XDG_CACHE_HOME: join(root, 'cache'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+  };
+  const submitted = await cli(['submit', 'meetings', '--name', 'demo meeting archive', '--wait'], env, root);
+  if (submitted.code !== 0) throw new Error(`batchscribe submit ended with exit code ${submitted.code}`);
+  const jobId = submitted.stdout.trim();
+  say(`\n           $ batchscribe results ${jobId} --format srt --out transcripts`);
+  const results = await cli(['results', jobId, '--format', 'srt', '--out', 'transcripts'], env, root);
+  if (results.code !== 0) throw new Error(`batchscribe results ended with exit code ${results.code}`);
+  const out = join(root, 'transcripts');
+  const written = (
+    readdirSync(out, { recursive: true, withFileTypes: true }) as Array<{ isFile(): boolean; name: string; parentPath: string }>
+  )
+    .filter((e) => e.isFile())
+    .map((e) => relative(out, join(e.parentPath, e.name)))
+    .sort();
+  say(`\nsrt folder ${out}:`);
+  for (const path of written) say(`           ${path}`);
+  const first = written[0];
+  if (!first) throw new Error('results --out wrote no SRT file');
+  say(`\n${first}:\n\n${readFileSync(join(out, first), 'utf8')}`);
+}
+
+/** Runs the CLI from sources; its progress bars go to this terminal (stderr), its stdout is kept. */
+function cli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    // tsx by its path: the CLI runs in the archive's folder, where `tsx` would not resolve.
+    const tsx = join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs');
+    const child = spawn(process.execPath, ['--import', tsx, '--conditions=source', join(REPO_ROOT, 'apps/cli/src/main.ts'), ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      process.stdout.write(c);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
 }
 
 /** The promise's value, or the error after `ms`; the timer is cleared either way so the demo exits at once. */

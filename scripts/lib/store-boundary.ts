@@ -7,7 +7,7 @@ import { createKeyLayout, type KeyLayout } from '../../packages/shared/src/store
  *  - send Lua (`.eval(`, `.evalsha(`, `defineCommand`, a string holding `redis.call`/`redis.pcall`),
  *  - send raw commands (`redis.call(...)` of ioredis),
  *  - build a key: use a KeyLayout member (`keys.job(…)`, `keys.inflight`), or spell a fragment of
- *    the layout (`':files'`, `':foxapi:inflight'`, …) in a string.
+ *    the layout (`':retry'`, `':foxapi:inflight'`, …) in a string.
  * Two layout members are names other parts need, not keys of our state: `bullPrefix` (BullMQ's
  * queues and workers) and `jobEvents` (the pub/sub channel the api subscribes to).
  *

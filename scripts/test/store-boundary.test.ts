@@ -12,7 +12,7 @@ describe('the store boundary rule', () => {
     ['a raw command', `await deps.redis.call('HGET', k, 'f');`, /raw Redis command/],
     ['a key built with the layout', `await redis.hget(deps.keys.job(id), 'status');`, /keys\.job/],
     ['a layout key read as a property', `await redis.scard(this.keys.inflight);`, /keys\.inflight/],
-    ['a key suffix spelled out', 'const files = `${prefix}:files`;', /':files'/],
+    ['a key suffix spelled out', 'const found = `${prefix}:retry`;', /':retry'/],
     ['a fixed key spelled out', "const k = '{bs}:foxapi:inflight';", /foxapi:inflight/],
   ])('when production code holds %s, then it is reported', (_what, text, expected) => {
     expect(whats(text).join('\n')).toMatch(expected);

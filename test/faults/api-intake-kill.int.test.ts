@@ -142,15 +142,16 @@ describe('api SIGKILLed mid-intake', () => {
           expect(countsAddUp(got.body)).toBe(true);
         }
         if (pendingAtKill) {
-          // The worker's sweep, as it will run once INTAKE_GRACE_MS has passed.
-          const swept = await sweepIntake({
+          // The worker's sweep, as it will run once INTAKE_GRACE_MS has passed. The job's fan-out
+          // job (queued before the 202) may have run already and queued its batches: either way,
+          // after the sweep every batch is queued and the job has left the pending set.
+          await sweepIntake({
             redis: s.admin,
             keys: s.keys,
             queue: s.queue(),
             logger: pino({ level: 'silent' }),
             graceMs: 0,
           });
-          expect(swept).toBeGreaterThanOrEqual(1);
           expect(await countEnqueued(s, jobId!)).toBe(BATCHES);
           expect(await s.admin.zscore(s.keys.intakePending, jobId!)).toBeNull();
         }

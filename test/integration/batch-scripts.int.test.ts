@@ -325,6 +325,15 @@ describe('reuseSplit checks everything before writing', () => {
     expect(await stack.redis.zscore(stack.keys.intakePending, jobId)).toBeNull();
   });
 
+  it('when files from uploads had their media prepared, then the entries follow the files to their new positions', async () => {
+    const { jobId, source, store } = await reuseJob();
+    const key = stack.keys.batch(jobId, 0);
+    await stack.redis.hset(key, 'm:0', JSON.stringify({ u: 'https://f/0', at: 1 }), 'm:1', JSON.stringify({ u: 'https://f/1', at: 1 }));
+    // File 0 is reused (its entry goes), file 1 stays and is now at position 0.
+    expect(await store.reuseSplit(jobId, 0, plan(source))).toMatchObject({ kind: 'ok' });
+    expect((await store.get(jobId, 0))?.media).toEqual({ 0: { u: 'https://f/1', at: 1 } });
+  });
+
   it('when a new batch is needed while the job’s intake is still enqueueing, then nothing changes until it is done', async () => {
     const { jobId, source, store } = await reuseJob();
     await stack.redis.zadd(stack.keys.intakePending, 1, jobId);

@@ -4,6 +4,8 @@ import { runCli } from '../../apps/cli/src/index.js';
 import { memoryIo } from '../../apps/cli/test/fake-api.js';
 import { Stack, TOKENS, countsAddUp, urls } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
+import { runTus } from '../support/tus-client.js';
+import { wav } from '../../scripts/lib/wav.js';
 
 /*
  * Reuse (`"reuse": true`, README "Costs"; docs/architecture.md, "Reuse") through the whole
@@ -298,5 +300,34 @@ describe('asking for reuse: JSON, text/plain, schedules, the CLI', () => {
     const id = mem.out().trim().split('\n').pop()!;
     expect(await s.waitForJob(id)).toMatchObject({ reuse: true, usage: { reused_files: 3 } });
     expect(s.sim.stats().submissions).toBe(1);
+  }, 60_000);
+});
+
+describe('reuse of uploads: the same content, whatever the upload', () => {
+  async function upload(s: Stack, bytes: Buffer, filename: string): Promise<string> {
+    const run = await runTus({ apiUrl: s.apiUrl, token: TOKENS.acme, bytes, filename });
+    expect(run.outcome).toBe('done');
+    return run.url.split('/').pop()!;
+  }
+
+  it('when a later job names another upload of the same bytes, or one upload twice, then it is transcribed once', async () => {
+    stack = await Stack.start({ apiEnv: { BATCH_SIZE: '2' } });
+    const s = stack;
+    const first = await upload(s, wav(2, 7), 'monday.wav');
+    const done = await s.waitForJob((await s.submit({ files: [{ upload_id: first }] })).id);
+    expect(done.status).toBe('completed');
+    expect(s.sim.stats().submissions).toBe(1);
+
+    // The same recording uploaded again under another name, a new one, and the new one again.
+    const again = await upload(s, wav(2, 7), 'monday-copy.wav');
+    const other = await upload(s, wav(2, 8), 'tuesday.wav');
+    const later = await s.submit({ files: [{ upload_id: again }, { upload_id: other }, { upload_id: other }], reuse: true });
+    const ended = await s.waitForJob(later.id);
+    expect(ended).toMatchObject({ status: 'completed', counts: { completed: 3 }, usage: { reused_files: 2 } });
+    expect(s.sim.stats().submissions).toBe(2);
+    const got = await results(s, later.id);
+    expect(got.map((r) => r.reused_from)).toEqual([{ job_id: done.id, index: 0 }, null, { job_id: later.id, index: 1 }]);
+    const source = await results(s, done.id);
+    expect(got[0]!.transcript).toEqual(source[0]!.transcript);
   }, 60_000);
 });

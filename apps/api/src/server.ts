@@ -13,6 +13,7 @@ import {
   JobReader,
   type ManifestFetcher,
   TranscriptStore,
+  UploadStore,
   UsageStore,
   createFireScheduleDeps,
   createMetricsRegistry,
@@ -137,6 +138,8 @@ export function createApp(deps: ApiDeps): Express {
     }),
   };
   app.use('/v1', bearerAuth(deps.env.API_KEYS));
+  // Jobs name uploads, attach them, and release them when they end (cancel, delete).
+  const uploadRecords = new UploadStore(deps.redis, deps.keys);
   app.use(
     jobsRoutes({
       redis: deps.redis,
@@ -152,8 +155,10 @@ export function createApp(deps: ApiDeps): Express {
         batchSize: deps.env.BATCH_SIZE,
         retentionS: deps.env.JOB_RETENTION_S,
         transcripts,
+        uploads: uploadRecords,
         ...(deps.webhooksQueue ? { webhooks: deps.webhooksQueue } : {}),
       }),
+      uploads: uploadRecords,
       maxBodyBytes: deps.env.MAX_BODY_BYTES,
       pollMinMs: deps.env.POLL_MIN_MS,
       ...intake,

@@ -52,23 +52,29 @@ export function segmentedBar(counts: Job['counts'], width = BAR_WIDTH): string {
   return out + BAR_GLYPHS.queued.repeat(width - drawn);
 }
 
+/**
+ * A one-line bar whose whole line the caller writes (payload `line`). linewrap: true clips it to
+ * the terminal width without switching autowrap off (which Ctrl-C would leave off); the cursor
+ * stays visible for the same reason. cli-progress redraws and throttles.
+ */
+export function lineBar(stream: NodeJS.WritableStream, opts: { clearOnComplete: boolean }): cliProgress.SingleBar {
+  return new cliProgress.SingleBar({
+    stream,
+    format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
+    fps: 4,
+    hideCursor: false,
+    clearOnComplete: opts.clearOnComplete,
+    linewrap: true,
+  });
+}
+
 class BarReporter implements ProgressReporter {
   private readonly eta = new EtaEstimator();
   private readonly bar: cliProgress.SingleBar;
   private started = false;
 
   constructor(private readonly io: ProgressIo) {
-    // linewrap: true clips the bar to the terminal width without switching autowrap off (which
-    // Ctrl-C would leave off); the cursor stays visible for the same reason. cli-progress
-    // redraws and throttles; the line itself is ours, since its bar has a single segment.
-    this.bar = new cliProgress.SingleBar({
-      stream: io.stderr,
-      format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
-      fps: 4,
-      hideCursor: false,
-      clearOnComplete: false,
-      linewrap: true,
-    });
+    this.bar = lineBar(io.stderr, { clearOnComplete: false });
   }
 
   update(job: Job): void {

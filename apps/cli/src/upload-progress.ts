@@ -1,7 +1,7 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import { EtaEstimator, formatDuration } from './eta.js';
 import type { CliIo } from './io.js';
-import { BAR_GLYPHS } from './progress.js';
+import { BAR_GLYPHS, lineBar } from './progress.js';
 import type { UploadTotals } from './uploads/uploader.js';
 
 /** Shows the uploads of `submit PATH…` before the job exists. */
@@ -53,15 +53,8 @@ class UploadBar implements UploadProgressReporter {
   private firstSample: { at: number; bytes: number } | undefined;
 
   constructor(private readonly io: ProgressIo) {
-    // The same settings as the job's bar (progress.ts): clipped to the terminal, cursor visible.
-    this.bar = new cliProgress.SingleBar({
-      stream: io.stderr,
-      format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
-      fps: 4,
-      hideCursor: false,
-      clearOnComplete: true,
-      linewrap: true,
-    });
+    // Cleared once the uploads are done: the job's bar takes the line.
+    this.bar = lineBar(io.stderr, { clearOnComplete: true });
   }
 
   update(totals: UploadTotals): void {

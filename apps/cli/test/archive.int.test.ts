@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createJobBody, newUploadId } from '@batchscribe/shared';
 import { Stack, TOKENS } from '../../../test/support/stack.js';
 import { runCliProcess, startCliProcess, type CliRun } from './cli-process.js';
 import { startThrottleProxy } from './upload-api.js';
@@ -12,16 +11,6 @@ import { writeZip } from './zip-fixture.js';
 // The archive workflow end to end: the real CLI as a child process, the whole service in this
 // process (api with its tus endpoint, worker, foxapi simulator, the harness's Redis), a
 // throttling proxy in front of the api so a run can be killed in the middle of an upload.
-
-/**
- * Whether the api's job intake takes `files[].upload_id` (issue 13, "Jobs from uploads"). Until
- * it does, the tests that need a job made from uploads are skipped — under a title that says so,
- * never silently — and they run by themselves once it does: the check is the api's own request
- * schema.
- */
-const INTAKE_TAKES_UPLOADS = createJobBody.safeParse({ files: [{ upload_id: newUploadId(Date.now()), ref: 'probe.wav' }] }).success;
-const describeWithUploadJobs = INTAKE_TAKES_UPLOADS ? describe : describe.skip;
-const WAITING = INTAKE_TAKES_UPLOADS ? '' : ' [skipped: POST /v1/jobs does not take files[].upload_id yet]';
 
 const SRT_CUE = /^\d+\n\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}\n.+/;
 
@@ -157,7 +146,7 @@ describe('the CLI against the api’s tus endpoint: a kill -9 in the middle of u
   });
 });
 
-describeWithUploadJobs(`submit PATH… end to end: a folder and a zip in, a folder of SRT files out${WAITING}`, () => {
+describe('submit PATH… end to end: a folder and a zip in, a folder of SRT files out', () => {
   it('when a folder and a zip are submitted with --wait, then the job transcribes every file and results --out gives SRT files in the same folders', async () => {
     const root = join(work, 'e2e');
     await tree(join(root, 'meetings'), { '2026/11/standup.wav': wav(3, 11), '2026/review.wav': wav(2, 12), 'notes.txt': Buffer.from('x') });

@@ -119,8 +119,10 @@ describe('a large deflated entry', () => {
         peak = Math.max(peak, now.arrayBuffers - before.arrayBuffers + (now.heapUsed - before.heapUsed));
       }
       source.close();
-      // Inflating the first 200 MiB went through, not into memory.
-      expect(peak).toBeLessThan(64 * 1024 * 1024);
+      // Inflating the first 200 MiB went through, not into memory: holding it would take 200 MiB
+      // or more. The bound leaves room for garbage V8 has not collected yet (no --expose-gc here),
+      // which on a loaded machine reached 80 MiB.
+      expect(peak).toBeLessThan(160 * 1024 * 1024);
     } finally {
       scan.archive.close();
     }

@@ -1,6 +1,14 @@
 import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { FAN_OUT_JOB, PRIORITY, batchJobPayload, fanOutBatches, type BatchJobPayload, type BatchRecord } from '@batchscribe/shared';
+import {
+  FAN_OUT_JOB,
+  PRIORITY,
+  batchJobPayload,
+  fanOutBatches,
+  releaseEndedJobUploads,
+  type BatchJobPayload,
+  type BatchRecord,
+} from '@batchscribe/shared';
 import { PARK_SAFETY_MS, type TaskSlotWaitlist } from './task-slot-waitlist.js';
 import { pollBatch } from './pipeline/poll-batch.js';
 import { done, type PipelineDeps, type StepContext, type StepResult } from './pipeline/step.js';
@@ -46,6 +54,11 @@ export function createBatchProcessor(deps: PipelineDeps, logger: Logger, waitlis
       if (result.kind === 'done') {
         // The batch may have freed a foxapi task slot: let a parked batch have it.
         await waitlist.wake(1);
+        // When its end ended the job, the media of the job's uploads is no longer needed. Every
+        // step that finds its batch ended gets here, so one that died before this line is
+        // made good by its replay, and a cancelled batch's step does it for a cancelled job.
+        const released = await releaseEndedJobUploads(deps.redis, deps.keys, deps.media.uploads, jobId, { now: deps.clock() });
+        if (released > 0) log.info({ uploads: released }, 'job ended: its uploads released');
         return 'done';
       }
       if (result.kind === 'parked') {

@@ -14,6 +14,7 @@ import {
   QUEUES,
   TranscriptStore,
   UpstreamHealthStore,
+  UploadStore,
   UsageStore,
   WorkerMetricsStore,
   WriteDurability,
@@ -27,6 +28,7 @@ import {
   migrateLegacyFiles,
   migrateLegacyTranscripts,
   enqueueBatches,
+  resolveMediaHandoff,
   type BatchJobPayload,
   type BlobStore,
   type KeyLayout,
@@ -117,6 +119,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const queue = new Queue<BatchJobPayload>(QUEUES.batches, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ queue: QUEUES.batches, err }, 'queue error'));
 
+  const mediaHandoff = resolveMediaHandoff(env.MEDIA_HANDOFF, deps.blobs.kind);
   // One clock for the steps, the heartbeat and the sweeps: a test that moves it moves them all.
   const clock = deps.clock ?? Date.now;
   const pipeline = {
@@ -134,6 +137,12 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     testHook: deps.testHook,
     limiter: new MeteredRateLimiter(metrics, redis, foxapiRateKeys(keys), env.FOXAPI_MAX_RPS),
     metrics,
+    media: {
+      mode: mediaHandoff,
+      blobs: deps.blobs,
+      uploads: new UploadStore(redis, keys),
+      queuePrefix: env.QUEUE_PREFIX,
+    },
     config: {
       maxInflightTasks: env.FOXAPI_MAX_INFLIGHT_TASKS,
       submitRetryAmbiguous: env.SUBMIT_RETRY_AMBIGUOUS,
@@ -257,6 +266,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       maxRps: env.FOXAPI_MAX_RPS,
       durability: durabilityWanted.mode,
       blobStore: deps.blobs.kind,
+      mediaHandoff,
       tenantBudgets: Object.fromEntries(env.TENANT_BUDGETS),
     },
     'worker started',

@@ -8,6 +8,7 @@ interface SchemaDef {
   innerType?: { _zod: { def: SchemaDef } };
   element?: { _zod: { def: SchemaDef } };
   in?: { _zod: { def: SchemaDef } };
+  options?: Array<{ _zod: { def: SchemaDef } }>;
 }
 
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional']);
@@ -30,7 +31,28 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
     if (typeof segment === 'number') def = unwrap(def.type === 'array' ? def.element?._zod.def : undefined);
     else def = unwrap(def.type === 'object' ? def.shape?.[String(segment)]?._zod.def : undefined);
   }
+  if (def?.type === 'union') return [...new Set((def.options ?? []).flatMap((o) => knownKeysAt(o as unknown as z.ZodType, [])))];
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/**
+ * A value that fits none of a union's forms (a `files` entry that is neither `{url}` nor
+ * `{upload_id}`). When every form only misses its own key or refuses another's, the value gave
+ * none or several of them: say which to give. Otherwise the form it is nearest to (fewest
+ * issues) tells what is wrong, in its own terms.
+ */
+function unionErrors(issue: z.core.$ZodIssueInvalidUnion): Array<{ path: PropertyKey[]; message: string }> {
+  const branches = issue.errors;
+  const keyIssue = (i: z.core.$ZodIssue) =>
+    i.code === 'unrecognized_keys' || (i.code === 'invalid_type' && i.path.length === 1 && /received undefined/.test(i.message));
+  if (branches.length > 0 && branches.every((b) => b.length > 0 && b.every(keyIssue))) {
+    const names = branches.map((b) => b.find((i) => i.code === 'invalid_type')?.path[0]).filter((n) => n !== undefined);
+    const own = branches.flatMap((b) => b.filter((i) => i.code === 'unrecognized_keys').flatMap((i) => i.keys));
+    const keys = [...new Set([...names.map(String), ...own])];
+    return [{ path: issue.path, message: `must hold exactly one of ${keys.join(', ')}` }];
+  }
+  const nearest = branches.reduce((best, b) => (b.length < best.length ? b : best), branches[0] ?? []);
+  return nearest.map((i) => ({ path: [...issue.path, ...i.path], message: i.message }));
 }
 
 /** The nearest known name when it is a plausible typo (a third of the name, at least 2 edits). */
@@ -59,6 +81,10 @@ export function fieldErrors(error: z.ZodError, max = 50, schema?: z.ZodType): Fi
           message: near ? `is not a known field; did you mean ${near}?` : 'is not a known field',
         });
       }
+      continue;
+    }
+    if (issue.code === 'invalid_union') {
+      for (const e of unionErrors(issue)) errors.push({ path: joinPath(e.path) || '(body)', message: e.message });
       continue;
     }
     errors.push({ path: joinPath(issue.path) || '(body)', message: issue.message });

@@ -4,6 +4,7 @@ import {
   fileUrl,
   jsonInputProblems,
   parseUrlList,
+  type FileEntryRequest,
   type JobRequest,
   type OutboundPolicy,
   type UpstreamOptions,
@@ -13,6 +14,12 @@ import { parseOr422, validationProblem } from '../http/validation.js';
 
 /** A validated request for a new job, whichever way it arrived (defined in shared: schedule fires make them too). */
 export type { JobRequest };
+
+/**
+ * A request as the body gave it: its uploads still named by id. `resolveUploads`
+ * (intake-uploads.ts) makes the JobRequest once it knows each names a ready upload of the tenant.
+ */
+export type IntakeRequest = Omit<JobRequest, 'files'> & { files: FileEntryRequest[] };
 
 export interface IntakeLimits {
   maxFiles: number;
@@ -65,8 +72,8 @@ export async function requireAllowedHost(policy: OutboundPolicy, url: string | n
   if (refusal) throw new ProblemError('validation-error', `${path} is not allowed: it ${refusal}.`, [{ path, message: refusal }]);
 }
 
-/** `application/json` body: `file_urls` or `files` with refs. */
-export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Record<string, unknown> = {}): JobRequest {
+/** `application/json` body: `file_urls`, or `files` with refs (URLs, uploads, or both). */
+export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Record<string, unknown> = {}): IntakeRequest {
   refuseQuery(query, 'The request');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ProblemError('validation-error', 'The body must be a JSON object.', [{ path: '(body)', message: 'must be an object' }]);
@@ -91,7 +98,7 @@ export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Reco
 }
 
 /** `text/plain` body: one URL a line (see parseUrlList: `#` comments, blank lines skipped); options as query. */
-export function parseTextIntake(text: string, query: Record<string, unknown>, limits: IntakeLimits): JobRequest {
+export function parseTextIntake(text: string, query: Record<string, unknown>, limits: IntakeLimits): IntakeRequest {
   checkJsonInput(query, 'The query');
   const opts = parseOr422(createJobQuery, query, 'The query');
   checkCallback(opts.callback_url, limits, 'callback_url');

@@ -12,7 +12,9 @@ import {
   type JobStoreOptions,
   type KeyLayout,
   type TranscriptStore,
+  type UploadStore,
   ConflictError,
+  releaseEndedJobUploads,
   jobNotFound,
 } from '@batchscribe/shared';
 
@@ -26,6 +28,8 @@ export interface JobActionsDeps {
   transcripts: TranscriptStore;
   /** The webhooks queue, whose delivery records of a deleted job go with it. */
   webhooks?: Queue;
+  /** The job's uploads are released once it has ended (a cancel that settles it, a delete). */
+  uploads?: UploadStore;
   /** Chunk sizes and a per-chunk hook, for tests. */
   store?: Pick<JobStoreOptions, 'chunks' | 'afterChunk'>;
 }
@@ -54,6 +58,9 @@ export class JobActions {
     const word = await this.jobs.cancel(jobId, tenant);
     if (word === 'missing') throw jobNotFound();
     if (word === 'finished') throw new ConflictError('The job has already finished; there is nothing to cancel.');
+    // A cancel with no task open ends the job here; the workers' next step on its batches
+    // releases too (a crash here loses nothing), but the job may be deleted before that.
+    await this.releaseUploads(jobId, tenant);
   }
 
   /** Sends only the failed files again, in new batches. */
@@ -70,6 +77,10 @@ export class JobActions {
    * each batch and the webhook deliveries of its last ending, so no key naming the job is left.
    */
   async delete(jobId: string, tenant: string): Promise<void> {
+    // Before the keys go, while the job's inputs still say which uploads it used. Only a job
+    // that has ended releases anything, and one that ended may be deleted: so releasing first
+    // is right even when the delete then fails.
+    await this.releaseUploads(jobId, tenant);
     const outcome = await this.jobs.delete(jobId, tenant);
     if (outcome.word === 'missing') throw jobNotFound();
     if (outcome.word === 'running') throw new ConflictError('The job is still running; cancel it first, or wait for it to finish.');
@@ -86,6 +97,10 @@ export class JobActions {
     // workers' blob sweeper deletes; the other order could leave a job without its transcripts.
     // Jobs that reused its transcripts keep them until they are gone too (docs/architecture.md, "Reuse").
     await releaseJobBlobs({ refs: new BlobReferences(this.deps.redis, this.deps.keys), transcripts: this.deps.transcripts }, jobId);
+  }
+
+  private async releaseUploads(jobId: string, tenant: string): Promise<void> {
+    if (this.deps.uploads) await releaseEndedJobUploads(this.deps.redis, this.deps.keys, this.deps.uploads, jobId, { tenant });
   }
 }
 

@@ -27,7 +27,8 @@ const submitHeaders = z.object({
 });
 
 const CREATE_JOB_DESCRIPTION = [
-  'Exactly one of `file_urls` (1..MAX_FILES_PER_JOB http(s) URLs, at most 2048 characters each) or `files` (`{url, ref}`, `ref` is your own id, echoed in results).',
+  'Exactly one of `file_urls` (1..MAX_FILES_PER_JOB http(s) URLs, at most 2048 characters each) or `files` (`{url, ref}` or `{upload_id, ref}`, mixed as you like; `ref` is your own id, echoed in results).',
+  'An `upload_id` must name a ready upload of yours (`POST /v1/uploads`); an unknown, unfinished or expired one (or another tenant’s) is a 422 naming `files.N.upload_id`, and nothing is written. The job holds the upload’s media until its files have ended, then it is deleted.',
   '`language_hints` (at most 8, no repeats) only with paraformer-v2; `channel_id` at most 16 distinct tracks.',
   '`metadata`, `recognition` and `diarization` are each at most 4 KiB of JSON and 32 levels deep; the Job shows them as given.',
   'Every string must be well-formed Unicode (no lone UTF-16 surrogate), numbers must be finite, `__proto__` is not a key, and a URL holds no whitespace or control character.',

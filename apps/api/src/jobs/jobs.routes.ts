@@ -8,6 +8,7 @@ import {
   type Job,
   type JobReader,
   type OutboundPolicy,
+  type UploadStore,
 } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
@@ -15,9 +16,10 @@ import { jsonBody, textBody } from '../http/body-parsers.js';
 import { ProblemError } from '../http/problem.js';
 import type { IntakeAdmission } from '../http/intake-admission.js';
 import { parseOr400 } from '../http/validation.js';
-import { createJob, type CreateJobDeps } from './create-job.js';
+import { createJob, type CreateJobDeps, type CreateJobExtra } from './create-job.js';
 import { claimIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
-import { parseJsonIntake, parseTextIntake, requireAllowedHost, type IntakeLimits, type JobRequest } from './intake.js';
+import { parseJsonIntake, parseTextIntake, requireAllowedHost, type IntakeLimits, type IntakeRequest } from './intake.js';
+import { resolveUploads } from './intake-uploads.js';
 import { type JobActions } from './job-actions.js';
 
 export interface JobsRoutesDeps extends CreateJobDeps {
@@ -34,6 +36,8 @@ export interface JobsRoutesDeps extends CreateJobDeps {
   admission: IntakeAdmission;
   /** Where a callback_url may point. */
   outbound: OutboundPolicy;
+  /** The uploads `files[].upload_id` names (checked ready and attached to the job). */
+  uploads: UploadStore;
 }
 
 export const listQuery = pageQuery(100, 20).extend({ status: JOB_STATUS_FILTER.optional() });
@@ -58,8 +62,14 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
     await requireAllowedHost(deps.outbound, intake.callbackUrl, 'callback_url');
     const tenant = tenantOf(req);
     const key = req.get('idempotency-key');
-    if (key === undefined) return sendCreated(res, await createJob(deps, tenant, intake), req);
-    const claim = await claimIdempotencyKey(deps.claims, tenant, key, JSON.stringify(intake satisfies JobRequest));
+    const create = async (extra: CreateJobExtra = {}): Promise<Job> => {
+      const { request, checkedAt } = await resolveUploads(deps.uploads, tenant, intake, (deps.clock?.() ?? new Date()).getTime());
+      return createJob(deps, tenant, request, { ...extra, uploadsCheckedAt: checkedAt });
+    };
+    if (key === undefined) return sendCreated(res, await create(), req);
+    // The key is claimed before the uploads are looked at: a replay returns the first job even
+    // once its uploads have ended and gone.
+    const claim = await claimIdempotencyKey(deps.claims, tenant, key, JSON.stringify(intake satisfies IntakeRequest));
     if (claim.kind === 'replay') {
       const job = await deps.reader.getJob(claim.jobId, tenant);
       if (!job)
@@ -68,7 +78,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
       return;
     }
     try {
-      sendCreated(res, await createJob(deps, tenant, intake, { idempotency: claim.handle }), req);
+      sendCreated(res, await create({ idempotency: claim.handle }), req);
     } catch (err) {
       await releaseIdempotencyKey(deps.claims, claim.handle).catch(() => undefined);
       throw err;

@@ -10,6 +10,7 @@ import {
 } from '@batchscribe/shared';
 import { backOffBatch, upstreamBackoffMs } from './backoff.js';
 import { batchUsage, reportedUsage } from './batch-usage.js';
+import { mediaErrorOf } from './media-handoff.js';
 import { done, later, type StepContext, type StepResult } from './step.js';
 
 /**
@@ -159,7 +160,8 @@ export async function collectResults(
 export async function giveUpCollecting(ctx: StepContext, rec: BatchRecord, error: { code: string; message: string }): Promise<void> {
   const files = await ctx.deps.store.readFiles(rec.jobId, rec.files);
   const records: FileOutcomeRecord[] = rec.files.map((index, i) => {
-    const outcome: CollectedOutcome = rec.collected[index] ?? { s: 'failed', e: error };
+    const own = mediaErrorOf(rec, i);
+    const outcome: CollectedOutcome = rec.collected[index] ?? (own ? { s: 'failed', e: own } : { s: 'failed', e: error });
     const record: FileRecord = { ...files[i]!, s: outcome.s };
     if (rec.taskId) record.t = rec.taskId;
     if (outcome.e) record.e = outcome.e;

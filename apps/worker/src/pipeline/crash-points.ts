@@ -8,6 +8,8 @@ import type { BatchRecord } from '@batchscribe/shared';
  * the first time it gets there.
  */
 export const CRASH_POINTS = [
+  'during-handoff-upload',
+  'after-handoff-upload',
   'before-claim',
   'after-submit-response',
   'after-submit-recorded',

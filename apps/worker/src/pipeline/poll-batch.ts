@@ -1,8 +1,9 @@
-import { interpretTask, isFoxapiError, type BatchRecord } from '@batchscribe/shared';
+import { interpretTask, isFoxapiError, type BatchRecord, type FileOutcome } from '@batchscribe/shared';
 import { backOffBatch, resetBackoff } from './backoff.js';
 import { batchUsage, reportedUsage } from './batch-usage.js';
 import { collectResults, giveUpCollecting } from './collect-results.js';
 import { finishAllFiles } from './finish.js';
+import { submittedInputs } from './media-handoff.js';
 import { nextPollDelay } from './poll-timing.js';
 import { done, later, type StepContext, type StepResult } from './step.js';
 
@@ -45,9 +46,12 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
   await deps.store.incrementPolls(rec.jobId, rec.batch);
 
   const files = await deps.store.readFiles(rec.jobId, rec.files);
+  // What the submit sent: URL inputs as given, files from uploads by their recorded media URL;
+  // a file that never went (its media could not) is left out, and fails with its own reason.
+  const inputs = submittedInputs(files, rec.media);
   const outcome = interpretTask(
     snapshot,
-    files.map((f) => f.u),
+    inputs.flatMap((i) => ('url' in i ? [i.url] : [])),
   );
   switch (outcome.state) {
     case 'running': {
@@ -78,7 +82,12 @@ export async function pollBatch(ctx: StepContext, rec: BatchRecord): Promise<Ste
     case 'cancelled':
       await finishAllFiles(ctx, rec, ['submitted'], 'cancelled', null);
       return done;
-    case 'completed':
-      return collectResults(ctx, rec, files, outcome.files, snapshot.raw, snapshot.usage);
+    case 'completed': {
+      let sent = 0;
+      const perFile = inputs.map((i): FileOutcome =>
+        'url' in i ? outcome.files[sent++]! : { kind: 'failed', code: i.error.code, message: i.error.message },
+      );
+      return collectResults(ctx, rec, files, perFile, snapshot.raw, snapshot.usage);
+    }
   }
 }

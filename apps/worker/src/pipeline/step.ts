@@ -8,10 +8,13 @@ import type {
   FoxapiClient,
   GlobalRateLimiter,
   KeyLayout,
+  MediaHandoff,
   Priority,
   TranscriptPreparer,
   TranscriptStore,
+  UploadStore,
   UsageStore,
+  BlobStore,
 } from '@batchscribe/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { Crash, TestHook } from './crash-points.js';
@@ -58,6 +61,16 @@ export interface PipelineConfig {
   budgetRecheckMs: number;
 }
 
+/** How files from uploads reach foxapi (MEDIA_HANDOFF, resolved), and where their media and records are. */
+export interface MediaDeps {
+  mode: MediaHandoff;
+  /** The blob store the uploads' bytes are in (BLOB_STORE). */
+  blobs: BlobStore;
+  uploads: UploadStore;
+  /** QUEUE_PREFIX: names the uploads' objects (uploadMediaKey). */
+  queuePrefix: string;
+}
+
 export interface PipelineDeps {
   redis: Redis;
   keys: KeyLayout;
@@ -82,6 +95,8 @@ export interface PipelineDeps {
   crash: Crash;
   /** Awaited at some failpoints, for in-process tests that change Redis there; absent in production. */
   testHook?: TestHook | undefined;
+  /** Files from uploads: how their media goes to foxapi (pipeline/media-handoff.ts). */
+  media: MediaDeps;
   /** Counts what the decorated store and limiter cannot see (ambiguous submits). */
   metrics: Pick<WorkerMetrics, 'ambiguousSubmit'>;
 }

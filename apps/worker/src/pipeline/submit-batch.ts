@@ -7,14 +7,18 @@ import {
   setJobError,
   isFoxapiError,
   upstreamOptionsFromHash,
+  mediaFields,
   type BatchRecord,
+  type FileRecord,
   type FoxapiError,
+  type MediaEntry,
   type Model,
 } from '@batchscribe/shared';
 import { backOffBatch } from './backoff.js';
 import { budgetGate } from './budget-gate.js';
 import { reportedUsage } from './batch-usage.js';
 import { finishAllFiles } from './finish.js';
+import { mediaErrorOf, prepareMedia, presignMedia, submittedInputs } from './media-handoff.js';
 import { firstPollDelay } from './poll-timing.js';
 import { reuseBeforeSubmit } from './reuse-files.js';
 import { done, later, parked, type StepContext, type StepResult } from './step.js';
@@ -77,6 +81,18 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   // (which free slots) nothing. The claim below still decides; losing the slot in between
   // costs one booked request, now and then.
   if (!(await deps.store.hasFreeSlot(rec.jobId, rec.batch, deps.config.maxInflightTasks))) return parked;
+  const withUploads = files.some((f) => f.up !== undefined);
+  if (withUploads) {
+    // Files from uploads: how each goes to foxapi is decided and recorded before the claim (media-handoff.ts).
+    const prepared = await prepareMedia(ctx, rec, files);
+    if (prepared.kind === 'step') return prepared.result;
+    if (prepared.kind === 'auth') return failForAuth(ctx, rec, ['queued']);
+    if (files.every((f, k) => f.up !== undefined && mediaErrorOf({ ...rec, media: prepared.media }, k) !== null)) {
+      // Nothing left to send: the batch ends here, each file with its own reason.
+      await finishAllFiles(ctx, { ...rec, media: prepared.media }, ['queued'], 'failed', null);
+      return done;
+    }
+  }
   // Book the request before claiming, so a claim is never held while waiting for budget.
   const wait = await deps.limiter.acquire();
   if (wait > 0) return later(wait, 'request budget');
@@ -93,12 +109,21 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   }
   if (claim !== 'claimed') return later(0, `batch is already ${claim}`);
 
+  let media: Record<number, MediaEntry> = {};
+  let recordMedia: Record<number, MediaEntry> = {};
+  if (withUploads) {
+    const fixed = await mediaAfterClaim(ctx, rec, files, token);
+    if (fixed === null) return later(0, 'media changed under the claim');
+    ({ media, recordMedia } = fixed);
+  }
+  const urls = submittedInputs(files, media).flatMap((i) => ('url' in i ? [i.url] : []));
+
   let taskId: string;
   let estimatedTimeS: number | null;
   let submitUsage: Record<string, string>;
   try {
     const task = await deps.foxapi.submit(
-      { model: (job.model ?? 'paraformer-v2') as Model, file_urls: files.map((f) => f.u), ...upstreamOptionsFromHash(job) },
+      { model: (job.model ?? 'paraformer-v2') as Model, file_urls: urls, ...upstreamOptionsFromHash(job) },
       { log },
     );
     taskId = task.taskId;
@@ -114,7 +139,16 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
     rec.jobId,
     rec.batch,
     token,
-    { task_id: taskId, submitted_at: deps.clock(), estimated_time_s: estimatedTimeS ?? '', polls: 0, backoffs: 0, ...submitUsage },
+    {
+      task_id: taskId,
+      submitted_at: deps.clock(),
+      estimated_time_s: estimatedTimeS ?? '',
+      polls: 0,
+      backoffs: 0,
+      ...submitUsage,
+      // presign: the URLs sent, kept with the task id so its results map back to the files.
+      ...mediaFields(recordMedia),
+    },
     files.map((record, i) => ({ index: rec.files[i]!, record: { ...record, s: 'submitted', t: taskId } })),
   );
   if (outcome === 'lost') {
@@ -130,7 +164,7 @@ export async function submitBatch(ctx: StepContext, rec: BatchRecord): Promise<S
   }
   if (!durable) log.warn({ taskId }, 'task id stored but not confirmed durable in time (REDIS_DURABILITY)');
   deps.crash('after-submit-recorded');
-  log.info({ taskId, estimatedTimeS, files: files.length }, 'batch submitted');
+  log.info({ taskId, estimatedTimeS, files: files.length, sent: urls.length }, 'batch submitted');
   return later(firstPollDelay(estimatedTimeS, deps.config), FIRST_POLL);
 }
 
@@ -160,14 +194,9 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
       log.error(logged, 'foxapi balance is insufficient: submits paused; nothing is failed');
       return later(deps.config.pauseRecheckMs, 'upstream_insufficient_quota');
     }
-    case 'auth': {
-      const error = { code: 'upstream_auth', message: 'foxapi rejected the API key (401); check FOXAPI_API_KEY.' };
-      await setJobError(deps.redis, deps.keys, rec.jobId, error);
-      await new FoxapiBudget(deps.redis, deps.keys).pauseSubmits('upstream_auth', deps.config.pauseMs);
-      await finishAllFiles(ctx, rec, ['submitting'], 'failed', error);
+    case 'auth':
       log.error(logged, 'foxapi rejected the API key: job failed, submits paused');
-      return done;
-    }
+      return failForAuth(ctx, rec, ['submitting']);
     case 'invalid':
     case 'not_found': {
       const error = { code: e.upstreamCode ?? 'upstream_invalid_request', message: e.message };
@@ -179,6 +208,39 @@ async function onSubmitError(ctx: StepContext, rec: BatchRecord, token: string, 
       await release();
       throw e;
   }
+}
+
+/** A 401 (to the submit, or to a media handoff before it): the job fails with upstream_auth and submits pause. */
+async function failForAuth(ctx: StepContext, rec: BatchRecord, expected: Array<'queued' | 'submitting'>): Promise<StepResult> {
+  const { deps } = ctx;
+  const error = { code: 'upstream_auth', message: 'foxapi rejected the API key (401); check FOXAPI_API_KEY.' };
+  await setJobError(deps.redis, deps.keys, rec.jobId, error);
+  await new FoxapiBudget(deps.redis, deps.keys).pauseSubmits('upstream_auth', deps.config.pauseMs);
+  await finishAllFiles(ctx, rec, expected, 'failed', error);
+  return done;
+}
+
+/**
+ * Under the claim, the media the submit sends is what the batch's record says (a late attempt
+ * can no longer change it: saveMedia writes only while `queued`); with `presign` the URLs are
+ * made now, to be recorded with the task id. Null (the claim released) when a file from an
+ * upload has no entry after all: the next attempt decides it.
+ */
+async function mediaAfterClaim(
+  ctx: StepContext,
+  rec: BatchRecord,
+  files: readonly FileRecord[],
+  token: string,
+): Promise<{ media: Record<number, MediaEntry>; recordMedia: Record<number, MediaEntry> } | null> {
+  const { deps } = ctx;
+  const fixed = (await deps.store.get(rec.jobId, rec.batch))?.media ?? {};
+  const recordMedia = deps.media.mode === 'presign' ? await presignMedia(ctx, files, fixed) : {};
+  const media = { ...fixed, ...recordMedia };
+  if (files.every((f, k) => f.up === undefined || media[k] !== undefined) && submittedInputs(files, media).some((i) => 'url' in i)) {
+    return { media, recordMedia };
+  }
+  await deps.store.releaseClaim(rec.jobId, rec.batch, token);
+  return null;
 }
 
 /** docs/upstream.md, "Submitting without idempotency": a submit that may have created a task is resent only when allowed. */

@@ -19,6 +19,8 @@ export interface NewJobRecord {
   batches: number;
   /** `reuse` asked at submit (stored only when true). */
   reuse?: boolean;
+  /** How many of the files come from uploads (their media is released when the job ends). */
+  uploads?: number;
 }
 
 export function jobRecordFields(rec: NewJobRecord): Record<string, string> {
@@ -37,6 +39,7 @@ export function jobRecordFields(rec: NewJobRecord): Record<string, string> {
   if (rec.callbackUrl !== null) fields.callback_url = rec.callbackUrl;
   if (rec.scheduleId !== null) fields.schedule_id = rec.scheduleId;
   if (rec.reuse) fields.reuse = '1';
+  if (rec.uploads) fields.uploads = String(rec.uploads);
   for (const name of COUNT_NAMES) {
     fields[`f_${name}`] = String(name === 'total' || name === 'queued' ? rec.files : 0);
     fields[`b_${name}`] = String(name === 'total' || name === 'queued' ? rec.batches : 0);

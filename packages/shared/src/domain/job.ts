@@ -125,7 +125,9 @@ export type Job = z.infer<typeof jobSchema>;
 export const fileResultSchema = z
   .strictObject({
     index: z.number().int().min(0).meta({ description: 'Position in the submitted `file_urls`/`files`.' }),
-    file_url: z.string(),
+    file_url: z.string().nullable().meta({ description: 'The URL given, for a URL input; null for a file from an upload.' }),
+    upload_id: z.string().nullable().meta({ description: 'The upload (`upl_…`) a file from an upload came from; null for a URL input.' }),
+    filename: z.string().nullable().meta({ description: "The upload's filename, for a file from an upload; null for a URL input." }),
     ref: z.string().nullable().meta({ description: "The caller's own id, echoed." }),
     status: z.enum(FILE_STATUSES),
     reused_from: z
@@ -145,8 +147,14 @@ export type FileResult = z.infer<typeof fileResultSchema>;
 
 /** One file as stored (short keys: it is stored once per file, 100k times for a large job). */
 export interface FileRecord {
-  /** url */
-  u: string;
+  /** url (a URL input) */
+  u?: string;
+  /** upload id (a file from an upload; then `u` is absent) */
+  up?: string;
+  /** the upload's filename */
+  fn?: string;
+  /** the upload's sha256 */
+  h?: string;
   /** caller's ref */
   r?: string;
   /** batch number */
@@ -166,7 +174,9 @@ export interface FileRecord {
 export function toFileResult(index: number, rec: FileRecord, transcript: Transcript | null): FileResult {
   return {
     index,
-    file_url: rec.u,
+    file_url: rec.u ?? null,
+    upload_id: rec.up ?? null,
+    filename: rec.fn ?? null,
     ref: rec.r ?? null,
     status: rec.s,
     reused_from: rec.rf ? { job_id: rec.rf.j, index: rec.rf.i } : null,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LANGUAGE_HINTS, MODELS } from './job.js';
+import { UPLOAD_ID_PATTERN } from './ids.js';
 import { MAX_JSON_DEPTH, isWellFormedString, jsonByteLength, jsonDepth } from './json-input.js';
 
 export const MAX_URL_LENGTH = 2048;
@@ -31,12 +32,24 @@ const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://';
 /** http(s) only, parsable, bounded: foxapi fetches these itself, so nothing else can work. */
 export const fileUrl = httpUrl('must be an http or https URL').meta({ pattern: HTTP_URL_PATTERN });
 
-const fileEntry = z.strictObject({
-  url: fileUrl,
-  ref: wellFormedString()
-    .max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` })
-    .optional(),
-});
+const ref = wellFormedString()
+  .max(MAX_REF_LENGTH, { message: `must be at most ${MAX_REF_LENGTH} characters` })
+  .optional();
+
+/** The shape of an upload id; whether it names a ready upload of the tenant is the intake's check (422 as well). */
+export const uploadIdField = wellFormedString().regex(UPLOAD_ID_PATTERN, { message: 'must be an upload id (upl_…) from POST /v1/uploads' });
+
+const urlEntry = z.strictObject({ url: fileUrl, ref });
+const uploadEntry = z.strictObject({ upload_id: uploadIdField, ref });
+
+/**
+ * `{url, ref?}` or `{upload_id, ref?}`, both kinds may be mixed in one job. A bad entry is
+ * reported in the terms of the kind it is nearest to (the api's fieldErrors picks that branch).
+ */
+const fileEntry = z.union([urlEntry, uploadEntry]);
+
+/** A `files` entry as parsed: one kind or the other. */
+export type FileEntryRequest = z.infer<typeof fileEntry>;
 
 export const callbackUrl = httpUrl('must be an http or https URL').meta({ pattern: HTTP_URL_PATTERN });
 

@@ -8,6 +8,7 @@ import { newJobId } from '../domain/ids.js';
 import { enqueueBatches, enqueueFanOut } from './enqueue-batches.js';
 import { confirmJobEnqueued, intakeOf, writeNewJob } from '../store/jobs.js';
 import type { ClaimHandle } from '../store/claims.js';
+import type { FileInput } from '../store/file-entries.js';
 
 /**
  * Job creation, shared by the api's intake and the worker's schedule fires, so a job made by
@@ -16,7 +17,8 @@ import type { ClaimHandle } from '../store/claims.js';
 
 /** A validated request for a new job, whichever way it arrived (HTTP body, text list, manifest). */
 export interface JobRequest {
-  files: Array<{ url: string; ref?: string }>;
+  /** URL inputs, and files from ready uploads of the tenant (the api resolved them). */
+  files: FileInput[];
   model: Model;
   options: UpstreamOptions;
   name: string | null;
@@ -39,6 +41,11 @@ export interface CreateJobExtra {
   scheduleId?: string;
   /** Written in the same MULTI as the job, so a replay can never see a key without its job. */
   idempotency?: ClaimHandle;
+  /**
+   * When the request's uploads were found ready (UploadStore.resolveReady): they are attached
+   * to the job in its MULTI as of that instant, so one that reached its TTL since is still taken.
+   */
+  uploadsCheckedAt?: number;
 }
 
 export function chunkIndexes(total: number, size: number): number[][] {
@@ -74,6 +81,7 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     files: req.files.length,
     batches,
     reuse: req.reuse === true,
+    uploads: req.files.filter((f) => f.upload !== undefined).length,
   });
 
   await writeNewJob(deps.redis, deps.keys, {
@@ -85,6 +93,7 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     createdMs: now.getTime(),
     reuse: req.reuse === true,
     ...(extra.idempotency ? { claim: extra.idempotency } : {}),
+    uploadsCheckedAt: extra.uploadsCheckedAt ?? now.getTime(),
   });
 
   if (batches <= DIRECT_ENQUEUE_MAX_BATCHES) {

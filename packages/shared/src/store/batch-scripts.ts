@@ -534,7 +534,20 @@ if usageErr == 'STALE' then return redis.error_reply('STALE usage keys name anot
 if not usage then return badArgs(usageErr) end
 local writes, werr = prepareEdits(edits)
 if not writes then return damaged(werr) end
+-- The batch's media entries (m:<position>, batch-store.ts MediaEntry) follow their files to their
+-- positions in what it carries from now on; those of files that left it are dropped.
+local kept = rest
+if #rest == 0 then kept = deferred end
+local newPos = {}
+for q, idx in ipairs(kept) do newPos[idx] = q - 1 end
+local media = {}
+for p, idx in ipairs(current) do
+  local v = redis.call('HGET', KEYS[2], 'm:' .. (p - 1))
+  if v then media[#media + 1] = { from = p - 1, to = newPos[idx], v = v } end
+end
 applyEdits(writes)
+for _, m in ipairs(media) do redis.call('HDEL', KEYS[2], 'm:' .. m.from) end
+for _, m in ipairs(media) do if m.to then redis.call('HSET', KEYS[2], 'm:' .. m.to, m.v) end end
 for home, list in pairs(sourceLists) do
   if list.changed then redis.call('HSET', home, 'rs', cjson.encode(list.list)) end
 end

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { KeyLayout } from './keys.js';
-import type { BatchState, FileRecord } from '../domain/job.js';
+import type { BatchState, ErrorInfo, FileRecord } from '../domain/job.js';
 import type { WriteDurability } from '../redis/durability.js';
 import {
   CLAIM_SUBMIT,
@@ -41,6 +41,33 @@ export interface BatchRecord {
   collected: Record<number, CollectedOutcome>;
   /** Downloads of a file that came back unusable (not JSON, too large), by file index. */
   unusableTries: Record<number, number>;
+  /** How the batch's files from uploads go to foxapi, by position in `files` (mediaFields). */
+  media: Record<number, MediaEntry>;
+}
+
+/**
+ * How one file from an upload goes to foxapi (MEDIA_HANDOFF; apps/worker/src/pipeline/media-handoff.ts),
+ * kept in its batch's record as field `m:<position>` (one field each, so two attempts racing on
+ * one batch never overwrite each other's other files):
+ * - `{u, at}`: the URL submitted for it (foxapi's file URL, or a pre-signed one) and when it was made;
+ * - `{e}`: it cannot be sent; the file fails with this error when the batch ends;
+ * - `{n}`: sending it to foxapi failed transiently this many times so far.
+ */
+export type MediaEntry = { u: string; at: number } | { e: ErrorInfo } | { n: number };
+
+const MEDIA_FIELD = 'm:';
+
+/** The batch-record fields that keep these media entries. */
+export function mediaFields(entries: Readonly<Record<number, MediaEntry>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(entries).map(([k, e]) => [`${MEDIA_FIELD}${k}`, JSON.stringify(e)]));
+}
+
+function mediaOf(h: Record<string, string>): Record<number, MediaEntry> {
+  const media: Record<number, MediaEntry> = {};
+  for (const [field, value] of Object.entries(h)) {
+    if (field.startsWith(MEDIA_FIELD)) media[Number(field.slice(MEDIA_FIELD.length))] = JSON.parse(value) as MediaEntry;
+  }
+  return media;
 }
 
 /** One file's outcome, decided while collecting, kept until the whole batch is recorded. */
@@ -169,7 +196,18 @@ export class BatchStore {
       leaseUntil: num(h.lease_until),
       collected: h.collected ? (JSON.parse(h.collected) as Record<number, CollectedOutcome>) : {},
       unusableTries: h.unusable_tries ? (JSON.parse(h.unusable_tries) as Record<number, number>) : {},
+      media: mediaOf(h),
     };
+  }
+
+  /**
+   * Keeps how files of a batch go to foxapi (MediaEntry), written only while the batch is still
+   * `queued`: once claimed, what the submit sends is fixed, and a late attempt cannot change it.
+   */
+  async saveMedia(jobId: string, batch: number, entries: Readonly<Record<number, MediaEntry>>): Promise<boolean> {
+    const fields = Object.entries(mediaFields(entries)).flat();
+    if (fields.length === 0) return true;
+    return (await this.redis.bsUpdateBatchIfState(this.keys.batch(jobId, batch), 'queued', ...fields)) === 1;
   }
 
   /**

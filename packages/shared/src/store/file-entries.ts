@@ -8,7 +8,8 @@ import { FILE_STATUSES } from '../domain/job.js';
  * the job hash, since BATCH_SIZE may change before a retry). A home batch's hash holds:
  *
  * - `f`: the files' inputs as one JSON array, written once at intake and never rewritten:
- *   a URL string, or `{u, r}` when the caller gave a ref;
+ *   a URL string, or `{u, r}` when the caller gave a ref, or `{up, fn, h, r?}` for a file
+ *   from an upload (its id, filename and sha256, kept so no step has to read the upload);
  * - `st`: one status letter per file (STATUS_LETTERS), the only per-file state the scripts
  *   change, by position, without decoding anything else;
  * - `err`: JSON object offset → ErrorInfo, for the failed files only;
@@ -39,24 +40,47 @@ export function statusOfLetter(letter: string): FileStatus {
   return status;
 }
 
-/** One file as given at intake. */
-export interface FileInput {
-  url: string;
-  ref?: string;
+/** An uploaded file as a job keeps it: the upload, its filename and the sha256 of its bytes. */
+export interface UploadedFileInput {
+  id: string;
+  filename: string;
+  sha256: string;
 }
 
-type PackedEntry = string | { u: string; r?: string };
+/** One file as given at intake: a URL foxapi fetches, or an upload (docs/architecture.md, "Jobs from uploads"). */
+export type FileInput = { url: string; ref?: string; upload?: undefined } | { upload: UploadedFileInput; ref?: string; url?: undefined };
+
+type PackedEntry = string | { u: string; r?: string } | { up: string; fn: string; h: string; r?: string };
+
+function packEntry(f: FileInput): PackedEntry {
+  if (f.upload !== undefined) {
+    const e: PackedEntry = { up: f.upload.id, fn: f.upload.filename, h: f.upload.sha256 };
+    if (f.ref !== undefined) e.r = f.ref;
+    return e;
+  }
+  return f.ref === undefined ? f.url : { u: f.url, r: f.ref };
+}
 
 export function packInputs(files: readonly FileInput[]): string {
   // URL-only batches (the common case) are packed without an array of entries to collect.
-  if (files.every((f) => f.ref === undefined)) return JSON.stringify(files.map((f) => f.url));
-  return JSON.stringify(files.map((f): PackedEntry => (f.ref === undefined ? f.url : { u: f.url, r: f.ref })));
+  if (files.every((f) => f.ref === undefined && f.upload === undefined)) return JSON.stringify(files.map((f) => f.url));
+  return JSON.stringify(files.map(packEntry));
 }
 
 export function unpackInputs(raw: string): FileInput[] {
-  return (JSON.parse(raw) as PackedEntry[]).map((e) =>
-    typeof e === 'string' ? { url: e } : e.r === undefined ? { url: e.u } : { url: e.u, ref: e.r },
-  );
+  return (JSON.parse(raw) as PackedEntry[]).map((e): FileInput => {
+    if (typeof e === 'string') return { url: e };
+    const ref = e.r === undefined ? {} : { ref: e.r };
+    if ('up' in e) return { upload: { id: e.up, filename: e.fn, sha256: e.h }, ...ref };
+    return { url: e.u, ...ref };
+  });
+}
+
+/** The distinct upload ids among packed inputs (`f` of a home batch), without building FileInputs. */
+export function uploadIdsOf(raw: string): string[] {
+  const ids = new Set<string>();
+  for (const e of JSON.parse(raw) as PackedEntry[]) if (typeof e === 'object' && 'up' in e) ids.add(e.up);
+  return [...ids];
 }
 
 export const homeOf = (index: number, page: number): number => Math.floor(index / page);
@@ -69,8 +93,10 @@ export function reuseIdentity(file: {
   readonly h?: string | undefined;
   readonly u?: string | undefined;
   readonly url?: string | undefined;
+  readonly upload?: { readonly sha256: string } | undefined;
 }): string {
-  if (file.h !== undefined && file.h !== '') return `sha256:${file.h}`;
+  const hash = file.h ?? file.upload?.sha256;
+  if (hash !== undefined && hash !== '') return `sha256:${hash}`;
   return file.u ?? file.url ?? '';
 }
 
@@ -156,7 +182,12 @@ export function unpackHome(
   const leaders = fields.dup ? (JSON.parse(fields.dup) as Record<string, number>) : {};
   return inputs.map((input, offset) => {
     const batch = via[offset] ?? home;
-    const record: FileRecord = { u: input.url, b: batch, s: statusOfLetter(fields.st![offset]!) };
+    const record: FileRecord = { b: batch, s: statusOfLetter(fields.st![offset]!) };
+    if (input.upload !== undefined) {
+      record.up = input.upload.id;
+      record.fn = input.upload.filename;
+      record.h = input.upload.sha256;
+    } else record.u = input.url;
     if (input.ref !== undefined) record.r = input.ref;
     const source = reused[offset];
     // A reused file had no task: its transcript is another file's.

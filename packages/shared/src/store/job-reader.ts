@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { KeyLayout } from './keys.js';
-import type { FileRecord, Job } from '../domain/job.js';
+import type { FileRecord, FileStatus, Job } from '../domain/job.js';
 import { jobFromHash, waitingReason } from '../domain/job-record.js';
 import { currentUpstreamProblem } from './upstream-health.js';
 import { jobPage, readHomes } from './batch-store.js';
-import { homeOf } from './file-entries.js';
+import { STATUS_LETTERS, homeOf } from './file-entries.js';
 import { parseBudgetHold } from './usage.js';
 
 export interface FilePage {
@@ -102,10 +102,12 @@ export class JobReader {
     if (page === null) return { files, next: null };
     let index = opts.start;
     while (index < total && files.length < opts.limit && index - opts.start < budget) {
-      const wanted = opts.status === null ? opts.limit - files.length : 1000;
-      const last = Math.min(total, index + wanted) - 1;
+      const span = opts.status === null ? opts.limit - files.length : 5000;
+      const last = Math.min(total, index + span) - 1;
       const homes = Array.from({ length: homeOf(last, page) - homeOf(index, page) + 1 }, (_, k) => homeOf(index, page) + k);
-      const records = await readHomes(this.redis, this.keys, jobId, page, homes);
+      // With a filter, only the batches holding a file of that status are read whole.
+      const holding = opts.status === null ? homes : await this.homesWith(jobId, homes, opts.status);
+      const records = holding.length === 0 ? new Map<number, FileRecord>() : await readHomes(this.redis, this.keys, jobId, page, holding);
       for (; index <= last; index++) {
         const record = records.get(index);
         if (record === undefined || (opts.status !== null && record.s !== opts.status)) continue;
@@ -117,6 +119,19 @@ export class JobReader {
       }
     }
     return { files, next: index < total ? index : null };
+  }
+
+  /** Those of the home batches whose files include one of `status` (read from their status letters alone). */
+  private async homesWith(jobId: string, homes: readonly number[], status: string): Promise<number[]> {
+    const letter = STATUS_LETTERS[status as FileStatus];
+    if (letter === undefined) return [];
+    const pipeline = this.redis.pipeline();
+    for (const h of homes) pipeline.hget(this.keys.batch(jobId, h), 'st');
+    const replies = (await pipeline.exec()) ?? [];
+    return homes.filter((_, k) => {
+      const st = replies[k]?.[1];
+      return typeof st === 'string' && st.includes(letter);
+    });
   }
 
   async readFile(jobId: string, index: number): Promise<FileRecord | null> {

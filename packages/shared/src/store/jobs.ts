@@ -5,6 +5,7 @@ import type { ClaimHandle } from './claims.js';
 import type { KeyLayout } from './keys.js';
 import { scriptRefusal, withScripts } from './commands.js';
 import { STATUS_LETTERS, homeOf, packInputs, packLeaders, type FileInput } from './file-entries.js';
+import { ATTACH_UPLOAD_LUA } from './uploads.js';
 import {
   ACTION_DONE,
   CANCEL_CHUNK,
@@ -409,6 +410,12 @@ export interface NewJob {
   claim?: ClaimHandle;
   /** A `reuse` job: each home notes which of its files repeat an earlier file of the job (file-entries.ts `dup`). */
   reuse?: boolean;
+  /** When the files' uploads were checked ready: the time their attachment is judged at (see attachUploads). */
+  uploadsCheckedAt?: number;
+}
+
+interface AttachCommand {
+  bsUploadAttach(upload: string, jobs: string, due: string, jobId: string, now: number): unknown;
 }
 
 /**
@@ -418,6 +425,9 @@ export interface NewJob {
  * worker's intake sweeper enqueues it.
  */
 export async function writeNewJob(redis: Redis, keys: KeyLayout, job: NewJob): Promise<void> {
+  // A MULTI has the scripts defined on its connection when it is made.
+  if (job.files.some((f) => f.upload !== undefined))
+    withScripts<AttachCommand>(redis, { bsUploadAttach: { keys: 3, lua: ATTACH_UPLOAD_LUA } });
   const multi = redis.multi();
   multi.hset(keys.job(job.id), { ...job.record, page: job.page });
   const queued = STATUS_LETTERS.queued;
@@ -436,10 +446,29 @@ export async function writeNewJob(redis: Redis, keys: KeyLayout, job: NewJob): P
   }
   multi.zadd(keys.tenantJobs(job.tenant), 0, job.id);
   multi.zadd(keys.intakePending, job.createdMs, job.id);
+  attachUploads(multi, keys, job);
   if (job.claim) multi.set(job.claim.key, job.claim.value(job.id), 'KEEPTTL');
   const result = await multi.exec();
   const failed = result?.find(([err]) => err);
   if (!result || failed) throw failed?.[0] ?? new Error('job write was aborted');
+}
+
+/**
+ * The job's uploads are attached in its own MULTI (UploadStore's attach script, as
+ * `attachToJob` runs it), so a job is never written without its media held, nor media held for
+ * a job that was not written: no crash window, nothing to undo when the write fails. The script
+ * judges expiry at `uploadsCheckedAt`, the instant the intake found the uploads ready; what it
+ * can still refuse is an upload whose deletion began since (a DELETE, or a sweep of one that was
+ * already due). Such a refusal does not stop the MULTI: the job is written, and that file fails
+ * at its submit with `upload_gone` (apps/worker/src/pipeline/media-handoff.ts), as it would
+ * had the media gone a moment later.
+ */
+function attachUploads(multi: ReturnType<Redis['multi']>, keys: KeyLayout, job: NewJob): void {
+  const ids = [...new Set(job.files.flatMap((f) => (f.upload ? [f.upload.id] : [])))];
+  if (ids.length === 0) return;
+  const tx = multi as unknown as AttachCommand;
+  const at = job.uploadsCheckedAt ?? job.createdMs;
+  for (const id of ids) tx.bsUploadAttach(keys.upload(id), keys.uploadJobs(id), keys.uploadsDue, job.id, at);
 }
 
 /**

@@ -82,7 +82,8 @@ function homeFields(home: number, page: number, records: FileRecord[]): Record<s
   const fields: Record<string, string | number> = {
     first: home * page,
     n: records.length,
-    f: packInputs(records.map((r) => (r.r === undefined ? { url: r.u } : { url: r.u, ref: r.r }))),
+    // Records of those releases named URLs only (uploads came later).
+    f: packInputs(records.map((r) => (r.r === undefined ? { url: r.u ?? '' } : { url: r.u ?? '', ref: r.r }))),
     st: records.map((r) => STATUS_LETTERS[r.s]).join(''),
   };
   if (Object.keys(errors).length > 0) fields.err = JSON.stringify(errors);

@@ -18,7 +18,7 @@ return 1
  * the due set) until the last job releases it. KEYS: upload, its jobs, due set. ARGV: job id, now ms.
  * Returns 'attached' or the refusal.
  */
-const ATTACH = `
+export const ATTACH_UPLOAD_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
 local f = redis.call('HMGET', KEYS[1], 'state', 'del', 'expires')
 if f[2] == '1' then return 'expired' end
@@ -105,7 +105,7 @@ export class UploadStore {
   ) {
     this.redis = withScripts<UploadScripts>(redis, {
       bsUploadUpdateLive: { keys: 1, lua: UPDATE_LIVE },
-      bsUploadAttach: { keys: 3, lua: ATTACH },
+      bsUploadAttach: { keys: 3, lua: ATTACH_UPLOAD_LUA },
       bsUploadRelease: { keys: 3, lua: RELEASE },
       bsUploadBeginDelete: { keys: 3, lua: BEGIN_DELETE },
       bsUploadLockHolder: { keys: 1, lua: LOCK_HOLDER },
