@@ -7,6 +7,7 @@ import { Stack, TOKENS } from '../../../test/support/stack.js';
 import { runCliProcess, startCliProcess, type CliRun } from './cli-process.js';
 import { startThrottleProxy } from './upload-api.js';
 import { writeZip } from './zip-fixture.js';
+import { wav } from '../../../scripts/lib/wav.js';
 
 // The archive workflow end to end: the real CLI as a child process, the whole service in this
 // process (api with its tus endpoint, worker, foxapi simulator, the harness's Redis), a
@@ -17,30 +18,6 @@ const SRT_CUE = /^\d+\n\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}\n.+/;
 let stack: Stack;
 let proxy: Awaited<ReturnType<typeof startThrottleProxy>>;
 let work: string;
-
-/** A real WAV file: a 44-byte header and `seconds` of 8 kHz 16-bit mono noise. */
-function wav(seconds: number, seed: number): Buffer {
-  const samples = seconds * 8000;
-  const out = Buffer.alloc(44 + samples * 2);
-  out.write('RIFF', 0);
-  out.writeUInt32LE(36 + samples * 2, 4);
-  out.write('WAVEfmt ', 8);
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(1, 22);
-  out.writeUInt32LE(8000, 24);
-  out.writeUInt32LE(16000, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36);
-  out.writeUInt32LE(samples * 2, 40);
-  let x = seed;
-  for (let i = 0; i < samples; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    out.writeInt16LE((x % 2000) - 1000, 44 + i * 2);
-  }
-  return out;
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const patchesFrom = (from: number) => proxy.requests.slice(from).filter((r) => r.method === 'PATCH');
