@@ -121,6 +121,26 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     expect(view.body).toMatchObject({ status: 'ready', sha256: sha256(file) });
   });
 
+  it('when an api died after the store took an upload’s last byte and before it recorded the upload ready, then the next HEAD finishes it: ready with its sha256, and a job can name it', async () => {
+    const file = randomBytes(3 * MiB + 5);
+    const done = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'cut.wav', chunkSize: MiB });
+    const id = idOf(done.url);
+    // The record as the last PATCH found it, which is what that api left: every byte is in the
+    // store, the record still says uploading (a real kill -9 in that window needs a file whose
+    // hash from the store takes long enough to aim at; the state it leaves is this one).
+    await stack.redis.hset(stack.keys.upload(id), 'state', 'uploading', 'received', String(3 * MiB), 'sha256', '');
+    const stuck = await stack.request('POST', '/v1/jobs', { body: JSON.stringify({ files: [{ upload_id: id }] }) });
+    expect(stuck.status).toBe(422);
+
+    // What a resuming client does: HEAD says every byte is there, so it sends nothing more.
+    const again = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'cut.wav', uploadUrl: done.url });
+    expect(again.outcome).toBe('done');
+    const view = await stack.request<UploadView>('GET', `/v1/uploads/${id}`);
+    expect(view.body).toMatchObject({ status: 'ready', received: file.length, sha256: sha256(file) });
+    const job = await stack.request('POST', '/v1/jobs', { body: JSON.stringify({ files: [{ upload_id: id }] }) });
+    expect(job.status).toBe(202);
+  });
+
   it('when an upload no job uses is past UPLOAD_TTL_S, then the sweeper deletes its bytes and its record', async () => {
     const file = randomBytes(2 * MiB);
     const ready = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'old.wav' });

@@ -156,6 +156,8 @@ export interface ProxiedRequest {
   path: string;
   offset: number | undefined;
   bytes: number;
+  /** The server's answer's status, once it answered (undefined: cut off before an answer). */
+  status: number | undefined;
   /** The request to the server has ended (answered, or cut off after the client was gone). */
   closed: boolean;
 }
@@ -177,6 +179,7 @@ export async function startThrottleProxy(target: string) {
       path: req.url ?? '/',
       offset: offset === undefined ? undefined : Number(offset),
       bytes: 0,
+      status: undefined,
       closed: false,
     };
     requests.push(record);
@@ -188,6 +191,7 @@ export async function startThrottleProxy(target: string) {
     const upstream = httpRequest(
       { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
+        record.status = answer.statusCode;
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },

@@ -42,8 +42,24 @@ export class HashingDataStore extends DataStore {
     return this.inner.remove(id);
   }
 
-  override getUpload(id: string): Promise<Upload> {
-    return this.inner.getUpload(id);
+  /**
+   * tus asks for the upload under its lock (HEAD, PATCH). An api that died after the store took
+   * an upload's last byte and before its record said `ready` (the hash from the store, when no
+   * state covered every byte, runs in between: seconds for a large file) leaves every byte
+   * stored and the record `uploading`. The client's next HEAD then reports it complete, so no
+   * PATCH will come to finish it, and no job could name it: it is finished here instead.
+   */
+  override async getUpload(id: string): Promise<Upload> {
+    const upload = await this.inner.getUpload(id);
+    if (upload.size !== undefined && upload.offset === upload.size) {
+      const uploadId = this.naming.uploadIdOf(id);
+      const record = await this.uploads.get(uploadId);
+      if (record && record.state !== 'ready' && !record.deleting && record.size === upload.offset) {
+        this.logger.info({ uploadId }, 'every byte stored but the upload not recorded ready (an api died before it was): finishing it');
+        await this.uploads.markReady(uploadId, upload.offset, await this.hashStored(id, uploadId));
+      }
+    }
+    return upload;
   }
 
   override declareUploadLength(id: string, length: number): Promise<void> {
