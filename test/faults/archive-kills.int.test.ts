@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -11,6 +11,7 @@ import { wav } from '../../scripts/lib/wav.js';
 import { FaultStack, TOKEN, newObservations, withDeadline } from '../support/fault-stack.js';
 import { stopAfterEach } from '../support/stop-after-each.js';
 import { waitFor } from '../support/wait-for.js';
+import { listFiles } from '../support/list-files.js';
 
 /**
  * The archive workflow's promise as one story (issue "Meeting archives from disk", Done when):
@@ -69,15 +70,6 @@ afterEach(async () => {
   if (work) await rm(work, { recursive: true, force: true });
   work = undefined;
 });
-
-/** Every file under `dir`, relative, sorted. */
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
-    .sort();
-}
 
 /** The PATCHes the proxy has forwarded from request number `from` on. */
 function patchesFrom(requests: ProxiedRequest[], from: number): ProxiedRequest[] {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -8,6 +8,7 @@ import { runCliProcess, startCliProcess, type CliRun } from './cli-process.js';
 import { startThrottleProxy } from './upload-api.js';
 import { writeZip } from './zip-fixture.js';
 import { wav } from '../../../scripts/lib/wav.js';
+import { listFiles } from '../../../test/support/list-files.js';
 
 // The archive workflow end to end: the real CLI as a child process, the whole service in this
 // process (api with its tus endpoint, worker, foxapi simulator, the harness's Redis), a
@@ -37,15 +38,6 @@ async function tree(root: string, files: Record<string, Buffer>): Promise<void> 
     await mkdir(join(root, rel, '..'), { recursive: true });
     await writeFile(join(root, rel), bytes);
   }
-}
-
-/** Every file under `dir`, relative, sorted. */
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
-    .sort();
 }
 
 /**
