@@ -112,7 +112,7 @@ export function uploadView(rec: UploadRecord, now: number): UploadView {
   };
 }
 
-/** Why an upload named by a job cannot be used (api.md: a 422 naming `files.N.upload_id`). */
+/** Why an upload named by a job cannot be used (a 422 naming `files.N.upload_id`: README, "Jobs from uploads"). */
 export type UploadRefusal = 'unknown' | 'unfinished' | 'expired' | 'foreign';
 
 export type ResolvedUpload = { id: string; ok: true; upload: UploadRecord } | { id: string; ok: false; reason: UploadRefusal };
