@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { rawRequest, type RawResult } from '../support/raw-http.js';
 import { Stack, TOKENS } from '../support/stack.js';
+import { prng } from '../support/prng.js';
 
 /**
  * A seeded fuzz of the two intake routes, sent as raw bytes over real sockets: whatever comes
@@ -11,18 +12,6 @@ import { Stack, TOKENS } from '../support/stack.js';
 
 const SEED = 0x5eed_2026;
 const CASES = 360;
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);

@@ -14,6 +14,7 @@ export * from './store/batch-store.js';
 export * from './store/job-reader.js';
 export { STATUS_LETTERS, reuseIdentity, statusOfLetter, type FileInput, type UploadedFileInput } from './store/file-entries.js';
 export * from './store/reuse-index.js';
+export * from './store/url-list-bytes.js';
 export * from './domain/reuse.js';
 export * from './blob/release-job-blobs.js';
 export * from './blob/index.js';

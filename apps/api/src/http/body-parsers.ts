@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 
 /** The error a body that claims UTF-8 but is not carries to the problem handler. */
 export const INVALID_UTF8 = 'entity.utf8.invalid';
@@ -20,6 +20,55 @@ export const JSON_TYPES = ['application/json', 'application/*+json'];
 
 export function jsonBody(limit: number): RequestHandler {
   return express.json({ limit, type: JSON_TYPES, verify: verifyUtf8 });
+}
+
+/** A body JSON.parse refuses, as body-parser reports it (the problem handler's `entity.parse.failed`). */
+function parseFailed(): Error {
+  return Object.assign(new SyntaxError('The body is not valid JSON.'), { status: 400, type: 'entity.parse.failed', expose: true });
+}
+
+const FIRST_NON_SPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
+
+/** What express.json makes of a UTF-8 body already read and checked: its BOM dropped, an object or array only, `{}` when empty. */
+function parseJsonText(buf: Buffer): unknown {
+  if (buf.length === 0) return {};
+  let text = buf.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const first = FIRST_NON_SPACE.exec(text)?.[1];
+  if (first !== '{' && first !== '[') throw parseFailed();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw parseFailed();
+  }
+}
+
+const charsetOf = (req: Request): string | undefined => /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.get('content-type') ?? '')?.[1];
+
+/**
+ * jsonBody, with a first look at the raw bytes of a UTF-8 body: `scan` may read it without
+ * JSON.parse (a long URL list, jobs/json-job-body.ts) and return what `req.body` becomes, or
+ * null, and the body is parsed as express.json parses it. Bodies in another charset go to
+ * express.json itself. Limits, Content-Encoding and the UTF-8 check are body-parser's either way.
+ */
+export function scannedJsonBody(limit: number, scan: (body: Buffer) => unknown): RequestHandler {
+  const general = jsonBody(limit);
+  const raw = express.raw({ limit, type: JSON_TYPES, verify: verifyUtf8 });
+  return (req, res, next) => {
+    const charset = charsetOf(req)?.toLowerCase();
+    if (!req.is(JSON_TYPES) || (charset !== undefined && !UTF8.has(charset))) return general(req, res, next);
+    raw(req, res, (err?: unknown) => {
+      if (err !== undefined) return next(err);
+      const body: unknown = req.body;
+      if (!Buffer.isBuffer(body)) return next();
+      try {
+        req.body = scan(body) ?? parseJsonText(body);
+      } catch (parseErr) {
+        return next(parseErr);
+      }
+      next();
+    });
+  };
 }
 
 export function textBody(limit: number): RequestHandler {

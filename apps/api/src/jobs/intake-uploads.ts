@@ -1,4 +1,4 @@
-import type { FileInput, JobRequest, UploadRefusal, UploadStore } from '@batchscribe/shared';
+import { UrlListBytes, type FileInput, type JobRequest, type UploadRefusal, type UploadStore } from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { IntakeRequest } from './intake.js';
 
@@ -25,7 +25,10 @@ export async function resolveUploads(
   intake: IntakeRequest,
   now: number,
 ): Promise<{ request: JobRequest; checkedAt: number }> {
-  const ids = [...new Set(intake.files.flatMap((f) => ('upload_id' in f ? [f.upload_id] : [])))];
+  if (intake.files instanceof UrlListBytes) return { request: { ...intake, files: intake.files }, checkedAt: now };
+  const named = new Set<string>();
+  for (const f of intake.files) if ('upload_id' in f) named.add(f.upload_id);
+  const ids = [...named];
   if (ids.length === 0) return { request: { ...intake, files: intake.files as FileInput[] }, checkedAt: now };
   const resolved = new Map((await uploads.resolveReady(tenant, ids, now)).map((r) => [r.id, r]));
   const errors: FieldError[] = [];

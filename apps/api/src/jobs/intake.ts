@@ -2,15 +2,19 @@ import {
   createJobBody,
   createJobQuery,
   fileUrl,
+  isAcceptedFileUrl,
   jsonInputProblems,
   parseUrlList,
+  type CreateJobBody,
   type FileEntryRequest,
   type JobRequest,
   type OutboundPolicy,
   type UpstreamOptions,
+  type UrlListBytes,
 } from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import { parseOr422, validationProblem } from '../http/validation.js';
+import { ScannedJobBody } from './json-job-body.js';
 
 /** A validated request for a new job, whichever way it arrived (defined in shared: schedule fires make them too). */
 export type { JobRequest };
@@ -19,7 +23,7 @@ export type { JobRequest };
  * A request as the body gave it: its uploads still named by id. `resolveUploads`
  * (intake-uploads.ts) makes the JobRequest once it knows each names a ready upload of the tenant.
  */
-export type IntakeRequest = Omit<JobRequest, 'files'> & { files: FileEntryRequest[] };
+export type IntakeRequest = Omit<JobRequest, 'files'> & { files: FileEntryRequest[] | UrlListBytes };
 
 export interface IntakeLimits {
   maxFiles: number;
@@ -75,16 +79,32 @@ export async function requireAllowedHost(policy: OutboundPolicy, url: string | n
 /** `application/json` body: `file_urls`, or `files` with refs (URLs, uploads, or both). */
 export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Record<string, unknown> = {}): IntakeRequest {
   refuseQuery(query, 'The request');
+  if (body instanceof ScannedJobBody) return scannedIntake(body, limits);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ProblemError('validation-error', 'The body must be a JSON object.', [{ path: '(body)', message: 'must be an object' }]);
   }
   // Count before validating: a 413 must not cost a full parse of a huge list.
   const list = (body as { file_urls?: unknown; files?: unknown }).file_urls ?? (body as { files?: unknown }).files;
   if (Array.isArray(list) && list.length > limits.maxFiles) tooMany(list.length, limits);
-  checkJsonInput(body, 'The job');
-  const parsed = parseOr422(createJobBody, body, 'The job');
+  const parsed = parseJobBody(body as Record<string, unknown>);
+  return intakeOf(parsed, parsed.files ?? (parsed.file_urls ?? []).map((url) => ({ url })), limits);
+}
+
+/**
+ * A body whose list was read from its bytes (json-job-body.ts): every URL in it is one the
+ * schema accepts, so the schema sees the other members with the first URL, as parseJobBody
+ * does. A `reuse` job takes its URLs one by one (it compares them), any other keeps the bytes.
+ */
+function scannedIntake(body: ScannedJobBody, limits: IntakeLimits): IntakeRequest {
+  if (body.urls.length > limits.maxFiles) tooMany(body.urls.length, limits);
+  const rest = { ...body.rest, file_urls: [body.urls.url(0)] };
+  checkJsonInput(rest, 'The job');
+  const parsed = parseOr422(createJobBody, rest, 'The job');
+  return intakeOf(parsed, parsed.reuse === true ? body.urls.toFiles() : body.urls, limits);
+}
+
+function intakeOf(parsed: CreateJobBody, files: IntakeRequest['files'], limits: IntakeLimits): IntakeRequest {
   checkCallback(parsed.callback_url, limits, 'callback_url');
-  const files = parsed.files ?? (parsed.file_urls ?? []).map((url) => ({ url }));
   return {
     files,
     model: parsed.model,
@@ -95,6 +115,24 @@ export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Reco
     priority: parsed.priority ?? null,
     reuse: parsed.reuse ?? false,
   };
+}
+
+/**
+ * checkJsonInput, then the schema's answer, without their per-item cost on a long `file_urls`:
+ * when every URL passes isAcceptedFileUrl (the schema's own checks, which imply well-formed
+ * Unicode), both look at the body with the first URL only, and the list is put back after. A
+ * list with a refused URL goes through both whole, so the 422 names each bad item exactly as
+ * it always has.
+ */
+function parseJobBody(body: Record<string, unknown>): CreateJobBody {
+  const urls = body.file_urls;
+  if (Array.isArray(urls) && urls.length > 1 && urls.every(isAcceptedFileUrl)) {
+    const rest = { ...body, file_urls: urls.slice(0, 1) };
+    checkJsonInput(rest, 'The job');
+    return { ...parseOr422(createJobBody, rest, 'The job'), file_urls: urls as string[] };
+  }
+  checkJsonInput(body, 'The job');
+  return parseOr422(createJobBody, body, 'The job');
 }
 
 /** `text/plain` body: one URL a line (see parseUrlList: `#` comments, blank lines skipped); options as query. */
@@ -114,8 +152,8 @@ export function parseTextIntake(text: string, query: Record<string, unknown>, li
   for (const [k, url] of list.urls.entries()) {
     const line = list.lines[k]!;
     while (refused.has(index)) index++;
-    const checked = fileUrl.safeParse(url);
-    if (!checked.success) {
+    const checked = isAcceptedFileUrl(url) ? null : fileUrl.safeParse(url);
+    if (checked && !checked.success) {
       errors.push({ path: `file_urls.${index}`, message: `line ${line}: ${checked.error.issues[0]?.message ?? 'is invalid'}`, line });
     }
     index++;

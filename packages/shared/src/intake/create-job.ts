@@ -8,7 +8,7 @@ import { newJobId } from '../domain/ids.js';
 import { enqueueBatches, enqueueFanOut } from './enqueue-batches.js';
 import { confirmJobEnqueued, intakeOf, writeNewJob } from '../store/jobs.js';
 import type { ClaimHandle } from '../store/claims.js';
-import type { FileInput } from '../store/file-entries.js';
+import { UrlListBytes, type JobFiles } from '../store/url-list-bytes.js';
 
 /**
  * Job creation, shared by the api's intake and the worker's schedule fires, so a job made by
@@ -17,8 +17,8 @@ import type { FileInput } from '../store/file-entries.js';
 
 /** A validated request for a new job, whichever way it arrived (HTTP body, text list, manifest). */
 export interface JobRequest {
-  /** URL inputs, and files from ready uploads of the tenant (the api resolved them). */
-  files: FileInput[];
+  /** URL inputs, and files from ready uploads of the tenant (the api resolved them), or a URL list still in its request's bytes. */
+  files: JobFiles;
   model: Model;
   options: UpstreamOptions;
   name: string | null;
@@ -46,6 +46,13 @@ export interface CreateJobExtra {
    * to the job in its MULTI as of that instant, so one that reached its TTL since is still taken.
    */
   uploadsCheckedAt?: number;
+}
+
+function countUploads(files: JobFiles): number {
+  if (files instanceof UrlListBytes) return 0;
+  let n = 0;
+  for (const f of files) if (f.upload !== undefined) n++;
+  return n;
 }
 
 export function chunkIndexes(total: number, size: number): number[][] {
@@ -81,7 +88,7 @@ export async function createJob(deps: CreateJobDeps, tenant: string, req: JobReq
     files: req.files.length,
     batches,
     reuse: req.reuse === true,
-    uploads: req.files.filter((f) => f.upload !== undefined).length,
+    uploads: countUploads(req.files),
   });
 
   await writeNewJob(deps.redis, deps.keys, {

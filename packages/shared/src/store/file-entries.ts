@@ -61,10 +61,16 @@ function packEntry(f: FileInput): PackedEntry {
   return f.ref === undefined ? f.url : { u: f.url, r: f.ref };
 }
 
-export function packInputs(files: readonly FileInput[]): string {
-  // URL-only batches (the common case) are packed without an array of entries to collect.
-  if (files.every((f) => f.ref === undefined && f.upload === undefined)) return JSON.stringify(files.map((f) => f.url));
-  return JSON.stringify(files.map(packEntry));
+/** The `f` field of the home batch holding files[from, to). */
+export function packInputs(files: readonly FileInput[], from = 0, to = files.length): string {
+  const urls: string[] = [];
+  for (let i = from; i < to; i++) {
+    const f = files[i]!;
+    // URL-only batches (the common case) are packed as an array of strings.
+    if (f.ref !== undefined || f.upload !== undefined) return JSON.stringify(files.slice(from, to).map(packEntry));
+    urls.push(f.url);
+  }
+  return JSON.stringify(urls);
 }
 
 export function unpackInputs(raw: string): FileInput[] {

@@ -6,6 +6,7 @@ import type { KeyLayout } from './keys.js';
 import { scriptRefusal, withScripts } from './commands.js';
 import { STATUS_LETTERS, homeOf, packInputs, packLeaders, type FileInput } from './file-entries.js';
 import { ATTACH_UPLOAD_LUA } from './uploads.js';
+import { UrlListBytes, fileInputs, type JobFiles } from './url-list-bytes.js';
 import {
   ACTION_DONE,
   CANCEL_CHUNK,
@@ -402,7 +403,7 @@ export interface NewJob {
   /** The job hash's fields (jobRecordFields). */
   record: Record<string, string | number>;
   /** Every file, in index order. */
-  files: readonly FileInput[];
+  files: JobFiles;
   /** Files per batch: batch b carries files b×page … (b+1)×page-1, and is their home record. */
   page: number;
   createdMs: number;
@@ -425,28 +426,30 @@ interface AttachCommand {
  * worker's intake sweeper enqueues it.
  */
 export async function writeNewJob(redis: Redis, keys: KeyLayout, job: NewJob): Promise<void> {
+  // A reuse job looks at every URL (packLeaders), so it takes them one by one.
+  const files = job.reuse ? fileInputs(job.files) : job.files;
+  const inputs = files instanceof UrlListBytes ? null : files;
   // A MULTI has the scripts defined on its connection when it is made.
-  if (job.files.some((f) => f.upload !== undefined))
+  if (inputs?.some((f) => f.upload !== undefined))
     withScripts<AttachCommand>(redis, { bsUploadAttach: { keys: 3, lua: ATTACH_UPLOAD_LUA } });
   const multi = redis.multi();
   multi.hset(keys.job(job.id), { ...job.record, page: job.page });
   const queued = STATUS_LETTERS.queued;
-  const leaders = job.reuse ? packLeaders(job.files, job.page) : new Map<number, string>();
-  for (let b = 0, first = 0; first < job.files.length; b++, first += job.page) {
-    const files = job.files.slice(first, first + job.page);
+  const leaders = job.reuse && inputs ? packLeaders(inputs, job.page) : new Map<number, string>();
+  for (let b = 0, first = 0; first < files.length; b++, first += job.page) {
+    const end = Math.min(first + job.page, files.length);
     const dup = leaders.get(b);
-    multi.hset(keys.batch(job.id, b), {
-      state: 'queued',
-      first,
-      n: files.length,
-      f: packInputs(files),
-      st: queued.repeat(files.length),
-      ...(dup === undefined ? {} : { dup }),
-    });
+    // Flat arguments (ioredis flattens an object argument), and the inputs as bytes: a
+    // 100,000-file intake keeps no 7 MB of strings alive for the garbage collector to copy until
+    // EXEC, nor has ioredis join them into one more.
+    const packed = inputs ? Buffer.from(packInputs(inputs, first, end)) : (files as UrlListBytes).packed(first, end);
+    const fields = ['state', 'queued', 'first', first, 'n', end - first, 'f', packed, 'st', queued.repeat(end - first)];
+    if (dup !== undefined) fields.push('dup', dup);
+    multi.hset(keys.batch(job.id, b), ...fields);
   }
   multi.zadd(keys.tenantJobs(job.tenant), 0, job.id);
   multi.zadd(keys.intakePending, job.createdMs, job.id);
-  attachUploads(multi, keys, job);
+  if (inputs) attachUploads(multi, keys, job.id, inputs, job.uploadsCheckedAt ?? job.createdMs);
   if (job.claim) multi.set(job.claim.key, job.claim.value(job.id), 'KEEPTTL');
   const result = await multi.exec();
   const failed = result?.find(([err]) => err);
@@ -463,12 +466,11 @@ export async function writeNewJob(redis: Redis, keys: KeyLayout, job: NewJob): P
  * at its submit with `upload_gone` (apps/worker/src/pipeline/media-handoff.ts), as it would
  * had the media gone a moment later.
  */
-function attachUploads(multi: ReturnType<Redis['multi']>, keys: KeyLayout, job: NewJob): void {
-  const ids = [...new Set(job.files.flatMap((f) => (f.upload ? [f.upload.id] : [])))];
-  if (ids.length === 0) return;
+function attachUploads(multi: ReturnType<Redis['multi']>, keys: KeyLayout, jobId: string, files: readonly FileInput[], at: number): void {
+  const held = new Set<string>();
+  for (const f of files) if (f.upload) held.add(f.upload.id);
   const tx = multi as unknown as AttachCommand;
-  const at = job.uploadsCheckedAt ?? job.createdMs;
-  for (const id of ids) tx.bsUploadAttach(keys.upload(id), keys.uploadJobs(id), keys.uploadsDue, job.id, at);
+  for (const id of held) tx.bsUploadAttach(keys.upload(id), keys.uploadJobs(id), keys.uploadsDue, jobId, at);
 }
 
 /**
