@@ -45,32 +45,56 @@ function parseJsonText(buf: Buffer): unknown {
 
 const charsetOf = (req: Request): string | undefined => /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.get('content-type') ?? '')?.[1];
 
+/** What express.text makes of a UTF-8 body already read and checked: the text, its BOM dropped. */
+function decodeText(buf: Buffer): string {
+  const text = buf.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /**
- * jsonBody, with a first look at the raw bytes of a UTF-8 body: `scan` may read it without
- * JSON.parse (a long URL list, jobs/json-job-body.ts) and return what `req.body` becomes, or
- * null, and the body is parsed as express.json parses it. Bodies in another charset go to
- * express.json itself. Limits, Content-Encoding and the UTF-8 check are body-parser's either way.
+ * `general`, with a first look at the raw bytes of a UTF-8 body of `types`: `scan` may read it
+ * without decoding it (a long URL list, jobs/job-body-scan.ts) and return what `req.body`
+ * becomes, or null, and `decode` makes of the bytes what `general` would have. Bodies in
+ * another charset go to `general` itself. Limits, Content-Encoding and the UTF-8 check are
+ * body-parser's either way.
  */
-export function scannedJsonBody(limit: number, scan: (body: Buffer) => unknown): RequestHandler {
-  const general = jsonBody(limit);
-  const raw = express.raw({ limit, type: JSON_TYPES, verify: verifyUtf8 });
+function scannedBody(
+  types: string[],
+  general: RequestHandler,
+  limit: number,
+  scan: (body: Buffer) => unknown,
+  decode: (body: Buffer) => unknown,
+): RequestHandler {
+  const raw = express.raw({ limit, type: types, verify: verifyUtf8 });
   return (req, res, next) => {
     const charset = charsetOf(req)?.toLowerCase();
-    if (!req.is(JSON_TYPES) || (charset !== undefined && !UTF8.has(charset))) return general(req, res, next);
+    if (!req.is(types) || (charset !== undefined && !UTF8.has(charset))) return general(req, res, next);
     raw(req, res, (err?: unknown) => {
       if (err !== undefined) return next(err);
       const body: unknown = req.body;
       if (!Buffer.isBuffer(body)) return next();
       try {
-        req.body = scan(body) ?? parseJsonText(body);
-      } catch (parseErr) {
-        return next(parseErr);
+        req.body = scan(body) ?? decode(body);
+      } catch (decodeErr) {
+        return next(decodeErr);
       }
       next();
     });
   };
 }
 
+/** jsonBody, with `scan` given a UTF-8 body's bytes first (see scannedBody). */
+export function scannedJsonBody(limit: number, scan: (body: Buffer) => unknown): RequestHandler {
+  return scannedBody(JSON_TYPES, jsonBody(limit), limit, scan, parseJsonText);
+}
+
+/** textBody, with `scan` given a UTF-8 body's bytes first (see scannedBody). */
+export function scannedTextBody(limit: number, scan: (body: Buffer) => unknown): RequestHandler {
+  return scannedBody(TEXT_TYPES, textBody(limit), limit, scan, decodeText);
+}
+
+const TEXT_TYPES = ['text/plain'];
+
 export function textBody(limit: number): RequestHandler {
-  return express.text({ limit, type: 'text/plain', verify: verifyUtf8 });
+  return express.text({ limit, type: TEXT_TYPES, verify: verifyUtf8 });
 }

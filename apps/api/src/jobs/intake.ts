@@ -6,6 +6,7 @@ import {
   jsonInputProblems,
   parseUrlList,
   type CreateJobBody,
+  type CreateJobQuery,
   type FileEntryRequest,
   type JobRequest,
   type OutboundPolicy,
@@ -14,7 +15,7 @@ import {
 } from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import { parseOr422, validationProblem } from '../http/validation.js';
-import { ScannedJobBody } from './json-job-body.js';
+import { ScannedJobBody, ScannedTextList } from './job-body-scan.js';
 
 /** A validated request for a new job, whichever way it arrived (defined in shared: schedule fires make them too). */
 export type { JobRequest };
@@ -91,7 +92,7 @@ export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Reco
 }
 
 /**
- * A body whose list was read from its bytes (json-job-body.ts): every URL in it is one the
+ * A body whose list was read from its bytes (job-body-scan.ts): every URL in it is one the
  * schema accepts, so the schema sees the other members with the first URL, as parseJobBody
  * does. A `reuse` job takes its URLs one by one (it compares them), any other keeps the bytes.
  */
@@ -136,10 +137,15 @@ function parseJobBody(body: Record<string, unknown>): CreateJobBody {
 }
 
 /** `text/plain` body: one URL a line (see parseUrlList: `#` comments, blank lines skipped); options as query. */
-export function parseTextIntake(text: string, query: Record<string, unknown>, limits: IntakeLimits): IntakeRequest {
+export function parseTextIntake(text: string | ScannedTextList, query: Record<string, unknown>, limits: IntakeLimits): IntakeRequest {
   checkJsonInput(query, 'The query');
   const opts = parseOr422(createJobQuery, query, 'The query');
   checkCallback(opts.callback_url, limits, 'callback_url');
+  if (text instanceof ScannedTextList) {
+    // Every line a URL fileUrl accepts (job-body-scan.ts): nothing to report, nothing to copy.
+    if (text.urls.length > limits.maxFiles) tooMany(text.urls.length, limits);
+    return textIntakeOf(opts, opts.reuse === true ? text.urls.toFiles() : text.urls);
+  }
   const list = parseUrlList(text);
   if (list.entries > limits.maxFiles) tooMany(list.entries, limits);
   const errors: Array<FieldError & { line: number }> = list.errors.map((e) => ({
@@ -167,8 +173,15 @@ export function parseTextIntake(text: string, query: Record<string, unknown>, li
       sorted.map(({ path, message }) => ({ path, message })),
     );
   }
+  return textIntakeOf(
+    opts,
+    list.urls.map((url) => ({ url })),
+  );
+}
+
+function textIntakeOf(opts: CreateJobQuery, files: IntakeRequest['files']): IntakeRequest {
   return {
-    files: list.urls.map((url) => ({ url })),
+    files,
     model: opts.model,
     options: upstreamOptions(opts),
     name: opts.name ?? null,

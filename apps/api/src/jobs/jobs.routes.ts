@@ -12,7 +12,7 @@ import {
 } from '@batchscribe/shared';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/cursor.js';
-import { scannedJsonBody, textBody } from '../http/body-parsers.js';
+import { scannedJsonBody, scannedTextBody } from '../http/body-parsers.js';
 import { ProblemError } from '../http/problem.js';
 import type { IntakeAdmission } from '../http/intake-admission.js';
 import { parseOr400 } from '../http/validation.js';
@@ -20,7 +20,7 @@ import { createJob, type CreateJobDeps, type CreateJobExtra } from './create-job
 import { claimIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
 import { parseJsonIntake, parseTextIntake, requireAllowedHost, type IntakeLimits, type IntakeRequest } from './intake.js';
 import { resolveUploads } from './intake-uploads.js';
-import { scanJobBody } from './json-job-body.js';
+import { ScannedTextList, scanJobBody, scanTextList } from './job-body-scan.js';
 import { type JobActions } from './job-actions.js';
 
 export interface JobsRoutesDeps extends CreateJobDeps {
@@ -52,13 +52,13 @@ export function jobIdParam(req: Request): string {
 export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const router = Router();
   const json = scannedJsonBody(deps.maxBodyBytes, scanJobBody);
-  const text = textBody(deps.maxBodyBytes);
+  const text = scannedTextBody(deps.maxBodyBytes, scanTextList);
 
   router.post('/v1/jobs', deps.limitIntake, deps.admission.middleware, json, text, async (req, res) => {
     const intake = req.is(['application/json', 'application/*+json'])
       ? parseJsonIntake(req.body, deps.limits, req.query)
       : req.is('text/plain')
-        ? parseTextIntake(typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
+        ? parseTextIntake(req.body instanceof ScannedTextList || typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
         : unsupported(req);
     await requireAllowedHost(deps.outbound, intake.callbackUrl, 'callback_url');
     const tenant = tenantOf(req);

@@ -183,5 +183,6 @@ export const createJobQuery = z
       .optional(),
   })
   .superRefine(checkHints);
+export type CreateJobQuery = z.infer<typeof createJobQuery>;
 
 export const JOB_STATUS_FILTER = z.enum(['queued', 'running', 'cancelling', 'completed', 'completed_with_errors', 'failed', 'cancelled']);

@@ -1,50 +1,68 @@
 import type { FileInput } from './file-entries.js';
 
 /**
- * A `file_urls` list kept as the bytes of the request it came in, so a 100,000-URL intake holds
- * one buffer and an index instead of 100,000 strings, and each home batch's packed inputs (`f`,
- * store/file-entries.ts) are a copy of its stretch of the body rather than a JSON string made
- * again from parsed values (docs/architecture.md, "Intake").
+ * A URL list kept as the bytes of the request it came in (a compact JSON `file_urls`, or a
+ * text/plain list), so a 100,000-URL intake holds one buffer and an index instead of 100,000
+ * strings, and each home batch's packed inputs (`f`, store/file-entries.ts) are made by copying
+ * bytes rather than by JSON.stringify of parsed values (docs/architecture.md, "Intake").
  *
- * Only a list in compact form is kept so: `["u1","u2",…]`, no whitespace, each URL plain
- * printable ASCII with nothing in it to escape. Its bytes between two items are then
- * exactly what JSON.stringify makes of those URLs, so what is stored does not depend on the path
- * the list took. `scanJobBody` (apps/api) builds these; every other list is parsed as usual.
+ * Only lists of plain URLs are kept so: printable ASCII with nothing in them JSON would escape
+ * (apps/api/src/jobs/job-body-scan.ts decides). `packed` then makes exactly what JSON.stringify
+ * makes of those URLs, so what is stored does not depend on the path the list took.
  */
 export class UrlListBytes {
   /**
-   * @param bytes the request body (or any buffer holding the list)
-   * @param starts offset of each item's opening quote, then one more entry: the offset just past
-   *   the last item's closing quote plus one (where the next comma or the `]` is, plus one), so
-   *   item i is `bytes[starts[i], starts[i+1] - 1)`
+   * @param bytes the request body
+   * @param starts offset of each URL's first byte
+   * @param ends offset just past each URL's last byte
+   * @param jsonCompact true when the bytes between two URLs are always `","` (a compact JSON
+   *   list), so a batch's JSON is one stretch of them, copied at once
    */
   constructor(
     private readonly bytes: Buffer,
     private readonly starts: Int32Array,
+    private readonly ends: Int32Array,
+    private readonly jsonCompact: boolean,
   ) {
-    if (starts.length < 2) throw new Error('a URL list holds at least one item');
+    if (starts.length === 0 || starts.length !== ends.length)
+      throw new Error('a URL list holds at least one URL, each with a start and an end');
   }
 
   get length(): number {
-    return this.starts.length - 1;
+    return this.starts.length;
   }
 
   /** The URL at `index`. */
   url(index: number): string {
     if (index < 0 || index >= this.length) throw new RangeError(`no URL at ${index} of ${this.length}`);
     // Printable ASCII only, so latin1 reads it as it was sent.
-    return this.bytes.toString('latin1', this.starts[index]! + 1, this.starts[index + 1]! - 2);
+    return this.bytes.toString('latin1', this.starts[index], this.ends[index]);
   }
 
-  /** The JSON array of the URLs in [from, to), as bytes: `JSON.stringify` of them, without making the strings. */
+  /** The JSON array of the URLs in [from, to), as bytes: what JSON.stringify makes of them, without making the strings. */
   packed(from: number, to: number): Buffer {
     if (from < 0 || to > this.length || from >= to) throw new RangeError(`no URLs [${from}, ${to}) of ${this.length}`);
-    const start = this.starts[from]!;
-    const end = this.starts[to]! - 1;
-    const out = Buffer.allocUnsafe(end - start + 2);
-    out[0] = 0x5b; // [
-    this.bytes.copy(out, 1, start, end);
-    out[out.length - 1] = 0x5d; // ]
+    if (this.jsonCompact) {
+      // `["` … `"]`: the list's own bytes from the first URL's opening quote to the last one's closing quote.
+      const start = this.starts[from]! - 1;
+      const end = this.ends[to - 1]! + 1;
+      const out = Buffer.allocUnsafe(end - start + 2);
+      out[0] = OPEN;
+      this.bytes.copy(out, 1, start, end);
+      out[out.length - 1] = CLOSE;
+      return out;
+    }
+    let size = 1;
+    for (let i = from; i < to; i++) size += this.ends[i]! - this.starts[i]! + 3;
+    const out = Buffer.allocUnsafe(size);
+    let p = 0;
+    for (let i = from; i < to; i++) {
+      out[p++] = i === from ? OPEN : COMMA;
+      out[p++] = QUOTE;
+      p += this.bytes.copy(out, p, this.starts[i], this.ends[i]);
+      out[p++] = QUOTE;
+    }
+    out[p] = CLOSE;
     return out;
   }
 
@@ -53,11 +71,16 @@ export class UrlListBytes {
     return Array.from({ length: this.length }, (_, i) => ({ url: this.url(i) }));
   }
 
-  /** A JobRequest holding this list fingerprints (JSON.stringify) as one holding the same URLs as file inputs. */
+  /** A request holding this list fingerprints (JSON.stringify) as one holding the same URLs as file inputs. */
   toJSON(): Array<{ url: string }> {
     return this.toFiles();
   }
 }
+
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
 
 /** A job's files: file inputs, or a URL list still in the bytes it arrived in. */
 export type JobFiles = readonly FileInput[] | UrlListBytes;
