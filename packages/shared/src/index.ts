@@ -9,6 +9,7 @@ export * from './queues.js';
 export * from './domain/job.js';
 export * from './domain/job-record.js';
 export * from './domain/requests.js';
+export * from './domain/plain-url.js';
 export * from './domain/json-input.js';
 export * from './store/batch-store.js';
 export * from './store/job-reader.js';

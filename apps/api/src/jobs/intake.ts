@@ -11,11 +11,11 @@ import {
   type JobRequest,
   type OutboundPolicy,
   type UpstreamOptions,
-  type UrlListBytes,
+  UrlListBytes,
 } from '@batchscribe/shared';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import { parseOr422, validationProblem } from '../http/validation.js';
-import { ScannedJobBody, ScannedTextList } from './job-body-scan.js';
+import { ScannedJobBody } from './job-body-scan.js';
 
 /** A validated request for a new job, whichever way it arrived (defined in shared: schedule fires make them too). */
 export type { JobRequest };
@@ -137,14 +137,14 @@ function parseJobBody(body: Record<string, unknown>): CreateJobBody {
 }
 
 /** `text/plain` body: one URL a line (see parseUrlList: `#` comments, blank lines skipped); options as query. */
-export function parseTextIntake(text: string | ScannedTextList, query: Record<string, unknown>, limits: IntakeLimits): IntakeRequest {
+export function parseTextIntake(text: string | UrlListBytes, query: Record<string, unknown>, limits: IntakeLimits): IntakeRequest {
   checkJsonInput(query, 'The query');
   const opts = parseOr422(createJobQuery, query, 'The query');
   checkCallback(opts.callback_url, limits, 'callback_url');
-  if (text instanceof ScannedTextList) {
-    // Every line a URL fileUrl accepts (job-body-scan.ts): nothing to report, nothing to copy.
-    if (text.urls.length > limits.maxFiles) tooMany(text.urls.length, limits);
-    return textIntakeOf(opts, opts.reuse === true ? text.urls.toFiles() : text.urls);
+  if (text instanceof UrlListBytes) {
+    // Every line a URL fileUrl accepts (scanUrlListBytes): nothing to report, nothing to copy.
+    if (text.length > limits.maxFiles) tooMany(text.length, limits);
+    return textIntakeOf(opts, opts.reuse === true ? text.toFiles() : text);
   }
   const list = parseUrlList(text);
   if (list.entries > limits.maxFiles) tooMany(list.entries, limits);

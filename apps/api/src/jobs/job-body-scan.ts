@@ -1,4 +1,4 @@
-import { MAX_URL_LENGTH, UrlListBytes } from '@batchscribe/shared';
+import { MAX_URL_LENGTH, UrlSpans, plainUrlEnd, type UrlListBytes } from '@batchscribe/shared';
 
 /**
  * A `POST /v1/jobs` JSON body whose `file_urls` list was read from its bytes (scanJobBody): the
@@ -10,11 +10,6 @@ export class ScannedJobBody {
     readonly rest: Record<string, unknown>,
     readonly urls: UrlListBytes,
   ) {}
-}
-
-/** A text/plain list read from its bytes (scanTextList): every line a plain URL, a blank or a comment. */
-export class ScannedTextList {
-  constructor(readonly urls: UrlListBytes) {}
 }
 
 const QUOTE = 0x22;
@@ -70,100 +65,24 @@ function skipValue(buf: Buffer, p: number): number {
   return q === p ? -1 : q;
 }
 
-/** The URLs found so far: where each starts and ends in the body, grown as the scan goes. */
-class Spans {
-  private starts = new Int32Array(1024);
-  private ends = new Int32Array(1024);
-  private count = 0;
-
-  push(start: number, end: number): void {
-    if (this.count === this.starts.length) {
-      const grow = (a: Int32Array) => {
-        const grown = new Int32Array(a.length * 2);
-        grown.set(a);
-        return grown;
-      };
-      this.starts = grow(this.starts);
-      this.ends = grow(this.ends);
-    }
-    this.starts[this.count] = start;
-    this.ends[this.count++] = end;
-  }
-
-  get length(): number {
-    return this.count;
-  }
-
-  list(bytes: Buffer, jsonCompact: boolean): UrlListBytes {
-    return new UrlListBytes(bytes, this.starts.subarray(0, this.count), this.ends.subarray(0, this.count), jsonCompact);
-  }
-}
-
-const HOST = 1;
-const LETTER = 2;
-const PATH = 4;
-/** What each byte may be in a plain URL: a host character, a letter, a path character (printable ASCII but `"` and `\`). */
-const CLASS = new Uint8Array(256);
-for (let c = 0x21; c <= 0x7e; c++) if (c !== QUOTE && c !== BACKSLASH) CLASS[c]! |= PATH;
-for (const c of Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ')) CLASS[c]! |= HOST | LETTER;
-for (const c of Buffer.from('0123456789-')) CLASS[c]! |= HOST;
-
-const lower = (c: number | undefined) => (c ?? 0) | 0x20;
-
-/**
- * `p` at a URL's first byte: the offset just past it when a plain URL starts there, read byte
- * by byte without making its string, else -1; what ends it (a quote, a line end) is the
- * caller's to check. Plain: `http://` or `https://` in any case; dot-separated labels of
- * letters, digits and hyphens, none starting `xn--` (its punycode could be invalid), the last
- * starting with a letter (so never an IPv4 address out of range); then nothing, or one of `/?#`
- * and printable ASCII but `"` and `\`; at most MAX_URL_LENGTH in all. WHATWG parsing accepts
- * every such URL, so the `fileUrl` schema does (apps/api/test/job-body-scan.test.ts holds them
- * to it), and JSON writes it as it is.
- */
-function plainUrlEnd(buf: Buffer, p: number): number {
-  if (lower(buf[p]) !== 0x68 || lower(buf[p + 1]) !== 0x74 || lower(buf[p + 2]) !== 0x74 || lower(buf[p + 3]) !== 0x70) return -1;
-  let q = p + 4;
-  if (lower(buf[q]) === 0x73) q++;
-  if (buf[q] !== COLON || buf[q + 1] !== 0x2f || buf[q + 2] !== 0x2f) return -1;
-  q += 3;
-  for (;;) {
-    const label = q;
-    if (lower(buf[q]) === 0x78 && lower(buf[q + 1]) === 0x6e && buf[q + 2] === 0x2d && buf[q + 3] === 0x2d) return -1;
-    while (CLASS[buf[q] ?? 0]! & HOST) q++;
-    if (q === label) return -1;
-    if (buf[q] === 0x2e) {
-      q++;
-      continue;
-    }
-    if (!(CLASS[buf[label]!]! & LETTER)) return -1;
-    break;
-  }
-  const next = buf[q];
-  if (next === 0x2f || next === 0x3f || next === 0x23) {
-    q++;
-    while (CLASS[buf[q] ?? 0]! & PATH) q++;
-  }
-  return q - p > MAX_URL_LENGTH ? -1 : q;
-}
-
 interface ScannedList {
   /** Offsets of the list's `[` and just past its `]`. */
   start: number;
   end: number;
-  spans: Spans;
+  spans: UrlSpans;
 }
 
 /**
  * `p` at `[`: the list when it is compact (`["u1","u2",…]`, no whitespace) and each item is a
- * plain URL (plainUrlEnd) that its quote ends, else null. Such an item holds no backslash, so
+ * plain URL (domain/plain-url.ts) that its quote ends, else null. Such an item holds no backslash, so
  * no escape: its bytes are the URL, ASCII, as JSON.stringify writes it.
  */
 function scanUrlList(buf: Buffer, p: number): ScannedList | null {
   if (buf[p] !== OPEN_ARRAY || buf[p + 1] !== QUOTE) return null;
-  const spans = new Spans();
+  const spans = new UrlSpans();
   for (let open = p + 1; ;) {
     const close = plainUrlEnd(buf, open + 1);
-    if (close < 0 || buf[close] !== QUOTE) return null;
+    if (close < 0 || buf[close] !== QUOTE || close - open - 1 > MAX_URL_LENGTH) return null;
     spans.push(open + 1, close);
     const after = buf[close + 1];
     if (after === CLOSE_ARRAY) return { start: p, end: close + 2, spans };
@@ -226,45 +145,4 @@ export function scanJobBody(buf: Buffer): ScannedJobBody | null {
   const urls = (rest as { file_urls?: unknown }).file_urls;
   if (!Array.isArray(urls) || urls.length !== 0) return null;
   return new ScannedJobBody(rest as Record<string, unknown>, list.spans.list(buf, true));
-}
-
-const LF = 0x0a;
-const CR = 0x0d;
-const HASH = 0x23;
-const BOM = [0xef, 0xbb, 0xbf];
-
-/**
- * Reads a text/plain URL list (url-list.ts's rules) from its bytes when every line is a plain
- * URL (plainUrlEnd) ending in LF, CRLF or the end of the body, an empty line, or a line
- * starting with `#`: each URL is then exactly what parseUrlList would give for that line. Null
- * for anything else (whitespace around a URL, a comment after one, a URL that needs
- * URL.canParse, no URL at all), which the caller decodes and parses as before.
- */
-export function scanTextList(buf: Buffer): ScannedTextList | null {
-  const spans = new Spans();
-  let p = buf[0] === BOM[0] && buf[1] === BOM[1] && buf[2] === BOM[2] ? 3 : 0;
-  while (p < buf.length) {
-    const c = buf[p];
-    if (c === LF) {
-      p++;
-      continue;
-    }
-    if (c === CR && buf[p + 1] === LF) {
-      p += 2;
-      continue;
-    }
-    if (c === HASH) {
-      const end = buf.indexOf(LF, p);
-      if (end < 0) break;
-      p = end + 1;
-      continue;
-    }
-    const end = plainUrlEnd(buf, p);
-    if (end < 0) return null;
-    const after = buf[end];
-    if (after !== undefined && after !== LF && !(after === CR && (buf[end + 1] === LF || end + 1 === buf.length))) return null;
-    spans.push(p, end);
-    p = after === CR ? end + 2 : end + 1;
-  }
-  return spans.length === 0 ? null : new ScannedTextList(spans.list(buf, false));
 }

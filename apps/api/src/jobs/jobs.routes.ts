@@ -4,6 +4,8 @@ import {
   JOB_STATUS_FILTER,
   jobNotFound,
   requireJob,
+  scanUrlListBytes,
+  UrlListBytes,
   type ClaimStore,
   type Job,
   type JobReader,
@@ -20,7 +22,7 @@ import { createJob, type CreateJobDeps, type CreateJobExtra } from './create-job
 import { claimIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
 import { parseJsonIntake, parseTextIntake, requireAllowedHost, type IntakeLimits, type IntakeRequest } from './intake.js';
 import { resolveUploads } from './intake-uploads.js';
-import { ScannedTextList, scanJobBody, scanTextList } from './job-body-scan.js';
+import { scanJobBody } from './job-body-scan.js';
 import { type JobActions } from './job-actions.js';
 
 export interface JobsRoutesDeps extends CreateJobDeps {
@@ -52,13 +54,13 @@ export function jobIdParam(req: Request): string {
 export function jobsRoutes(deps: JobsRoutesDeps): Router {
   const router = Router();
   const json = scannedJsonBody(deps.maxBodyBytes, scanJobBody);
-  const text = scannedTextBody(deps.maxBodyBytes, scanTextList);
+  const text = scannedTextBody(deps.maxBodyBytes, scanUrlListBytes);
 
   router.post('/v1/jobs', deps.limitIntake, deps.admission.middleware, json, text, async (req, res) => {
     const intake = req.is(['application/json', 'application/*+json'])
       ? parseJsonIntake(req.body, deps.limits, req.query)
       : req.is('text/plain')
-        ? parseTextIntake(req.body instanceof ScannedTextList || typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
+        ? parseTextIntake(req.body instanceof UrlListBytes || typeof req.body === 'string' ? req.body : '', req.query, deps.limits)
         : unsupported(req);
     await requireAllowedHost(deps.outbound, intake.callbackUrl, 'callback_url');
     const tenant = tenantOf(req);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LANGUAGE_HINTS, MODELS } from './job.js';
 import { UPLOAD_ID_PATTERN } from './ids.js';
+import { isPlainUrl } from './plain-url.js';
 import { MAX_JSON_DEPTH, isWellFormedString, jsonByteLength, jsonDepth } from './json-input.js';
 
 export const MAX_URL_LENGTH = 2048;
@@ -33,23 +34,13 @@ function httpUrl(message: string) {
 }
 
 /**
- * URLs WHATWG parsing always accepts, matched far faster than it parses them: printable ASCII
- * throughout, a host of letters, digits, hyphens and dots whose last label starts with a letter
- * (so it is a domain, never an IPv4 address that could be out of range) and no `xn--` label
- * (whose punycode could be invalid), no port, no credentials, then anything printable (paths,
- * queries and fragments are percent-encoded, never refused). Anything else goes to URL.canParse.
- */
-const PLAIN_HTTP_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:[/?#][\x21-\x7e]*)?$/i;
-const PUNYCODE_LABEL = /^https?:\/\/(?:[^/?#]*\.)?xn--/i;
-
-/**
  * True exactly when `fileUrl` accepts `u`, by the same checks without zod's per-item cost: a
- * 100,000-URL intake checks its list with this, and asks the schema only when an item is
- * refused, for the error it names (packages/shared/test/file-url.test.ts: both agree).
+ * 100,000-URL intake checks its list with this (a plain URL, domain/plain-url.ts, at once), and
+ * asks the schema only when an item is refused, for the error it names (packages/shared/test/file-url.test.ts: both agree).
  */
 export function isAcceptedFileUrl(u: unknown): u is string {
   if (typeof u !== 'string' || u.length > MAX_URL_LENGTH) return false;
-  if (PLAIN_HTTP_URL.test(u) && !PUNYCODE_LABEL.test(u)) return true;
+  if (isPlainUrl(u)) return true;
   return isWellFormedString(u) && noSpaceOrControl(u) && parsableHttpUrl(u);
 }
 

@@ -1,4 +1,7 @@
 import { isWellFormedString } from '../domain/json-input.js';
+import { plainUrlEnd } from '../domain/plain-url.js';
+import { MAX_URL_LENGTH } from '../domain/requests.js';
+import { UrlSpans, type UrlListBytes } from '../store/url-list-bytes.js';
 
 /**
  * A plain list of URLs, one a line, as the text/plain API, schedule manifests and the CLI take
@@ -81,4 +84,47 @@ export function parseUrlList(text: string): UrlList {
     }
   }
   return list;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const HASH = 0x23;
+const BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * A URL list read from its bytes, without decoding it, when every line is a plain URL
+ * (domain/plain-url.ts) ending in LF, CRLF or the end of the body, an empty line, or a line
+ * starting with `#` (a BOM first is skipped, as urlListEntries does): each URL is then exactly
+ * what parseUrlList gives for that line, with no error, and one the `fileUrl` schema accepts.
+ * Null for anything else (whitespace around a URL, a comment after one, a URL that needs
+ * URL.canParse, no URL at all), which the caller decodes and parses as before. A
+ * 100,000-URL text/plain intake takes this path (docs/architecture.md, "Intake").
+ */
+export function scanUrlListBytes(buf: Buffer): UrlListBytes | null {
+  const spans = new UrlSpans();
+  let p = buf[0] === BOM[0] && buf[1] === BOM[1] && buf[2] === BOM[2] ? 3 : 0;
+  while (p < buf.length) {
+    const c = buf[p];
+    if (c === LF) {
+      p++;
+      continue;
+    }
+    if (c === CR && buf[p + 1] === LF) {
+      p += 2;
+      continue;
+    }
+    if (c === HASH) {
+      const end = buf.indexOf(LF, p);
+      if (end < 0) break;
+      p = end + 1;
+      continue;
+    }
+    const end = plainUrlEnd(buf, p);
+    if (end < 0 || end - p > MAX_URL_LENGTH) return null;
+    const after = buf[end];
+    if (after !== undefined && after !== LF && !(after === CR && (buf[end + 1] === LF || end + 1 === buf.length))) return null;
+    spans.push(p, end);
+    p = after === CR ? end + 2 : end + 1;
+  }
+  return spans.length === 0 ? null : spans.list(buf, false);
 }

@@ -7,7 +7,7 @@ import type { FileInput } from './file-entries.js';
  * bytes rather than by JSON.stringify of parsed values (docs/architecture.md, "Intake").
  *
  * Only lists of plain URLs are kept so: printable ASCII with nothing in them JSON would escape
- * (apps/api/src/jobs/job-body-scan.ts decides). `packed` then makes exactly what JSON.stringify
+ * (domain/plain-url.ts; the scans are apps/api/src/jobs/job-body-scan.ts and intake/url-list.ts). `packed` then makes exactly what JSON.stringify
  * makes of those URLs, so what is stored does not depend on the path the list took.
  */
 export class UrlListBytes {
@@ -74,6 +74,35 @@ export class UrlListBytes {
   /** A request holding this list fingerprints (JSON.stringify) as one holding the same URLs as file inputs. */
   toJSON(): Array<{ url: string }> {
     return this.toFiles();
+  }
+}
+
+/** Where each URL of a list starts and ends in its body, gathered as a scan goes (then `list`). */
+export class UrlSpans {
+  private starts = new Int32Array(1024);
+  private ends = new Int32Array(1024);
+  private count = 0;
+
+  push(start: number, end: number): void {
+    if (this.count === this.starts.length) {
+      const grow = (a: Int32Array) => {
+        const grown = new Int32Array(a.length * 2);
+        grown.set(a);
+        return grown;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+    }
+    this.starts[this.count] = start;
+    this.ends[this.count++] = end;
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  list(bytes: Buffer, jsonCompact: boolean): UrlListBytes {
+    return new UrlListBytes(bytes, this.starts.subarray(0, this.count), this.ends.subarray(0, this.count), jsonCompact);
   }
 }
 
