@@ -1,4 +1,5 @@
 import { MAX_URL_LENGTH } from '@batchscribe/shared';
+import { prng } from './prng.js';
 
 /**
  * URLs to hold the fast URL checks to the `fileUrl` schema with: hand-picked hostile ones, and
@@ -115,4 +116,10 @@ export function edgeUrl(next: () => number): string {
   let path = pick(['', '/', '?', '#']);
   if (path !== '') for (let k = Math.floor(next() * 8); k > 0; k--) path += printable();
   return `${pick(['https://', 'http://', 'HtTpS://'])}${labels.join('.')}${path}`;
+}
+
+/** The hostile URLs, then `each` glued and `each` edge URLs from `seed`. */
+export function urlCorpus(seed: number, each = 20_000): string[] {
+  const next = prng(seed);
+  return [...HOSTILE_URLS, ...Array.from({ length: each }, () => randomUrl(next)), ...Array.from({ length: each }, () => edgeUrl(next))];
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { fileUrl } from '@batchscribe/shared';
 import { scanJobBody } from '../src/jobs/job-body-scan.js';
 import { prng } from '../../../test/support/prng.js';
-import { HOSTILE_URLS, edgeUrl, randomUrl } from '../../../test/support/url-corpus.js';
+import { urlCorpus } from '../../../test/support/url-corpus.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const scanText = (text: string) => scanJobBody(bytes(text));
@@ -78,12 +78,7 @@ describe('scanJobBody', () => {
   });
 
   it('when a URL is one the scan reads, then the fileUrl schema accepts it (hostile, glued and edge corpora)', () => {
-    const next = prng(0xb0d1);
-    const corpus = [
-      ...HOSTILE_URLS,
-      ...Array.from({ length: 20_000 }, () => randomUrl(next)),
-      ...Array.from({ length: 20_000 }, () => edgeUrl(next)),
-    ];
+    const corpus = urlCorpus(0xb0d1);
     const read = corpus.filter((u) => scanJobBody(listed([u])) !== null);
     expect(read.filter((u) => !fileUrl.safeParse(u).success)).toEqual([]);
     // The scan is not vacuous: it reads thousands of them, ordinary ones included.

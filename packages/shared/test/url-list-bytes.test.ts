@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { fileUrl } from '../src/domain/requests.js';
 import { parseUrlList, scanUrlListBytes } from '../src/intake/url-list.js';
 import { prng } from '../../../test/support/prng.js';
-import { HOSTILE_URLS, edgeUrl, randomUrl } from '../../../test/support/url-corpus.js';
+import { urlCorpus } from '../../../test/support/url-corpus.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 
@@ -49,12 +49,7 @@ describe('scanUrlListBytes', () => {
   });
 
   it('when a URL is one the scan reads from a line, then the fileUrl schema accepts it and parseUrlList reads the same', () => {
-    const next = prng(0x7e47);
-    const corpus = [
-      ...HOSTILE_URLS,
-      ...Array.from({ length: 20_000 }, () => randomUrl(next)),
-      ...Array.from({ length: 20_000 }, () => edgeUrl(next)),
-    ];
+    const corpus = urlCorpus(0x7e47);
     const read = corpus.filter((u) => textUrls(`${u}\n`) !== null);
     expect(read.filter((u) => !fileUrl.safeParse(u).success || parseUrlList(`${u}\n`).urls[0] !== u)).toEqual([]);
     expect(read.length).toBeGreaterThan(2_000);
