@@ -74,8 +74,8 @@ interface ScannedList {
 
 /**
  * `p` at `[`: the list when it is compact (`["u1","u2",…]`, no whitespace) and each item is a
- * plain URL (domain/plain-url.ts) that its quote ends, else null. Such an item holds no backslash, so
- * no escape: its bytes are the URL, ASCII, as JSON.stringify writes it.
+ * plain URL (domain/plain-url.ts) that its quote ends, else null. Such an item holds no
+ * backslash, so no escape: its bytes are the URL, ASCII, as JSON.stringify writes it.
  */
 function scanUrlList(buf: Buffer, p: number): ScannedList | null {
   if (buf[p] !== OPEN_ARRAY || buf[p + 1] !== QUOTE) return null;

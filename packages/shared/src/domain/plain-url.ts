@@ -5,8 +5,8 @@
  * no port, no credentials; then nothing, or one of `/?#` and printable ASCII but `"` and `\`.
  * WHATWG parsing accepts every such URL (paths, queries and fragments are percent-encoded,
  * never refused), so the `fileUrl` schema does when it is no longer than MAX_URL_LENGTH (which
- * callers check), and JSON writes it as it is. Tests hold both forms below to the schema: packages/shared/test/file-url.test.ts
- * and apps/api/test/job-body-scan.test.ts.
+ * callers check), and JSON writes it as it is. Tests hold both forms below to the schema
+ * (packages/shared/test/file-url.test.ts, apps/api/test/job-body-scan.test.ts).
  */
 const PLAIN_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?:[/?#][\x21\x23-\x5b\x5d-\x7e]*)?$/i;
 const PUNYCODE_LABEL = /^https?:\/\/(?:[^/?#]*\.)?xn--/i;

@@ -7,8 +7,9 @@ import type { FileInput } from './file-entries.js';
  * bytes rather than by JSON.stringify of parsed values (docs/architecture.md, "Intake").
  *
  * Only lists of plain URLs are kept so: printable ASCII with nothing in them JSON would escape
- * (domain/plain-url.ts; the scans are apps/api/src/jobs/job-body-scan.ts and intake/url-list.ts). `packed` then makes exactly what JSON.stringify
- * makes of those URLs, so what is stored does not depend on the path the list took.
+ * (domain/plain-url.ts; the scans are apps/api/src/jobs/job-body-scan.ts and intake/url-list.ts).
+ * `packed` then makes exactly what JSON.stringify makes of those URLs, so what is stored does
+ * not depend on the path the list took.
  */
 export class UrlListBytes {
   /**
