@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Job } from '@batchscribe/shared';
+import { createKeyLayout, type Job } from '@batchscribe/shared';
 import { gzipSync } from 'node:zlib';
 import { Stack, TOKENS, urls } from '../support/stack.js';
 import { rawRequest } from '../support/raw-http.js';
@@ -573,5 +573,55 @@ describe('the Job echoes its upstream options', () => {
     expect((await stack.request<Job>('GET', `/v1/jobs/${created.id}`)).body).toMatchObject(options);
     const plain = await stack.submit({ file_urls: urls(1) });
     expect(plain).toMatchObject({ language_hints: null, channel_id: null, recognition: null, diarization: null });
+  });
+});
+
+describe('long lists read from their bytes (docs/architecture.md, "Intake")', () => {
+  const list = urls(250, 'bytes');
+
+  /** A job's packed inputs, batch by batch, and the URLs its results list. */
+  async function written(jobId: string): Promise<{ inputs: Array<string | null>; results: string[] }> {
+    const keys = createKeyLayout(stack.prefix);
+    const inputs = await Promise.all([0, 1, 2].map((b) => stack.redis.hget(keys.batch(jobId, b), 'f')));
+    const page = await stack.request<{ data: Array<{ file_url: string }> }>('GET', `/v1/jobs/${jobId}/results?limit=1000`);
+    return { inputs, results: page.body.data.map((r) => r.file_url) };
+  }
+
+  async function post(body: string, type: string): Promise<string> {
+    const res = await stack.request<Job>('POST', '/v1/jobs', { body, headers: { 'content-type': type } });
+    expect(res.status).toBe(202);
+    expect(res.body.counts.total).toBe(250);
+    return res.body.id;
+  }
+
+  it('when the same URLs come compact, pretty-printed, as lines and as indented lines, then every job stores byte for byte the same inputs', async () => {
+    const forms = [
+      [JSON.stringify({ file_urls: list }), 'application/json'],
+      [JSON.stringify({ file_urls: list }, null, 2), 'application/json; charset=utf-8'],
+      [list.join('\n'), 'text/plain'],
+      [list.map((u) => `  ${u}  `).join('\r\n'), 'text/plain; charset=utf-8'],
+    ] as const;
+    const jobs = [];
+    for (const [body, type] of forms) jobs.push(await written(await post(body, type)));
+    const expected = { inputs: [0, 100, 200].map((from) => JSON.stringify(list.slice(from, from + 100))), results: list };
+    for (const job of jobs) expect(job).toEqual(expected);
+  });
+
+  it('when a JSON body declares charset=utf8 (no dash), then it is still the 415 express.json gives it', async () => {
+    await expectRejected(
+      { body: JSON.stringify({ file_urls: list }), headers: { 'content-type': 'application/json; charset=utf8' } },
+      415,
+      'unsupported-media-type',
+    );
+  });
+
+  it('when one URL of a compact list needs full parsing, then the 422 names it as before', async () => {
+    const bad = [...list.slice(0, 10), 'https://a.example:99999/x.wav', ...list.slice(10, 20)];
+    const p = await expectRejected(
+      { body: JSON.stringify({ file_urls: bad }), headers: { 'content-type': 'application/json' } },
+      422,
+      'validation-error',
+    );
+    expect(fieldPaths(p)).toEqual(['file_urls.10']);
   });
 });

@@ -68,7 +68,8 @@ function scannedBody(
   const raw = express.raw({ limit, type: types, verify: verifyUtf8 });
   return (req, res, next) => {
     const charset = charsetOf(req)?.toLowerCase();
-    if (!req.is(types) || (charset !== undefined && !UTF8.has(charset))) return general(req, res, next);
+    // Only what both parsers read as UTF-8 (express.json refuses `utf8` without its dash, with a 415).
+    if (!req.is(types) || (charset !== undefined && charset !== 'utf-8')) return general(req, res, next);
     raw(req, res, (err?: unknown) => {
       if (err !== undefined) return next(err);
       const body: unknown = req.body;
