@@ -81,16 +81,15 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     const jobId = jobIdParam(req);
     const q = parseOr400(resultsQuery, req.query, 'The query');
     const start = q.cursor === undefined ? 0 : decodeCursor(q.cursor, z.number().int().min(0));
-    const job = await requireJob(deps.reader, jobId, tenantOf(req));
+    const job = await requireJob(deps.reader.withFiles, jobId, tenantOf(req));
     const status = q.status ?? null;
-    const total = job.counts.total;
     const toJson = (file: IndexedRecord) => resultJson(deps, jobId, file, q.include_transcript);
 
     if (/application\/x-ndjson/i.test(req.get('accept') ?? '')) {
       async function* records(): AsyncGenerator<IndexedRecord> {
         let next: number | null = start;
         while (next !== null) {
-          const page = await deps.reader.readFiles(jobId, total, { start: next, limit: NDJSON_CHUNK, status });
+          const page = await deps.reader.readFiles(job, { start: next, limit: NDJSON_CHUNK, status });
           yield* page.files;
           next = page.next;
         }
@@ -104,7 +103,7 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     }
 
     // A page of 1,000 hour-long transcripts is a GB of JSON: it is written as it is produced.
-    const page = await deps.reader.readFiles(jobId, total, { start, limit: q.limit, status });
+    const page = await deps.reader.readFiles(job, { start, limit: q.limit, status });
     const nextCursor = page.next === null ? null : encodeCursor(page.next);
     async function* body(): AsyncGenerator<string> {
       yield '{"data":[';
@@ -123,10 +122,10 @@ export function resultsRoutes(deps: ResultsDeps): Router {
     const jobId = jobIdParam(req);
     const { format } = parseOr400(transcriptQuery, req.query, 'The query');
     const index = Number(req.params.index);
-    const job = await requireJob(deps.reader, jobId, tenantOf(req));
-    if (!Number.isInteger(index) || index < 0 || index >= job.counts.total)
+    const job = await requireJob(deps.reader.withFiles, jobId, tenantOf(req));
+    if (!Number.isInteger(index) || index < 0 || index >= job.total)
       throw new ProblemError('not-found', `The job has no file ${req.params.index}.`);
-    const file = await deps.reader.readFile(jobId, index);
+    const file = await deps.reader.readFile(job, index);
     const missing = () =>
       new ProblemError('not-found', `File ${index} has no transcript${file?.s === 'failed' ? ' (it failed)' : ' yet'}.`);
     // A failed file may still keep the raw upstream answer that could not be parsed: only `raw` shows it.

@@ -478,8 +478,13 @@ function batchFileIndexes(h: Record<string, string>): number[] {
 export async function jobPage(redis: Redis, keys: KeyLayout, jobId: string): Promise<number | null> {
   const raw = await redis.hget(keys.job(jobId), 'page');
   if (raw === null) return (await redis.exists(keys.job(jobId))) === 1 ? damagedPage(jobId) : null;
+  return pageOf(raw, jobId);
+}
+
+/** The `page` field of an existing job's hash, checked. */
+export function pageOf(raw: string | undefined, jobId: string): number {
   const page = Number(raw);
-  return Number.isInteger(page) && page >= 1 ? page : damagedPage(jobId);
+  return raw !== undefined && Number.isInteger(page) && page >= 1 ? page : damagedPage(jobId);
 }
 
 function damagedPage(jobId: string): never {

@@ -3,9 +3,23 @@ import type { KeyLayout } from './keys.js';
 import type { FileRecord, FileStatus, Job } from '../domain/job.js';
 import { jobFromHash, waitingReason } from '../domain/job-record.js';
 import { currentUpstreamProblem } from './upstream-health.js';
-import { jobPage, readHomes } from './batch-store.js';
+import { pageOf, readHomes } from './batch-store.js';
 import { STATUS_LETTERS, homeOf } from './file-entries.js';
 import { parseBudgetHold } from './usage.js';
+import type { JobLookup } from '../domain/require-job.js';
+
+/**
+ * A job and how its files are laid out, from one read: a results route reads the job, then its
+ * files, without asking Redis for the layout again.
+ */
+export interface JobForFiles {
+  job: Job;
+  /** The job's file count. */
+  total: number;
+  /** Files per home batch; undefined in a job hash an earlier release wrote (packed by a worker at start). */
+  page: string | undefined;
+  jobId: string;
+}
 
 export interface FilePage {
   files: Array<{ index: number; record: FileRecord }>;
@@ -22,6 +36,13 @@ export class JobReader {
 
   /** The job if it exists and belongs to `tenant`; another tenant's job reads as missing. */
   async getJob(jobId: string, tenant: string): Promise<Job | null> {
+    return (await this.getJobFiles(jobId, tenant))?.job ?? null;
+  }
+
+  /** getJob, with what reading the job's files needs (readFiles, readFile). */
+  readonly withFiles: JobLookup<JobForFiles> = { getJob: (jobId, tenant) => this.getJobFiles(jobId, tenant) };
+
+  private async getJobFiles(jobId: string, tenant: string): Promise<JobForFiles | null> {
     // Two commands written back to back: one round trip, and no MULTI, for which ioredis builds
     // a Pipeline that copies every script BullMQ defined on this connection (~75 µs a read).
     const [hash, pause, upstream, budgetHold] = await Promise.all([
@@ -34,7 +55,7 @@ export class JobReader {
     if (!hash.id || hash.tenant !== tenant || hash.pending_action === 'delete') return null;
     const job = jobFromHash(hash);
     job.waiting_reason = waitingReason(job, pause, currentUpstreamProblem(upstream, Date.now()), parseBudgetHold(budgetHold));
-    return job;
+    return { job, total: job.counts.total, page: hash.page, jobId };
   }
 
   /**
@@ -90,16 +111,12 @@ export class JobReader {
    * Files are read a few home batches at a time (file-entries.ts), so a page touches only
    * the batches it spans.
    */
-  async readFiles(
-    jobId: string,
-    total: number,
-    opts: { start: number; limit: number; status: string | null; scanBudget?: number },
-  ): Promise<FilePage> {
+  async readFiles(of: JobForFiles, opts: { start: number; limit: number; status: string | null; scanBudget?: number }): Promise<FilePage> {
+    const { jobId, total } = of;
     const files: FilePage['files'] = [];
     const budget = opts.scanBudget ?? 10_000;
     if (opts.start >= total) return { files, next: null };
-    const page = await jobPage(this.redis, this.keys, jobId);
-    if (page === null) return { files, next: null };
+    const page = pageOf(of.page, jobId);
     let index = opts.start;
     while (index < total && files.length < opts.limit && index - opts.start < budget) {
       const span = opts.status === null ? opts.limit - files.length : 5000;
@@ -134,10 +151,9 @@ export class JobReader {
     });
   }
 
-  async readFile(jobId: string, index: number): Promise<FileRecord | null> {
-    const page = await jobPage(this.redis, this.keys, jobId);
-    if (page === null) return null;
-    const records = await readHomes(this.redis, this.keys, jobId, page, [homeOf(index, page)]);
+  async readFile(of: JobForFiles, index: number): Promise<FileRecord | null> {
+    const page = pageOf(of.page, of.jobId);
+    const records = await readHomes(this.redis, this.keys, of.jobId, page, [homeOf(index, page)]);
     return records.get(index) ?? null;
   }
 }
