@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
-import { uploadMediaKey, type FileResult, type Job, type UploadView } from '@batchscribe/shared';
+import { type FileResult, type Job, type UploadView } from '@batchscribe/shared';
 import { wav } from '../../scripts/lib/wav.js';
-import { loadApiEnv } from '../../apps/api/src/env.js';
-import { createUploadSweeper } from '../../apps/api/src/uploads/uploads-module.js';
 import { HttpFixture } from '../support/http-fixture.js';
 import { Stack, TOKENS } from '../support/stack.js';
 import { runTus } from '../support/tus-client.js';
+import { blobsUnder, sweepUploads } from '../support/uploads.js';
 import { waitFor } from '../support/wait-for.js';
 
 /*
@@ -26,26 +24,6 @@ async function results(stack: Stack, jobId: string): Promise<FileResult[]> {
   const res = await stack.request<{ data: FileResult[] }>('GET', `/v1/jobs/${jobId}/results?limit=1000`);
   expect(res.status).toBe(200);
   return res.body.data;
-}
-
-async function blobsUnder(stack: Stack, uploadId: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const e of stack.blobs.list(uploadMediaKey(stack.prefix, uploadId))) keys.push(e.key);
-  return keys;
-}
-
-/** One sweep of the api's upload sweeper at `now`, as main.ts runs it every UPLOAD_SWEEP_MS. */
-function sweepUploads(stack: Stack, now = Date.now()): Promise<{ swept: boolean; deleted: number }> {
-  const env = loadApiEnv({ ...stack.blobEnv, QUEUE_PREFIX: stack.prefix, AUTH_DISABLED: 'true', REDIS_URL: process.env.REDIS_URL });
-  const sweep = createUploadSweeper({
-    env,
-    redis: stack.redis,
-    keys: stack.keys,
-    blobs: stack.blobs,
-    logger: pino({ level: 'silent' }),
-    now: () => now,
-  });
-  return sweep(1);
 }
 
 /** A media host for URL inputs: every path answers a small WAV (the simulator fetches its first bytes). */

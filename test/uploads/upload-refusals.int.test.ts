@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { uploadMediaKey, type UploadView } from '@batchscribe/shared';
+import { type UploadView } from '@batchscribe/shared';
 import { Stack, TOKENS, type HttpResult } from '../support/stack.js';
 import { runTus } from '../support/tus-client.js';
+import { blobsUnder } from '../support/uploads.js';
 
 const MAX_BYTES = 8 * 1024 * 1024;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -209,9 +210,7 @@ describe('upload requests refused, each with a problem and nothing stored', () =
       expect((await head(path)).status).toBe(404);
       expect((await patch(0, file)).status).toBe(404);
       expect((await stack.request('DELETE', path, { headers: TUS })).status).toBe(404);
-      const left: string[] = [];
-      for await (const e of stack.blobs.list(uploadMediaKey(stack.prefix, id))) left.push(e.key);
-      expect(left).toEqual([]);
+      expect(await blobsUnder(stack, id)).toEqual([]);
       await nothingStored();
     });
   });

@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
 import { uploadMediaKey, type UploadView } from '@batchscribe/shared';
-import { loadApiEnv } from '../../apps/api/src/env.js';
-import { createUploadSweeper } from '../../apps/api/src/uploads/uploads-module.js';
 import { Stack, TOKENS } from '../support/stack.js';
 import { runTus } from '../support/tus-client.js';
+import { blobsUnder, sweepUploads } from '../support/uploads.js';
 import { waitFor } from '../support/wait-for.js';
 
 const MiB = 1024 * 1024;
@@ -147,29 +145,17 @@ describe.each(['fs', 's3'] as const)('uploads through the real tus server and cl
     const half = await runTus({ apiUrl: stack.apiUrl, token: TOKENS.acme, bytes: file, filename: 'half.wav', abortAfter: MiB });
     const ids = [idOf(ready.url), idOf(half.url)];
     await waitFor(async () => ((await head(half.url)).status === 200 ? true : undefined));
-    const env = loadApiEnv({ ...stack.blobEnv, QUEUE_PREFIX: stack.prefix, AUTH_DISABLED: 'true', REDIS_URL: process.env.REDIS_URL });
-    const sweepAt = (at: number) =>
-      createUploadSweeper({
-        env,
-        redis: stack.redis,
-        keys: stack.keys,
-        blobs: stack.blobs,
-        logger: pino({ level: 'silent' }),
-        now: () => at,
-      });
     // Not yet due: nothing goes.
-    expect(await sweepAt(Date.now())(1)).toEqual({ swept: true, deleted: 0 });
+    expect(await sweepUploads(stack, Date.now())).toEqual({ swept: true, deleted: 0 });
     await new Promise((r) => setTimeout(r, 5)); // the 1 ms sweep lock lapses
     // The earlier tests' uploads are past it too.
-    const swept = await sweepAt(Date.now() + 86_400_000 + 1_000)(1);
+    const swept = await sweepUploads(stack, Date.now() + 86_400_000 + 1_000);
     expect(swept.swept).toBe(true);
     expect(swept.deleted).toBeGreaterThanOrEqual(2);
     for (const id of ids) {
       expect((await stack.request('GET', `/v1/uploads/${id}`)).status).toBe(404);
       expect(await stack.redis.exists(stack.keys.upload(id), stack.keys.uploadJobs(id))).toBe(0);
-      const left: string[] = [];
-      for await (const e of stack.blobs.list(uploadMediaKey(stack.prefix, id))) left.push(e.key);
-      expect(left).toEqual([]);
+      expect(await blobsUnder(stack, id)).toEqual([]);
     }
     expect(await stack.redis.zcard(stack.keys.uploadsDue)).toBe(0);
     expect(await stack.redis.zscore(stack.keys.uploadsDue, ids[0]!)).toBeNull();

@@ -135,9 +135,13 @@ export function makeJob(
   };
 }
 
-class Sink extends Writable {
+/** A stream that keeps what is written to it, as a terminal (isTTY, columns) or not. */
+export class MemorySink extends Writable {
   text = '';
-  constructor(readonly isTTY = false) {
+  constructor(
+    readonly isTTY = false,
+    readonly columns?: number,
+  ) {
     super();
   }
   override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
@@ -148,8 +152,8 @@ class Sink extends Writable {
 
 /** In-memory streams and an instant clock for `runCli`. */
 export function memoryIo(overrides: Partial<CliIo> & { stdinText?: string } = {}) {
-  const stdout = new Sink();
-  const stderr = new Sink();
+  const stdout = new MemorySink();
+  const stderr = new MemorySink();
   const { stdinText, ...rest } = overrides;
   const io: Partial<CliIo> = {
     stdin: Readable.from([Buffer.from(stdinText ?? '')]),

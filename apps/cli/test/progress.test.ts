@@ -1,25 +1,14 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { createProgressReporter, segmentedBar } from '../src/progress.js';
-import { makeJob } from './fake-api.js';
+import { MemorySink, makeJob } from './fake-api.js';
 
-class Sink extends Writable {
-  text = '';
-  readonly columns = 200;
-  constructor(readonly isTTY: boolean) {
-    super();
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+const sink = (isTTY: boolean) => new MemorySink(isTTY, 200);
 
 const at = (done: number, status = 'running') => makeJob({ status, counts: { total: 10, completed: done, queued: 10 - done } });
 
 describe('progress without a terminal', () => {
   it('when updates come fast, then a line is printed on each status change and at most once per interval otherwise', () => {
-    const stderr = new Sink(false);
+    const stderr = sink(false);
     let now = 0;
     const progress = createProgressReporter({ stderr, now: () => now, progressIntervalMs: 5_000 }, true);
     progress.update(at(0, 'queued'));
@@ -40,7 +29,7 @@ describe('progress without a terminal', () => {
   });
 
   it('when only submitted files move (a large job being handed to foxapi), then that is progress worth a line', () => {
-    const stderr = new Sink(false);
+    const stderr = sink(false);
     let now = 0;
     const progress = createProgressReporter({ stderr, now: () => now, progressIntervalMs: 5_000 }, true);
     const submitting = (submitted: number) =>
@@ -56,7 +45,7 @@ describe('progress without a terminal', () => {
   });
 
   it('when a cancelling job has nothing transcribed, then it shows 0% and the cancelled files apart, whatever the Job’s progress says', () => {
-    const stderr = new Sink(false);
+    const stderr = sink(false);
     const progress = createProgressReporter({ stderr, now: () => 0, progressIntervalMs: 0 }, true);
     progress.update(makeJob({ status: 'cancelling', progress: 90, counts: { total: 10, completed: 0, cancelled: 9, submitted: 1 } }));
     expect(stderr.text).toMatch(/ cancelling · 0\/10 transcribed \(0%\) · 0 failed · 9 cancelled · 1 submitted · 0 queued · ETA/);
@@ -64,7 +53,7 @@ describe('progress without a terminal', () => {
   });
 
   it('when progress is off, then nothing is written', () => {
-    const stderr = new Sink(false);
+    const stderr = sink(false);
     const progress = createProgressReporter({ stderr, now: () => 0, progressIntervalMs: 0 }, false);
     progress.update(at(1));
     progress.stop();
@@ -74,7 +63,7 @@ describe('progress without a terminal', () => {
 
 describe('progress on a terminal', () => {
   it('when updated and stopped, then a bar with counts, status and ETA is drawn and its line ended', () => {
-    const stderr = new Sink(true);
+    const stderr = sink(true);
     let now = 0;
     const progress = createProgressReporter({ stderr, now: () => now, progressIntervalMs: 0 }, true);
     progress.update(at(0));

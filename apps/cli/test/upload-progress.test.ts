@@ -1,18 +1,8 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { createUploadProgress, formatBytes, uploadLine } from '../src/upload-progress.js';
+import { MemorySink } from './fake-api.js';
 
-class Sink extends Writable {
-  text = '';
-  readonly columns = 200;
-  constructor(readonly isTTY: boolean) {
-    super();
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+const sink = (isTTY: boolean) => new MemorySink(isTTY, 200);
 
 describe('the upload bar', () => {
   it('when half the bytes are sent, then half the bar is filled and the line says bytes, files, speed and time left', () => {
@@ -38,7 +28,7 @@ describe('the upload bar', () => {
 
   it('when stderr is a terminal, then the bar is drawn and cleared at the end; when it is not, or progress is off, then nothing is written', () => {
     let now = 0;
-    const tty = new Sink(true);
+    const tty = sink(true);
     const bar = createUploadProgress({ stderr: tty, now: () => now }, true);
     bar.update({ files: 2, filesDone: 0, bytes: 2_000_000, bytesSent: 0 });
     now = 2_000;
@@ -46,8 +36,8 @@ describe('the upload bar', () => {
     bar.stop();
     expect(tty.text).toContain('1 of 2 files uploaded');
     for (const [stderr, enabled] of [
-      [new Sink(false), true],
-      [new Sink(true), false],
+      [sink(false), true],
+      [sink(true), false],
     ] as const) {
       const quiet = createUploadProgress({ stderr, now: () => now }, enabled);
       quiet.update({ files: 1, filesDone: 0, bytes: 10, bytesSent: 5 });
