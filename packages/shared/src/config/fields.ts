@@ -81,17 +81,29 @@ export function resolveMediaHandoff(setting: 'auto' | MediaHandoff, blobStore: '
   return blobStore === 's3' ? 'presign' : 'foxapi';
 }
 
+const TENANT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * The items of a comma-separated `tenant:value` list, trimmed, split at the first colon or the
+ * last; `tenant` is null when what stands before it is no tenant name.
+ */
+function tenantPairs(raw: string, at: 'first' | 'last'): Array<{ item: string; tenant: string | null; value: string }> {
+  return raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const sep = at === 'first' ? item.indexOf(':') : item.lastIndexOf(':');
+      const tenant = item.slice(0, sep).trim();
+      return { item, tenant: sep > 0 && TENANT_NAME.test(tenant) ? tenant : null, value: item.slice(sep + 1).trim() };
+    });
+}
+
 /** `tenant:token,tenant:token` → token → tenant. */
 export const apiKeysField = z.string().transform((raw, ctx) => {
   const byToken = new Map<string, string>();
-  for (const pair of raw
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const sep = pair.indexOf(':');
-    const tenant = pair.slice(0, sep).trim();
-    const token = pair.slice(sep + 1).trim();
-    if (sep <= 0 || !token || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
+  for (const { tenant, value: token } of tenantPairs(raw, 'first')) {
+    if (tenant === null || !token) {
       ctx.addIssue({ code: 'custom', message: 'must be comma-separated tenant:token pairs (tenant: letters, digits, . _ -)' });
       return z.NEVER;
     }
@@ -116,18 +128,12 @@ export const tenantBudgetsField = z
   .string()
   .transform((raw, ctx) => {
     const hours = new Map<string, number>();
-    for (const pair of raw
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean)) {
-      const sep = pair.lastIndexOf(':');
-      const tenant = pair.slice(0, sep).trim();
-      const value = pair.slice(sep + 1).trim();
+    for (const { item, tenant, value } of tenantPairs(raw, 'last')) {
       const n = Number(value);
-      if (sep <= 0 || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant) || !/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
+      if (tenant === null || !/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
         ctx.addIssue({
           code: 'custom',
-          message: `must be comma-separated tenant:hours pairs (tenant: letters, digits, . _ -; hours: a number ≥ 0), got "${pair}"`,
+          message: `must be comma-separated tenant:hours pairs (tenant: letters, digits, . _ -; hours: a number ≥ 0), got "${item}"`,
         });
         return z.NEVER;
       }
