@@ -94,14 +94,14 @@ export function parseJsonIntake(body: unknown, limits: IntakeLimits, query: Reco
 /**
  * A body whose list was read from its bytes (job-body-scan.ts): every URL in it is one the
  * schema accepts, so the schema sees the other members with the first URL, as parseJobBody
- * does. A `reuse` job takes its URLs one by one (it compares them), any other keeps the bytes.
+ * does. The list stays in its bytes (a `reuse` job's are taken one by one when it is written).
  */
 function scannedIntake(body: ScannedJobBody, limits: IntakeLimits): IntakeRequest {
   if (body.urls.length > limits.maxFiles) tooMany(body.urls.length, limits);
   const rest = { ...body.rest, file_urls: [body.urls.url(0)] };
   checkJsonInput(rest, 'The job');
   const parsed = parseOr422(createJobBody, rest, 'The job');
-  return intakeOf(parsed, parsed.reuse === true ? body.urls.toFiles() : body.urls, limits);
+  return intakeOf(parsed, body.urls, limits);
 }
 
 function intakeOf(parsed: CreateJobBody, files: IntakeRequest['files'], limits: IntakeLimits): IntakeRequest {
@@ -144,7 +144,7 @@ export function parseTextIntake(text: string | UrlListBytes, query: Record<strin
   if (text instanceof UrlListBytes) {
     // Every line a URL fileUrl accepts (scanUrlListBytes): nothing to report, nothing to copy.
     if (text.length > limits.maxFiles) tooMany(text.length, limits);
-    return textIntakeOf(opts, opts.reuse === true ? text.toFiles() : text);
+    return textIntakeOf(opts, text);
   }
   const list = parseUrlList(text);
   if (list.entries > limits.maxFiles) tooMany(list.entries, limits);
