@@ -33,6 +33,19 @@ describe('scanUrlListBytes', () => {
     }
   });
 
+  it('when URLs of every length are apart by LF, CRLF or a blank line (at most 3 bytes, moved in place), then each batch packs as JSON.stringify would', () => {
+    const ends = ['\n', '\r\n', '\n\n', '\r\n\n', '\n\r\n'];
+    const urls = Array.from({ length: 10_000 }, (_, i) => `https://a.example/${'x'.repeat(i % 97)}${i}`);
+    const text = urls.map((u, i) => `${u}${ends[i % ends.length]}`).join('');
+    const scanned = scanUrlListBytes(bytes(text))!;
+    for (const size of [1, 7, 100]) {
+      for (let from = 0; from < urls.length; from += size) {
+        const to = Math.min(urls.length, from + size);
+        expect(scanned.packed(from, to).toString()).toBe(JSON.stringify(urls.slice(from, to)));
+      }
+    }
+  });
+
   it.each([
     ['a URL indented', '  https://a.example/1\n'],
     ['a URL with a trailing space', 'https://a.example/1 \n'],

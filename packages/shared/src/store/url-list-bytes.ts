@@ -54,8 +54,17 @@ export class UrlListBytes {
       return out;
     }
     let size = 1;
-    for (let i = from; i < to; i++) size += this.ends[i]! - this.starts[i]! + 3;
+    let narrowGaps = true;
+    for (let i = from; i < to; i++) {
+      size += this.ends[i]! - this.starts[i]! + 3;
+      if (i > from && this.starts[i]! - this.ends[i - 1]! > 3) narrowGaps = false;
+    }
     const out = Buffer.allocUnsafe(size);
+    return narrowGaps ? this.packInPlace(out, from, to) : this.packEach(out, from, to);
+  }
+
+  /** Each URL copied into place: a view per copy, for lists with comments or blank lines between. */
+  private packEach(out: Buffer, from: number, to: number): Buffer {
     let p = 0;
     for (let i = from; i < to; i++) {
       out[p++] = i === from ? OPEN : COMMA;
@@ -64,6 +73,30 @@ export class UrlListBytes {
       out[p++] = QUOTE;
     }
     out[p] = CLOSE;
+    return out;
+  }
+
+  /**
+   * The batch's stretch of the body copied once, at offset 2, then each URL moved right into
+   * place, the last first (copyWithin: no view, no garbage per URL). With at most 3 bytes
+   * between two URLs (a line end, CRLF, a blank line) every URL moves right, by the 3 bytes
+   * `","` takes less what stood between, so no move overwrites a URL not yet moved.
+   */
+  private packInPlace(out: Buffer, from: number, to: number): Buffer {
+    const base = this.starts[from]!;
+    this.bytes.copy(out, 2, base, this.ends[to - 1]);
+    let end = out.length - 1;
+    out[end] = CLOSE;
+    for (let i = to - 1; i >= from; i--) {
+      const length = this.ends[i]! - this.starts[i]!;
+      const at = end - 1 - length;
+      const was = 2 + this.starts[i]! - base;
+      if (at !== was) out.copyWithin(at, was, was + length);
+      out[at + length] = QUOTE;
+      out[at - 1] = QUOTE;
+      out[at - 2] = i === from ? OPEN : COMMA;
+      end = at - 2;
+    }
     return out;
   }
 
