@@ -82,8 +82,7 @@ export class IntakeAdmission {
     const cost = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, this.opts.maxBodyBytes) : this.opts.maxBodyBytes;
     const refusal = this.decide(tenant, cost);
     if (refusal) {
-      // The unread body is left to Node: the response closes the connection after it.
-      res.set('connection', 'close');
+      this.discardRefusedBody(req);
       next(new ProblemError('unavailable', refusal, undefined, { 'retry-after': this.retryAfter }));
       return;
     }
@@ -200,6 +199,21 @@ export class IntakeAdmission {
       clearInterval(this.paceTimer);
       this.paceTimer = undefined;
     }
+  }
+
+  /**
+   * A refused body is never read into memory: Node discards it as it arrives once the 503 is
+   * sent. The connection stays open meanwhile, because closing it under a client that is still
+   * sending makes that client's next write fail (EPIPE) before it reads the 503 and its
+   * Retry-After. A body not done within the slack a body gets (`bodyTimeoutMs`, else 5 s) has its
+   * connection dropped.
+   */
+  private discardRefusedBody(req: Request): void {
+    const drop = setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, this.opts.bodyTimeoutMs || 5_000);
+    drop.unref();
+    req.once('end', () => clearTimeout(drop));
   }
 
   /** Answers a body that is still arriving, frees its budget at once, and closes its connection. */
