@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { DurabilityUnsupportedError } from '@batchscribe/shared';
 import { freePort, redisServerAvailable, spawnRedisServer, stopRedisServer } from '../../scripts/lib/local-redis.js';
@@ -48,9 +51,13 @@ describe('REDIS_DURABILITY', () => {
     const s = track(await Stack.start({ worker: false, logger: logs.logger }));
     const online = async () => ((await s.redis.info('replication')).match(/state=online/g) ?? []).length;
     const replicasBefore = await online();
+    // Its own data dir: a replica's first sync writes the master's snapshot there.
+    const dir = mkdtempSync(join(tmpdir(), 'bs-replica-'));
     const replica = await spawnRedisServer([
       '--port',
       String(await freePort()),
+      '--dir',
+      dir,
       '--save',
       '',
       '--appendonly',
@@ -59,7 +66,7 @@ describe('REDIS_DURABILITY', () => {
       master.hostname,
       master.port,
     ]);
-    track({ stop: () => stopRedisServer(replica, 'SIGTERM') });
+    track({ stop: async () => (await stopRedisServer(replica, 'SIGTERM'), rmSync(dir, { recursive: true, force: true })) });
     // Attached and through its first full sync: only an online replica acknowledges a WAIT.
     await waitFor(async () => ((await online()) > replicasBefore ? true : undefined), {
       timeoutMs: 15_000,
