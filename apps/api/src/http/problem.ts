@@ -107,7 +107,8 @@ export function problemHandler(deps: { logger: Logger; redisReady: () => boolean
     const domain = isDomainError(err);
     if (problem.status >= 500 && problem.type !== 'unavailable') {
       (req.log ?? deps.logger).error({ err }, 'request failed');
-    } else if (problem.type === 'unavailable' && !domain) {
+    } else if (problem.type === 'unavailable' && !domain && !(err instanceof ProblemError)) {
+      // An error toProblem read as Redis being down; a deliberate 503 (intake budget, stream caps) is no such thing.
       (req.log ?? deps.logger).warn({ err: (err as Error).message }, 'redis unavailable');
     }
     if (res.headersSent) {
